@@ -1,0 +1,51 @@
+/**
+ * Listening: the public registry listener (HTTPS when a cert and key are configured, HTTP
+ * otherwise, keep-alive tuned for pulls of many layers) and the admin listener, which may
+ * only be a unix socket or a loopback address — never the public interface.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFile, rm } from 'node:fs/promises';
+import { ConfigError, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+export async function createPublicServer(config: RegcacheConfig, handler: Handler): Promise<Server> {
+  let server: Server;
+  if (config.tls) {
+    const [cert, key] = await Promise.all([readTlsFile(config.tls.cert, 'tls.cert'), readTlsFile(config.tls.key, 'tls.key')]);
+    server = createHttpsServer({ cert, key }, handler);
+  } else {
+    server = createHttpServer(handler);
+  }
+  // Many layers per pull over one connection; large blobs take as long as they take.
+  server.keepAliveTimeout = 75_000;
+  server.headersTimeout = 30_000;
+  server.requestTimeout = 0;
+  return server;
+}
+
+async function readTlsFile(path: string, key: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    throw new ConfigError([{ path: key, message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
+  }
+}
+
+export async function listenOn(server: Server, address: ListenAddress): Promise<string> {
+  if (address.kind === 'unix') await rm(address.path, { force: true });
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolveListen();
+    };
+    if (address.kind === 'unix') server.listen(address.path, done);
+    else server.listen(address.port, address.host, done);
+  });
+  const bound = server.address();
+  if (bound === null || typeof bound === 'string') return `unix:${bound ?? ''}`;
+  const host = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return `${host}:${bound.port}`;
+}

@@ -1,0 +1,53 @@
+/**
+ * `regcache` / `regcache-server`: parse flags, load the config, create the pino logger (the
+ * only place one is made), start, and shut down cleanly on SIGTERM/SIGINT.
+ */
+import { Command } from 'commander';
+import { pino } from 'pino';
+import { ConfigError, loadConfig, type ConfigFlags } from '@regcache/proxy-core';
+import { startServer } from './server.js';
+
+const program = new Command('regcache')
+  .description('A pull-through cache for Docker/OCI container registries')
+  .option('-c, --config <file>', 'config file (YAML or JSON)')
+  .option('-l, --listen <host:port>', 'registry listen address (default 0.0.0.0:5000)')
+  .option('-d, --data <dir>', 'data directory (default ./data)')
+  .option('-u, --upstream <url>', 'URL of the default upstream (default https://registry-1.docker.io)')
+  .option('--admin-listen <addr>', 'admin API: unix:/path or 127.0.0.1:PORT (default unix:<data>/admin.sock)')
+  .option('--log-level <level>', 'trace, debug, info, warn, error')
+  .showHelpAfterError();
+
+async function main(): Promise<void> {
+  program.parse();
+  const flags = program.opts<ConfigFlags>();
+  const config = await loadConfig(flags);
+  const logger = pino({ level: config.log.level, base: { service: 'regcache' } });
+  const server = await startServer(config, logger);
+  logger.info(
+    { listen: server.address, admin: server.adminAddress, data: config.storage.path, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })) },
+    'regcache listening',
+  );
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`regcache: ${error.message}\n`);
+    process.exit(2);
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`regcache: cannot start: ${code ? `${code}: ` : ''}${message}\n`);
+  process.exit(1);
+});

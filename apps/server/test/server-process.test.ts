@@ -1,0 +1,64 @@
+/**
+ * The `regcache` bin as an operator runs it: flags, a pull through it with skopeo, one log
+ * line per request with the cache result and no credential, clean exit on SIGTERM with the
+ * store released, and bad configuration refused before listening.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seedImages, skopeoPull, startRegistry, tempDir, type RunningRegistry, type TestImage } from '@regcache/testkit';
+import { runServer, runToExit } from './spawn.js';
+
+describe('the regcache server process', () => {
+  let upstream: RunningRegistry;
+  let image: TestImage;
+  beforeAll(async () => {
+    upstream = await startRegistry({ auth: 'basic', username: 'ci', password: 'hunter2-secret' });
+    image = (await seedImages(upstream, { prefix: 'proc' })).oci;
+  }, 120_000);
+  afterAll(async () => {
+    await upstream?.stop();
+  });
+
+  it('pulls through, logs each request, and shuts down cleanly on SIGTERM', async () => {
+    const data = await tempDir('regcache-proc-');
+    const env = { REGCACHE_UPSTREAM_DOCKER_IO_USERNAME: 'ci', REGCACHE_UPSTREAM_DOCKER_IO_PASSWORD: 'hunter2-secret' };
+    const config = await tempDir('regcache-cfg-');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(`${config}/regcache.yaml`, `upstreams:\n  - name: docker.io\n    url: ${upstream.url}\n`);
+    const args = ['--config', `${config}/regcache.yaml`, '--listen', '127.0.0.1:0', '--data', data];
+    const server = await runServer(args, env);
+    try {
+      const pulled = await skopeoPull(`${server.address}/${image.name}:${image.tag}`);
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(pulled.manifestDigest).toBe(image.digest);
+      const requests = server.lines.filter((l) => l.msg === 'request');
+      expect(requests.length).toBeGreaterThan(2);
+      expect(requests.some((l) => l.cache === 'miss' && typeof l.durationMs === 'number' && l.status === 200)).toBe(true);
+      expect(JSON.stringify(server.lines) + server.stderr()).not.toContain('hunter2-secret');
+    } finally {
+      expect(await server.stop('SIGTERM')).toBe(0);
+    }
+    // The store was closed: a new process opens it and serves the cached image by digest with the upstream down.
+    await upstream.stop();
+    const again = await runServer(['--listen', '127.0.0.1:0', '--data', data, '--upstream', upstream.url]);
+    try {
+      const pulled = await skopeoPull(`${again.address}/${image.name}@${image.digest}`);
+      expect(pulled.code, pulled.stderr).toBe(0);
+    } finally {
+      expect(await again.stop()).toBe(0);
+      await upstream.start();
+    }
+  }, 120_000);
+
+  it('refuses a bad config before listening, naming the key', async () => {
+    const result = await runToExit(['--listen', 'not-an-address', '--data', await tempDir('regcache-bad-')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('listen');
+    expect(result.stdout).not.toContain('regcache listening');
+  });
+
+  it('refuses a bad upstream URL naming its key', async () => {
+    const result = await runToExit(['--upstream', 'ftp://nope', '--listen', '127.0.0.1:0', '--data', await tempDir('regcache-bad-')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('upstreams.0.url');
+  });
+});

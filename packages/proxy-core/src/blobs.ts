@@ -1,0 +1,110 @@
+/**
+ * GET and HEAD of `/v2/<name>/blobs/<digest>`.
+ *
+ * A blob is shared by digest across repositories and upstreams, but it is served to a
+ * repository only when that repository is linked to it (its manifest referenced it, or the
+ * upstream served it through that name); otherwise the upstream is asked first, with a
+ * HEAD for that repository — so a private image's layers are never handed to a name the
+ * upstream would refuse.
+ */
+import { pipeline } from 'node:stream/promises';
+import { contentRange, parseRange, type Digest } from '@regcache/registry-protocol';
+import type { BlobMeta } from '@regcache/blob-store';
+import type { CacheParts, RequestState } from './context.js';
+import { RangeNotSatisfiableError } from './errors.js';
+import { ensureLinked } from './links.js';
+import type { Fill, FillSource } from './fill/engine.js';
+import { followFill } from './fill/follow.js';
+import { contentLength, headerValue, setBlobHeaders } from './headers.js';
+
+const OCTET_STREAM = 'application/octet-stream';
+
+export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Digest): Promise<void> {
+  const pending = parts.fills.get(digest);
+  if (pending) {
+    await ensureLinked(parts, rs, digest, 'blobs');
+    const fill = await pending.catch(() => undefined);
+    if (fill) return serveFill(parts, rs, fill, 'coalesced');
+  }
+  const meta = await parts.store.stat(digest);
+  if (meta) {
+    await ensureLinked(parts, rs, digest, 'blobs');
+    return serveStored(parts, rs, meta);
+  }
+  if (rs.head) return headUpstream(rs, digest);
+  const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts, rs, digest, signal));
+  if (joined) await ensureLinked(parts, rs, digest, 'blobs');
+  return serveFill(parts, rs, await fill, joined ? 'coalesced' : 'miss');
+}
+
+async function openUpstream(parts: CacheParts, rs: RequestState, digest: Digest, signal: AbortSignal): Promise<FillSource> {
+  const res = await rs.upstream.client.requestOk({ method: 'GET', repo: rs.repo, path: `/v2/${rs.repo}/blobs/${digest}`, signal });
+  // The upstream served it through this name: the repository is linked to the blob.
+  await parts.store.link(rs.upstream.config.name, rs.repo, digest);
+  return {
+    body: res.body,
+    size: contentLength(res.headers['content-length']),
+    mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
+  };
+}
+
+async function headUpstream(rs: RequestState, digest: Digest): Promise<void> {
+  const res = await rs.upstream.client.requestOk({ method: 'HEAD', repo: rs.repo, path: `/v2/${rs.repo}/blobs/${digest}` });
+  await res.body.dump();
+  rs.cache = 'pass';
+  setBlobHeaders(rs.res, digest, headerValue(res.headers['content-type']) ?? OCTET_STREAM, contentLength(res.headers['content-length']));
+  rs.res.end();
+}
+
+/** The byte range to send, or a 416 (thrown as RANGE_INVALID with its Content-Range). */
+function requestedRange(rs: RequestState, size: number | undefined): { start: number; end: number } | undefined {
+  const header = headerValue(rs.req.headers.range);
+  if (header === undefined || size === undefined) return undefined;
+  const range = parseRange(header, size);
+  if (range.kind === 'full') return undefined;
+  if (range.kind === 'unsatisfiable') {
+    throw new RangeNotSatisfiableError(size);
+  }
+  return { start: range.start, end: range.end };
+}
+
+function startResponse(rs: RequestState, digest: Digest, mediaType: string, size: number | undefined, range: { start: number; end: number } | undefined): void {
+  const length = range ? range.end - range.start + 1 : size;
+  setBlobHeaders(rs.res, digest, mediaType, length);
+  if (range && size !== undefined) {
+    rs.res.statusCode = 206;
+    rs.res.setHeader('content-range', contentRange(range.start, range.end, size));
+  }
+}
+
+async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta): Promise<void> {
+  const range = requestedRange(rs, meta.size);
+  rs.cache = 'hit';
+  parts.store.touch(meta.digest);
+  parts.stats.add('hits', rs.upstream.config.name);
+  startResponse(rs, meta.digest, meta.mediaType ?? OCTET_STREAM, meta.size, range);
+  if (rs.head) return void rs.res.end();
+  const stream = parts.store.createReadStream(meta.digest, range);
+  stream.on('data', (chunk: Buffer) => {
+    rs.bytes += chunk.length;
+  });
+  await pipeline(stream, rs.res).catch(() => rs.res.destroy());
+  parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
+}
+
+async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result: 'miss' | 'coalesced'): Promise<void> {
+  const range = requestedRange(rs, fill.size);
+  rs.cache = result;
+  parts.stats.add(result === 'miss' ? 'misses' : 'coalesced', rs.upstream.config.name);
+  startResponse(rs, fill.digest, fill.mediaType, fill.size, range);
+  if (rs.head) return void rs.res.end();
+  const start = range?.start ?? 0;
+  const end = range ? range.end + 1 : fill.size;
+  try {
+    rs.bytes = await followFill(fill, rs.res, start, end);
+    rs.res.end();
+  } catch {
+    rs.res.destroy();
+  }
+  parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, rs.bytes);
+}

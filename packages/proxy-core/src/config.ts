@@ -1,0 +1,149 @@
+/**
+ * The configuration: this zod schema is the only source of the config type. The apps parse
+ * a file + env + flags through `parseConfig` once, at start, and get back one deeply frozen
+ * object; an embedder does the same with an object literal. A bad value becomes a
+ * `ConfigError` whose issues name the key path (`upstreams.0.url`), never a stack trace.
+ */
+import { z } from 'zod';
+import { createSecret, type Secret } from './secret.js';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+/** Upstream names are registry host names (what containerd sends as `ns=`), optionally with a port. */
+const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+function duration(fallback: string) {
+  return z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+function size() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a size: "${value}" (use e.g. 512MiB, 50GiB)` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+const secret = z
+  .string()
+  .min(1)
+  .transform((value): Secret => createSecret(value));
+
+const upstreamSchema = z
+  .object({
+    name: z.string().regex(UPSTREAM_NAME, 'must be a registry host name such as docker.io or ghcr.io'),
+    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    token: secret.optional(),
+    default: z.boolean().default(false),
+    tagTtl: duration('5m'),
+    hosts: z.array(z.string().min(1)).default([]),
+    timeouts: z
+      .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .refine((u) => u.password === undefined || u.username !== undefined, {
+    message: 'a password needs a username',
+    path: ['username'],
+  });
+
+export const configSchema = z
+  .object({
+    listen: z.string().regex(HOST_PORT, 'must be HOST:PORT, e.g. 0.0.0.0:5000').default('0.0.0.0:5000'),
+    storage: z
+      .object({ path: z.string().min(1).default('./data'), maxSize: size().optional() })
+      .strict()
+      .prefault({}),
+    upstreams: z
+      .array(upstreamSchema)
+      .min(1, 'at least one upstream is needed')
+      .prefault([{ name: 'docker.io', url: 'https://registry-1.docker.io' }]),
+    tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    admin: z
+      .object({ listen: z.string().min(1).optional() })
+      .strict()
+      .prefault({}),
+    fill: z
+      .object({
+        continueWhenClientsGone: z.boolean().default(true),
+        detachedMaxSize: size().default(4 * 1024 ** 3),
+        idleTimeout: duration('60s'),
+      })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    const seen = new Set<string>();
+    config.upstreams.forEach((u, i) => {
+      if (seen.has(u.name)) ctx.addIssue({ code: 'custom', message: `duplicate upstream name "${u.name}"`, path: ['upstreams', i, 'name'] });
+      seen.add(u.name);
+    });
+    if (config.upstreams.filter((u) => u.default).length > 1) {
+      ctx.addIssue({ code: 'custom', message: 'only one upstream can be the default', path: ['upstreams'] });
+    }
+  });
+
+export type RegcacheConfig = z.output<typeof configSchema>;
+export type RegcacheConfigInput = z.input<typeof configSchema>;
+export type UpstreamConfig = RegcacheConfig['upstreams'][number];
+
+export interface ConfigIssue {
+  path: string;
+  message: string;
+}
+
+/** Bad configuration: each issue names its key path. */
+export class ConfigError extends Error {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Validates, fills defaults and deep-freezes. Throws `ConfigError`. */
+export function parseConfig(input: unknown): RegcacheConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({ path: issue.path.map(String).join('.'), message: issue.message })),
+    );
+  }
+  return deepFreeze(result.data);
+}
+
+/** The upstream used when a request names none: the one marked `default`, else the first. */
+export function defaultUpstream(config: RegcacheConfig): UpstreamConfig {
+  const marked = config.upstreams.find((u) => u.default);
+  return marked ?? (config.upstreams[0] as UpstreamConfig);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

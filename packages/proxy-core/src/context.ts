@@ -1,0 +1,40 @@
+/** What a request handler needs: the instance's parts, and the request being answered. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Query, RepositoryName } from '@regcache/registry-protocol';
+import type { BlobStore } from '@regcache/blob-store';
+import type { RegcacheConfig, UpstreamConfig } from './config.js';
+import type { FillEngine } from './fill/engine.js';
+import type { Logger } from './logger.js';
+import type { Stats } from './stats.js';
+import type { UpstreamClient } from './upstream/client.js';
+import type { ManifestFetcher } from './manifest-fetch.js';
+
+export interface Upstream {
+  readonly config: UpstreamConfig;
+  readonly client: UpstreamClient;
+}
+
+export interface CacheParts {
+  readonly config: RegcacheConfig;
+  readonly store: BlobStore;
+  readonly fills: FillEngine;
+  readonly manifests: ManifestFetcher;
+  readonly upstreams: ReadonlyMap<string, Upstream>;
+  readonly logger: Logger;
+  readonly stats: Stats;
+}
+
+/** How a request was answered, for the request log line and the counters. */
+export type CacheResult = 'hit' | 'miss' | 'coalesced' | 'stale' | 'pass' | 'local' | 'error';
+
+export interface RequestState {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly head: boolean;
+  readonly query: Query;
+  readonly upstream: Upstream;
+  /** The repository as the upstream knows it (prefix stripped, `library/` added for Docker Hub). */
+  readonly repo: RepositoryName;
+  cache: CacheResult;
+  bytes: number;
+}

@@ -1,0 +1,122 @@
+/**
+ * Domain errors of proxy-core, and the one place that maps every error a request can meet
+ * (protocol, store, upstream) to an OCI error code. Deeper layers throw these or their own
+ * errors and know nothing of HTTP; `toOciError` runs once, in the handler.
+ */
+import { isProtocolError, type ErrorCode } from '@regcache/registry-protocol';
+import { BlobNotFoundError, BlobStoreError, DigestMismatchError, SizeMismatchError } from '@regcache/blob-store';
+
+export type RouteKind = 'manifest' | 'blob' | 'tags' | 'base' | 'other';
+
+/** The upstream could not be asked: connection refused/reset, DNS, timeout, or a 5xx answer. */
+export class UpstreamUnavailableError extends Error {
+  override readonly name = 'UpstreamUnavailableError';
+  constructor(
+    readonly upstream: string,
+    readonly reason: 'unreachable' | 'timeout' | 'status' | 'redirects',
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`upstream ${upstream} unavailable (${reason}${status === undefined ? '' : ` ${status}`})`, options);
+  }
+}
+
+/** The upstream answered 429. `retryAfterMs` is when regcache may ask again. */
+export class UpstreamRateLimitedError extends Error {
+  override readonly name = 'UpstreamRateLimitedError';
+  constructor(
+    readonly upstream: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(`upstream ${upstream} is rate-limiting; retry in ${Math.ceil(retryAfterMs / 1000)}s`);
+  }
+}
+
+/** The upstream answered 401, 403 or 404 (or another 4xx): it refuses or does not have it. */
+export class UpstreamRefusedError extends Error {
+  override readonly name = 'UpstreamRefusedError';
+  constructor(
+    readonly upstream: string,
+    readonly status: number,
+    readonly ociCode?: string,
+    readonly upstreamMessage?: string,
+  ) {
+    super(`upstream ${upstream} answered ${status}${ociCode ? ` ${ociCode}` : ''}`);
+  }
+}
+
+/** The upstream sent content that is not what it claims (bad manifest JSON, digest mismatch, too large). */
+export class UpstreamContentError extends Error {
+  override readonly name = 'UpstreamContentError';
+  constructor(
+    readonly upstream: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A Range a blob of this size cannot satisfy. */
+export class RangeNotSatisfiableError extends Error {
+  override readonly name = 'RangeNotSatisfiableError';
+  constructor(readonly size: number) {
+    super(`range not satisfiable for a blob of ${size} bytes`);
+  }
+}
+
+/** A request named an upstream (`ns=`) that is not configured: never an open proxy. */
+export class UnknownUpstreamError extends Error {
+  override readonly name = 'UnknownUpstreamError';
+  constructor(readonly requested: string) {
+    super(`no upstream named "${requested}" is configured`);
+  }
+}
+
+export interface OciErrorInfo {
+  code: ErrorCode;
+  message: string;
+  detail?: unknown;
+  headers?: Readonly<Record<string, string>>;
+}
+
+const REFUSAL_CODES: Readonly<Record<RouteKind, ErrorCode>> = {
+  manifest: 'MANIFEST_UNKNOWN',
+  blob: 'BLOB_UNKNOWN',
+  tags: 'NAME_UNKNOWN',
+  base: 'NAME_UNKNOWN',
+  other: 'NOT_FOUND',
+};
+
+/** Every error, once, to an OCI code; unexpected errors become UNKNOWN without their stack. */
+export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
+  if (isProtocolError(error)) return { code: error.code, message: error.message, detail: error.detail };
+  if (error instanceof RangeNotSatisfiableError) {
+    return { code: 'RANGE_INVALID', message: error.message, headers: { 'content-range': `bytes */${error.size}` } };
+  }
+  if (error instanceof UnknownUpstreamError) return { code: 'NAME_UNKNOWN', message: error.message };
+  if (error instanceof UpstreamRefusedError) return refusal(error, route);
+  if (error instanceof UpstreamRateLimitedError) {
+    const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
+    return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': seconds } };
+  }
+  if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
+    return { code: 'UNAVAILABLE', message: error.message };
+  }
+  if (error instanceof BlobNotFoundError) return { code: route === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: error.message };
+  if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) {
+    return { code: 'UNAVAILABLE', message: 'upstream content did not match its digest or size' };
+  }
+  if (error instanceof BlobStoreError) return { code: 'UNAVAILABLE', message: 'the cache store failed' };
+  return { code: 'UNKNOWN', message: 'internal error' };
+}
+
+function refusal(error: UpstreamRefusedError, route: RouteKind): OciErrorInfo {
+  if (error.status === 401) {
+    return { code: 'UNAUTHORIZED', message: 'the upstream requires authorization for this repository' };
+  }
+  if (error.status === 403) return { code: 'DENIED', message: 'the upstream denied access to this repository' };
+  const upstreamCode = error.ociCode as ErrorCode | undefined;
+  const known: readonly ErrorCode[] = ['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_UNKNOWN', 'NAME_INVALID', 'TAG_INVALID', 'DIGEST_INVALID', 'MANIFEST_INVALID'];
+  const code = upstreamCode !== undefined && known.includes(upstreamCode) ? upstreamCode : REFUSAL_CODES[route];
+  return { code, message: error.upstreamMessage ?? `${code.toLowerCase().replace(/_/g, ' ')} upstream` };
+}

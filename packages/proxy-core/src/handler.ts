@@ -1,0 +1,95 @@
+/**
+ * The Node `(req, res)` handler: parse the request target once (registry-protocol), refuse
+ * what a read-only cache cannot do, pick the upstream, dispatch by route, and map any error
+ * once to its OCI envelope. One log line per request, with the cache result.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registry-protocol';
+import { handleBlob } from './blobs.js';
+import type { CacheParts, RequestState } from './context.js';
+import { toOciError, type RouteKind } from './errors.js';
+import { handleManifest } from './manifests.js';
+import { sendError, sendJson } from './respond.js';
+import type { Router } from './routing.js';
+import { handleTags } from './tags.js';
+
+export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const MAX_LOGGED_PATH = 512;
+
+export function createHandler(parts: CacheParts, router: Router): RegistryHandler {
+  return async function handle(req, res) {
+    const started = process.hrtime.bigint();
+    const head = req.method === 'HEAD';
+    let kind: RouteKind = 'other';
+    let state: RequestState | undefined;
+    res.once('close', () => logRequest(parts, req, res, state, started));
+    try {
+      const target = parseRequestTarget(req.url ?? '/');
+      if (!target.ok) throw target.error;
+      const { route, query } = target.value;
+      kind = routeKind(route);
+      refuseWrites(req.method ?? 'GET', route);
+      if (route.kind === 'base') return sendJson(res, 200, {}, head);
+      const name = 'name' in route ? route.name : undefined;
+      const { upstream, repo } = router.resolve(name, query.ns, req.headers.host);
+      if (repo === undefined) throw new ProtocolError('UNSUPPORTED', 'the catalog is not available through a pull-through cache');
+      state = { req, res, head, query, upstream, repo, cache: 'miss', bytes: 0 };
+      await dispatch(parts, state, route);
+    } catch (error) {
+      const info = toOciError(error, kind);
+      if (state) state.cache = 'error';
+      if (info.code === 'UNKNOWN') parts.logger.error({ err: error, path: safePath(req) }, 'unexpected error');
+      if (info.code === 'UNAVAILABLE' && state) parts.stats.add('upstreamErrors', state.upstream.config.name);
+      sendError(res, info, head);
+    }
+  };
+}
+
+async function dispatch(parts: CacheParts, state: RequestState, route: Route): Promise<void> {
+  switch (route.kind) {
+    case 'manifest':
+      return handleManifest(parts, state, route.reference);
+    case 'blob':
+      return handleBlob(parts, state, route.digest);
+    case 'tags':
+      return handleTags(parts, state, route.name);
+    default:
+      throw new ProtocolError('UNSUPPORTED', `${route.kind} is not available through a pull-through cache`);
+  }
+}
+
+/** A pull-through cache is read-only: pushes, deletes and uploads are refused with UNSUPPORTED. */
+function refuseWrites(method: string, route: Route): void {
+  if (route.kind === 'upload') throw new ProtocolError('UNSUPPORTED', 'regcache is a read-only pull-through cache: pushes are not supported');
+  if (method !== 'GET' && method !== 'HEAD') {
+    throw new ProtocolError('UNSUPPORTED', `regcache is a read-only pull-through cache: ${method.slice(0, 16)} is not supported`);
+  }
+}
+
+function routeKind(route: Route): RouteKind {
+  if (route.kind === 'manifest' || route.kind === 'blob' || route.kind === 'tags' || route.kind === 'base') return route.kind;
+  return 'other';
+}
+
+function safePath(req: IncomingMessage): string {
+  const url = req.url ?? '';
+  return url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url;
+}
+
+function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint): void {
+  const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+  parts.logger.info(
+    {
+      method: req.method,
+      path: safePath(req),
+      status: res.statusCode,
+      bytes: state?.bytes ?? 0,
+      durationMs: Math.round(durationMs * 10) / 10,
+      cache: state?.cache ?? 'local',
+      upstream: state?.upstream.config.name,
+      aborted: !res.writableFinished,
+    },
+    'request',
+  );
+}

@@ -1,0 +1,111 @@
+/**
+ * The server's configuration, from (lowest to highest precedence) a YAML or JSON file, the
+ * environment, and command-line flags — parsed once by proxy-core's zod schema into one
+ * frozen, typed config. Secrets can come from the file, from env vars
+ * (`REGCACHE_UPSTREAM_<NAME>_USERNAME|PASSWORD|TOKEN`, NAME upper-cased with non-alphanumerics
+ * as `_`, e.g. DOCKER_IO) or from files (`passwordFile`, `tokenFile`); they are never logged.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, parseConfig, type RegcacheConfig } from './config.js';
+
+export interface ConfigFlags {
+  config?: string;
+  listen?: string;
+  data?: string;
+  upstream?: string;
+  adminListen?: string;
+  logLevel?: string;
+}
+
+type Raw = Record<string, unknown>;
+
+export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env): Promise<RegcacheConfig> {
+  const raw: Raw = flags.config === undefined ? {} : await readConfigFile(flags.config);
+  applyEnv(raw, env);
+  applyFlags(raw, flags);
+  await resolveSecretFiles(raw);
+  return parseConfig(raw);
+}
+
+async function readConfigFile(path: string): Promise<Raw> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: '--config', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}` }]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError([{ path: '--config', message: `${path} is not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}` }]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([{ path: '--config', message: `${path} must hold a mapping of settings` }]);
+  }
+  return parsed as Raw;
+}
+
+function section(raw: Raw, key: string): Raw {
+  const current = raw[key];
+  if (typeof current === 'object' && current !== null && !Array.isArray(current)) return current as Raw;
+  const fresh: Raw = {};
+  raw[key] = fresh;
+  return fresh;
+}
+
+function upstreamList(raw: Raw): Raw[] {
+  if (!Array.isArray(raw.upstreams)) raw.upstreams = [{ name: 'docker.io', url: 'https://registry-1.docker.io' }];
+  return (raw.upstreams as unknown[]).filter((u): u is Raw => typeof u === 'object' && u !== null);
+}
+
+function envName(upstream: string): string {
+  return upstream.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
+  if (env.REGCACHE_LISTEN) raw.listen = env.REGCACHE_LISTEN;
+  if (env.REGCACHE_DATA) section(raw, 'storage').path = env.REGCACHE_DATA;
+  if (env.REGCACHE_LOG_LEVEL) section(raw, 'log').level = env.REGCACHE_LOG_LEVEL;
+  if (!Array.isArray(raw.upstreams)) return;
+  for (const upstream of upstreamList(raw)) {
+    if (typeof upstream.name !== 'string') continue;
+    const prefix = `REGCACHE_UPSTREAM_${envName(upstream.name)}_`;
+    for (const key of ['username', 'password', 'token'] as const) {
+      const value = env[`${prefix}${key.toUpperCase()}`];
+      if (value) upstream[key] = value;
+    }
+  }
+}
+
+function applyFlags(raw: Raw, flags: ConfigFlags): void {
+  if (flags.listen !== undefined) raw.listen = flags.listen;
+  if (flags.data !== undefined) section(raw, 'storage').path = flags.data;
+  if (flags.adminListen !== undefined) section(raw, 'admin').listen = flags.adminListen;
+  if (flags.logLevel !== undefined) section(raw, 'log').level = flags.logLevel;
+  if (flags.upstream !== undefined) {
+    const list = upstreamList(raw);
+    const target = list.find((u) => u.default === true) ?? list[0];
+    if (target) target.url = flags.upstream;
+  }
+}
+
+/** `passwordFile` / `tokenFile` become `password` / `token` (trailing newline trimmed). */
+async function resolveSecretFiles(raw: Raw): Promise<void> {
+  if (!Array.isArray(raw.upstreams)) return;
+  for (const [index, upstream] of upstreamList(raw).entries()) {
+    for (const [fileKey, key] of [['passwordFile', 'password'], ['tokenFile', 'token']] as const) {
+      const file = upstream[fileKey];
+      if (file === undefined) continue;
+      delete upstream[fileKey];
+      if (typeof file !== 'string') throw new ConfigError([{ path: `upstreams.${index}.${fileKey}`, message: 'must be a file path' }]);
+      try {
+        upstream[key] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+      } catch (error) {
+        throw new ConfigError([{ path: `upstreams.${index}.${fileKey}`, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
+      }
+    }
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Fetching a manifest from an upstream: one GET per (upstream, repository, reference) at a
+ * time however many clients ask, the body read with a size cap, its digest computed and
+ * checked (against the reference when pulled by digest, against the upstream's
+ * Docker-Content-Digest otherwise), its JSON validated, then stored and the repository linked
+ * to it and to everything it references.
+ */
+import { createHash } from 'node:crypto';
+import {
+  digestAlgorithm,
+  makeDigest,
+  parseDigest,
+  parseManifest,
+  referenceString,
+  type Digest,
+  type DigestAlgorithm,
+  type Reference,
+  type RepositoryName,
+} from '@regcache/registry-protocol';
+import type { BlobStore } from '@regcache/blob-store';
+import type { Upstream } from './context.js';
+import { UpstreamContentError } from './errors.js';
+import { headerValue } from './headers.js';
+
+/** distribution refuses manifests over 4 MiB; so does regcache. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+export interface FetchedManifest {
+  digest: Digest;
+  mediaType: string;
+  bytes: Buffer;
+  /** The digests the manifest references (config, layers, child manifests). */
+  references: Digest[];
+}
+
+export interface ManifestFetcher {
+  fetch(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest>;
+}
+
+export function createManifestFetcher(store: BlobStore): ManifestFetcher {
+  const inflight = new Map<string, Promise<FetchedManifest>>();
+  return {
+    fetch(upstream, repo, reference, accept) {
+      const key = `${upstream.config.name}\u0000${repo}\u0000${referenceString(reference)}\u0000${accept}`;
+      let pending = inflight.get(key);
+      if (!pending) {
+        pending = fetchAndStore(store, upstream, repo, reference, accept).finally(() => inflight.delete(key));
+        inflight.set(key, pending);
+      }
+      return pending;
+    },
+  };
+}
+
+async function fetchAndStore(store: BlobStore, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
+  const name = upstream.config.name;
+  const res = await upstream.client.requestOk({
+    method: 'GET',
+    repo,
+    path: `/v2/${repo}/manifests/${referenceString(reference)}`,
+    headers: { accept },
+  });
+  const bytes = await readCapped(res.body, name);
+  const claimed = headerValue(res.headers['docker-content-digest']);
+  const digest = verifyDigest(name, bytes, reference, claimed);
+  const contentType = headerValue(res.headers['content-type'])?.split(';')[0]?.trim();
+  const parsed = parseManifest(bytes.toString('utf8'), contentType);
+  if (!parsed.ok) throw new UpstreamContentError(name, `upstream sent an invalid manifest: ${parsed.error.message}`);
+  const manifest = parsed.value;
+  const mediaType = manifest.mediaType;
+  await store.putBytes(digest, bytes, { mediaType });
+  const references = [manifest.config, ...manifest.layers, ...manifest.manifests].flatMap((d) => (d ? [d.digest] : []));
+  await Promise.all([digest, ...references].map((d) => store.link(name, repo, d)));
+  return { digest, mediaType, bytes, references };
+}
+
+async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > MAX_MANIFEST_BYTES) {
+      await body.dump();
+      throw new UpstreamContentError(upstream, `upstream manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+function hashOf(algorithm: DigestAlgorithm, bytes: Buffer): Digest | undefined {
+  const result = makeDigest(algorithm, createHash(algorithm).update(bytes).digest('hex'));
+  return result.ok ? result.value : undefined;
+}
+
+/** The manifest's digest, computed from its bytes and checked against what was asked for and claimed. */
+function verifyDigest(upstream: string, bytes: Buffer, reference: Reference, claimedHeader: string | undefined): Digest {
+  const claimed = claimedHeader === undefined ? undefined : parseDigest(claimedHeader.trim());
+  const expected = reference.kind === 'digest' ? reference.digest : claimed?.ok ? claimed.value : undefined;
+  const algorithm = expected ? digestAlgorithm(expected) : 'sha256';
+  const actual = hashOf(algorithm, bytes);
+  if (actual === undefined) throw new UpstreamContentError(upstream, 'could not hash the manifest');
+  if (expected !== undefined && actual !== expected) {
+    throw new UpstreamContentError(upstream, `upstream manifest digest ${actual} does not match ${expected}`);
+  }
+  if (claimed?.ok && claimed.value !== actual && digestAlgorithm(claimed.value) === algorithm) {
+    throw new UpstreamContentError(upstream, `upstream Docker-Content-Digest ${claimed.value} does not match the body (${actual})`);
+  }
+  return actual;
+}

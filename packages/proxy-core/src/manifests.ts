@@ -1,0 +1,131 @@
+/**
+ * GET and HEAD of `/v2/<name>/manifests/<reference>`.
+ *
+ * By digest: immutable, served from the store forever once the repository is linked.
+ * By tag: fresh for the upstream's `tagTtl`; after that a HEAD revalidates it (a HEAD does
+ * not count against Docker Hub's pull limit) and only a changed digest costs a GET. When the
+ * upstream is down, slow or rate-limiting, the cached manifest is served as it is, marked
+ * `x-regcache-stale: true` (stale-if-error). A 404 from a reachable upstream means the tag
+ * is gone, and it is forgotten.
+ */
+import {
+  acceptsMediaType,
+  parseAccept,
+  parseDigest,
+  upstreamManifestAccept,
+  type AcceptEntry,
+  type Digest,
+  type Reference,
+  type Tag,
+} from '@regcache/registry-protocol';
+import type { TagRecord } from '@regcache/blob-store';
+import type { CacheParts, CacheResult, RequestState } from './context.js';
+import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
+import { contentLength, headerValue, setContentHeaders } from './headers.js';
+import { ensureLinked } from './links.js';
+
+export async function handleManifest(parts: CacheParts, rs: RequestState, reference: Reference): Promise<void> {
+  const accept = parseAccept(rs.req.headers.accept);
+  if (reference.kind === 'digest') return byDigest(parts, rs, reference.digest, accept);
+  return byTag(parts, rs, reference.tag, accept);
+}
+
+async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, accept: AcceptEntry[]): Promise<void> {
+  const meta = await parts.store.stat(digest);
+  if (meta) {
+    await ensureLinked(parts, rs, digest, 'manifests');
+    return serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit');
+  }
+  if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, accept);
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, upstreamManifestAccept(accept));
+  parts.stats.add('misses', rs.upstream.config.name);
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss');
+}
+
+async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
+  const name = rs.upstream.config.name;
+  const cached = await parts.store.getTag(name, rs.repo, tag);
+  const usable = cached !== undefined && acceptsMediaType(accept, cached.mediaType) && (await parts.store.stat(cached.digest)) !== undefined;
+  if (usable && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl) {
+    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
+  }
+  if (usable) return revalidate(parts, rs, tag, cached, accept);
+  if (rs.head) return headUpstream(rs, { kind: 'tag', tag }, accept);
+  return fetchTag(parts, rs, tag, accept);
+}
+
+async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
+  const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
+  await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record);
+  parts.stats.add('misses', rs.upstream.config.name);
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss');
+}
+
+/** The tag's TTL has passed: HEAD it upstream; serve stale if the upstream cannot answer. */
+async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached: TagRecord, accept: AcceptEntry[]): Promise<void> {
+  const name = rs.upstream.config.name;
+  let current: Digest | undefined;
+  try {
+    const res = await rs.upstream.client.requestOk({
+      method: 'HEAD',
+      repo: rs.repo,
+      path: `/v2/${rs.repo}/manifests/${tag}`,
+      headers: { accept: upstreamManifestAccept(accept) },
+    });
+    await res.body.dump();
+    const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
+    current = header.ok ? header.value : undefined;
+  } catch (error) {
+    if (error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError) {
+      parts.stats.add('stale', name);
+      parts.stats.add('upstreamErrors', name);
+      rs.res.setHeader('x-regcache-stale', 'true');
+      return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale');
+    }
+    if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
+    throw error;
+  }
+  if (current === cached.digest) {
+    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt: Date.now() });
+    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
+  }
+  return fetchTag(parts, rs, tag, accept);
+}
+
+async function headUpstream(rs: RequestState, reference: Reference, accept: AcceptEntry[]): Promise<void> {
+  const ref = reference.kind === 'tag' ? reference.tag : reference.digest;
+  const res = await rs.upstream.client.requestOk({
+    method: 'HEAD',
+    repo: rs.repo,
+    path: `/v2/${rs.repo}/manifests/${ref}`,
+    headers: { accept: upstreamManifestAccept(accept) },
+  });
+  await res.body.dump();
+  const digest = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
+  rs.cache = 'pass';
+  rs.res.statusCode = 200;
+  if (digest.ok) rs.res.setHeader('docker-content-digest', digest.value);
+  const type = headerValue(res.headers['content-type']);
+  if (type !== undefined) rs.res.setHeader('content-type', type);
+  const length = contentLength(res.headers['content-length']);
+  if (length !== undefined) rs.res.setHeader('content-length', length);
+  rs.res.end();
+}
+
+async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult): Promise<void> {
+  const bytes = await parts.store.readBytes(digest);
+  parts.store.touch(digest);
+  if (result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
+  return send(parts, rs, digest, mediaType, bytes, result);
+}
+
+function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult): void {
+  rs.cache = result;
+  setContentHeaders(rs.res, digest, mediaType, bytes.length);
+  rs.res.setHeader('x-regcache-cache', result);
+  if (rs.head) return void rs.res.end();
+  rs.bytes = bytes.length;
+  parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, bytes.length);
+  rs.res.end(bytes);
+}

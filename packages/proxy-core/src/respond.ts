@@ -1,0 +1,37 @@
+/**
+ * Writing responses. `sendError` is the one function that writes the OCI error envelope;
+ * nothing else in regcache formats an error body.
+ */
+import type { ServerResponse } from 'node:http';
+import { errorBody, errorStatus } from '@regcache/registry-protocol';
+import type { OciErrorInfo } from './errors.js';
+
+export const API_VERSION_HEADER = 'docker-distribution-api-version';
+export const API_VERSION = 'registry/2.0';
+
+export function sendError(res: ServerResponse, error: OciErrorInfo, head: boolean): void {
+  if (res.headersSent) {
+    // Too late for an envelope: cut the connection so the client sees an error, never a short 200.
+    res.destroy();
+    return;
+  }
+  const body = Buffer.from(errorBody([{ code: error.code, message: error.message, detail: error.detail }]));
+  res.statusCode = errorStatus(error.code);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', body.length);
+  res.setHeader(API_VERSION_HEADER, API_VERSION);
+  if (res.statusCode === 401 && !res.hasHeader('www-authenticate')) {
+    res.setHeader('www-authenticate', 'Basic realm="regcache"');
+  }
+  for (const [name, value] of Object.entries(error.headers ?? {})) res.setHeader(name, value);
+  res.end(head ? undefined : body);
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown, head: boolean): void {
+  const body = Buffer.from(JSON.stringify(value));
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', body.length);
+  res.setHeader(API_VERSION_HEADER, API_VERSION);
+  res.end(head ? undefined : body);
+}

@@ -1,0 +1,120 @@
+/**
+ * Upstream authentication state for one upstream: what scheme it challenged with, and the
+ * Bearer tokens it issued, cached per scope until shortly before they expire.
+ *
+ * Flow (Docker's token-auth spec): a request without credentials gets 401 with
+ * `WWW-Authenticate: Bearer realm=…,service=…,scope=…`; regcache asks the realm for a token
+ * for that scope (with Basic credentials when configured, anonymously otherwise) and
+ * retries. Once the challenge is known, later requests fetch the token first and skip the
+ * 401 round trip. Concurrent requests for one scope share one token fetch.
+ */
+import { request, type Dispatcher } from 'undici';
+import { parseWwwAuthenticate, type Challenge } from '@regcache/registry-protocol';
+import type { Secret } from '../secret.js';
+import { UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
+
+export interface UpstreamCredentials {
+  username?: string;
+  password?: Secret;
+  token?: Secret;
+}
+
+interface CachedToken {
+  token: string;
+  expiresAt: number;
+}
+
+/** Tokens are dropped this long before their stated expiry, so a request never carries a dying one. */
+const EXPIRY_MARGIN_MS = 10_000;
+const DEFAULT_TOKEN_TTL_S = 60;
+
+export interface UpstreamAuth {
+  /** The Authorization header to send for a scope, fetching a token if the scheme is known to be Bearer. */
+  authorization(scope: string | undefined, signal?: AbortSignal): Promise<string | undefined>;
+  /** Learn from a 401's challenge; true when a retry with new credentials is worth making. */
+  challenged(headerValue: string | string[] | undefined, scope: string | undefined): boolean;
+  /** Forget a token the upstream rejected. */
+  invalidate(scope: string | undefined): void;
+}
+
+export function createUpstreamAuth(opts: {
+  upstream: string;
+  credentials: UpstreamCredentials;
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+}): UpstreamAuth {
+  const { credentials } = opts;
+  const tokens = new Map<string, CachedToken>();
+  const inflight = new Map<string, Promise<CachedToken>>();
+  let challenge: Challenge | undefined;
+
+  const basicHeader = (): string | undefined => {
+    if (credentials.username === undefined) return undefined;
+    const pair = `${credentials.username}:${credentials.password?.reveal() ?? ''}`;
+    return `Basic ${Buffer.from(pair).toString('base64')}`;
+  };
+
+  async function bearerFor(scope: string | undefined, signal?: AbortSignal): Promise<string> {
+    const key = scope ?? '';
+    const cached = tokens.get(key);
+    if (cached && cached.expiresAt > Date.now()) return cached.token;
+    let pending = inflight.get(key);
+    if (!pending) {
+      pending = fetchToken(scope, signal).finally(() => inflight.delete(key));
+      inflight.set(key, pending);
+    }
+    const fresh = await pending;
+    tokens.set(key, fresh);
+    return fresh.token;
+  }
+
+  async function fetchToken(scope: string | undefined, signal?: AbortSignal): Promise<CachedToken> {
+    if (challenge?.scheme !== 'bearer') throw new Error('no bearer challenge');
+    const url = new URL(challenge.realm);
+    if (challenge.service !== undefined) url.searchParams.set('service', challenge.service);
+    if (scope !== undefined) url.searchParams.set('scope', scope);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const basic = basicHeader();
+    if (basic !== undefined) headers.authorization = basic;
+    const started = Date.now();
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, { dispatcher: opts.dispatcher, headers, signal, headersTimeout: opts.timeoutMs, bodyTimeout: opts.timeoutMs });
+    } catch (cause) {
+      throw new UpstreamUnavailableError(opts.upstream, 'unreachable', undefined, { cause });
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      if (res.statusCode >= 500) throw new UpstreamUnavailableError(opts.upstream, 'status', res.statusCode);
+      throw new UpstreamRefusedError(opts.upstream, res.statusCode === 403 ? 403 : 401, 'UNAUTHORIZED', 'the upstream token server refused the credentials');
+    }
+    const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+    if (token === undefined) throw new UpstreamRefusedError(opts.upstream, 401, 'UNAUTHORIZED', 'the upstream token server sent no token');
+    const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S;
+    return { token, expiresAt: started + ttl * 1000 - EXPIRY_MARGIN_MS };
+  }
+
+  return {
+    async authorization(scope, signal) {
+      if (credentials.token !== undefined) return `Bearer ${credentials.token.reveal()}`;
+      if (challenge?.scheme === 'bearer') return `Bearer ${await bearerFor(scope, signal)}`;
+      if (challenge?.scheme === 'basic') return basicHeader();
+      return undefined;
+    },
+    challenged(headerValue, scope) {
+      const parsed = parseWwwAuthenticate(headerValue);
+      const bearer = parsed.find((c) => c.scheme === 'bearer');
+      const next = bearer ?? parsed.find((c) => c.scheme === 'basic');
+      if (next === undefined || credentials.token !== undefined) return false;
+      const learned = challenge === undefined || challenge.scheme !== next.scheme;
+      challenge = next;
+      if (next.scheme === 'basic') return learned && credentials.username !== undefined;
+      tokens.delete(scope ?? '');
+      return true;
+    },
+    invalidate(scope) {
+      tokens.delete(scope ?? '');
+    },
+  };
+}

@@ -1,0 +1,46 @@
+/** Starting a real regcache (createRegistryCache + node:http on 127.0.0.1:0) in front of a real upstream. */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tempDir } from '@regcache/testkit';
+import { createRegistryCache, parseConfig, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
+
+export interface RunningCache {
+  readonly url: string;
+  readonly host: string;
+  readonly cache: RegistryCache;
+  readonly dataDir: string;
+  readonly logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+export function captureLogger(into: Array<Record<string, unknown>>): Logger {
+  const push = (level: string) => (obj: object, msg?: string) => into.push({ level, msg, ...obj });
+  return { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
+}
+
+export async function startCache(input: Partial<RegcacheConfigInput> & { upstreamUrl?: string }): Promise<RunningCache> {
+  const { upstreamUrl, ...rest } = input;
+  const dataDir = rest.storage?.path ?? (await tempDir('regcache-data-'));
+  const config = parseConfig({
+    upstreams: upstreamUrl ? [{ name: 'docker.io', url: upstreamUrl }] : undefined,
+    ...rest,
+    storage: { ...rest.storage, path: dataDir },
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  const cache = await createRegistryCache(config, { logger: captureLogger(logs) });
+  const server: Server = createServer((req, res) => void cache.handler(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    cache,
+    dataDir,
+    logs,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await cache.close();
+    },
+  };
+}

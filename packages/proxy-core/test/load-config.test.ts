@@ -1,0 +1,79 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../src/index.js';
+import { loadConfig } from '../src/load-config.js';
+
+async function file(name: string, content: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'regcache-config-'));
+  const path = join(dir, name);
+  await writeFile(path, content);
+  return path;
+}
+
+async function issuesOf(promise: Promise<unknown>): Promise<string[]> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('defaults to Docker Hub, ./data and port 5000', async () => {
+    const config = await loadConfig({}, {});
+    expect(config.listen).toBe('0.0.0.0:5000');
+    expect(config.storage.path).toBe('./data');
+    expect(config.upstreams).toEqual([expect.objectContaining({ name: 'docker.io', url: 'https://registry-1.docker.io' })]);
+    expect(Object.isFrozen(config.upstreams[0])).toBe(true);
+  });
+
+  it('reads YAML, then env, then flags, in that precedence', async () => {
+    const path = await file('c.yaml', 'listen: 127.0.0.1:6000\nstorage:\n  path: /tmp/a\nupstreams:\n  - name: ghcr.io\n    url: https://ghcr.io\n    tagTtl: 90s\n');
+    const config = await loadConfig({ config: path, data: '/tmp/b' }, { REGCACHE_LISTEN: '127.0.0.1:7000' });
+    expect(config.listen).toBe('127.0.0.1:7000');
+    expect(config.storage.path).toBe('/tmp/b');
+    expect(config.upstreams[0]?.tagTtl).toBe(90_000);
+  });
+
+  it('reads JSON too, and --upstream replaces the default upstream URL', async () => {
+    const path = await file('c.json', JSON.stringify({ upstreams: [{ name: 'docker.io', url: 'https://registry-1.docker.io' }] }));
+    const config = await loadConfig({ config: path, upstream: 'http://127.0.0.1:5999' }, {});
+    expect(config.upstreams[0]?.url).toBe('http://127.0.0.1:5999');
+  });
+
+  it('takes secrets from env and files, and never prints them', async () => {
+    const secretFile = await file('pw', 'from-a-file\n');
+    const path = await file('c.yaml', `upstreams:\n  - name: ghcr.io\n    url: https://ghcr.io\n    username: me\n    passwordFile: ${secretFile}\n  - name: docker.io\n    url: https://registry-1.docker.io\n    username: hub\n`);
+    const config = await loadConfig({ config: path }, { REGCACHE_UPSTREAM_DOCKER_IO_PASSWORD: 'from-env' });
+    expect(config.upstreams[0]?.password?.reveal()).toBe('from-a-file');
+    expect(config.upstreams[1]?.password?.reveal()).toBe('from-env');
+    const printed = JSON.stringify(config) + inspect(config, { depth: 10 }) + String(config.upstreams[1]?.password);
+    expect(printed).not.toContain('from-a-file');
+    expect(printed).not.toContain('from-env');
+  });
+
+  it.each([
+    ['listen: nonsense\n', 'listen'],
+    ['upstreams:\n  - name: docker.io\n    url: ftp://x\n', 'upstreams.0.url'],
+    ['upstreams:\n  - name: "Bad Name"\n    url: https://x.io\n', 'upstreams.0.name'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    tagTtl: soon\n', 'upstreams.0.tagTtl'],
+    ['storage:\n  maxSize: lots\n', 'storage.maxSize'],
+    ['upstreams: []\n', 'upstreams'],
+    ['bogus: 1\n', '(root)'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    password: x\n', 'upstreams.0.username'],
+  ])('reports the key path of a bad value: %j', async (yaml, key) => {
+    const issues = await issuesOf(loadConfig({ config: await file('bad.yaml', yaml) }, {}));
+    expect(issues.join('\n')).toContain(key === '(root)' ? '' : `${key}:`);
+    expect(issues.length).toBeGreaterThan(0);
+  });
+
+  it('names the file when it cannot be read or parsed', async () => {
+    expect((await issuesOf(loadConfig({ config: '/nonexistent/regcache.yaml' }, {})))[0]).toContain('/nonexistent/regcache.yaml');
+    expect((await issuesOf(loadConfig({ config: await file('x.yaml', 'a: [unclosed') }, {})))[0]).toContain('not valid YAML');
+  });
+});
