@@ -1,0 +1,132 @@
+/**
+ * Batched access bookkeeping. A cache hit must not cost a LevelDB write, so `touch()` and
+ * `addCounters()` only update in-memory maps; `flush()` writes everything accumulated in one
+ * LevelDB batch — every `accessFlushIntervalMs`, and on close. A crash loses at most one
+ * interval of access times, hit counts and counters: statistics, never content.
+ *
+ * During a flush the pending maps are swapped out (new touches go to fresh maps) and kept
+ * as `inFlight` until the batch is written, so `stat()` always sees every hit; if the write
+ * fails they are merged back for the next attempt.
+ */
+import type { Digest } from '@regcache/registry-protocol';
+import { blobKey, counterKey, decodeCounter, decodeMeta } from './keys.js';
+import { INDEX_LOCK, type KeyedLock } from './keyed-lock.js';
+import { putMetaOp, type IndexDb, type IndexOp } from './index-db.js';
+import type { BlobMeta, StoreLogger } from './types.js';
+
+interface Access {
+  lastAccess: number;
+  hits: number;
+}
+
+export interface AccessBatcher {
+  touch(digest: Digest): void;
+  addCounters(deltas: Record<string, number>): void;
+  /** `meta` with every not-yet-written hit applied. */
+  merge(meta: BlobMeta): BlobMeta;
+  /** Counter values with not-yet-written increments applied. */
+  mergeCounters(stored: Record<string, number>): Record<string, number>;
+  /** Drops pending hits of a deleted blob. */
+  forget(digest: Digest): void;
+  flush(): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+function addAccess(into: Map<Digest, Access>, digest: Digest, access: Access): void {
+  const prev = into.get(digest);
+  into.set(digest, {
+    lastAccess: Math.max(prev?.lastAccess ?? 0, access.lastAccess),
+    hits: (prev?.hits ?? 0) + access.hits,
+  });
+}
+
+function addCounts(into: Map<string, number>, deltas: Iterable<[string, number]>): void {
+  for (const [name, delta] of deltas) {
+    if (Number.isFinite(delta) && delta !== 0) into.set(name, (into.get(name) ?? 0) + delta);
+  }
+}
+
+async function buildOps(db: IndexDb, access: Map<Digest, Access>, counts: Map<string, number>): Promise<IndexOp[]> {
+  const ops: IndexOp[] = [];
+  const digests = [...access.keys()];
+  const metas = digests.length === 0 ? [] : await db.getMany(digests.map(blobKey));
+  metas.forEach((value, i) => {
+    const meta = value === undefined ? undefined : decodeMeta(value);
+    const hit = access.get(digests[i] as Digest);
+    // A blob deleted (or never indexed) since its touch has nothing to update.
+    if (meta === undefined || hit === undefined) return;
+    ops.push(putMetaOp({ ...meta, lastAccess: Math.max(meta.lastAccess, hit.lastAccess), hits: meta.hits + hit.hits }));
+  });
+  const names = [...counts.keys()];
+  const stored = names.length === 0 ? [] : await db.getMany(names.map(counterKey));
+  names.forEach((name, i) => {
+    ops.push({ type: 'put', key: counterKey(name), value: String(decodeCounter(stored[i]) + (counts.get(name) ?? 0)) });
+  });
+  return ops;
+}
+
+export function createAccessBatcher(opts: { db: IndexDb; lock: KeyedLock; logger: StoreLogger; intervalMs: number }): AccessBatcher {
+  let pending = new Map<Digest, Access>();
+  let pendingCounts = new Map<string, number>();
+  let inFlight = new Map<Digest, Access>();
+  let inFlightCounts = new Map<string, number>();
+  let timer: NodeJS.Timeout | undefined;
+
+  async function writeBatch(): Promise<void> {
+    if (pending.size === 0 && pendingCounts.size === 0) return;
+    [inFlight, pending] = [pending, new Map()];
+    [inFlightCounts, pendingCounts] = [pendingCounts, new Map()];
+    try {
+      const ops = await buildOps(opts.db, inFlight, inFlightCounts);
+      if (ops.length > 0) await opts.db.batch(ops);
+    } catch (error) {
+      for (const [digest, access] of inFlight) addAccess(pending, digest, access);
+      addCounts(pendingCounts, inFlightCounts);
+      throw error;
+    } finally {
+      inFlight = new Map();
+      inFlightCounts = new Map();
+    }
+  }
+
+  const flush = (): Promise<void> => opts.lock.run(INDEX_LOCK, writeBatch);
+
+  return {
+    touch(digest) {
+      addAccess(pending, digest, { lastAccess: Date.now(), hits: 1 });
+    },
+    addCounters(deltas) {
+      addCounts(pendingCounts, Object.entries(deltas));
+    },
+    merge(meta) {
+      let merged = meta;
+      for (const source of [inFlight, pending]) {
+        const hit = source.get(meta.digest);
+        if (hit !== undefined) merged = { ...merged, lastAccess: Math.max(merged.lastAccess, hit.lastAccess), hits: merged.hits + hit.hits };
+      }
+      return merged;
+    },
+    mergeCounters(stored) {
+      const merged = new Map(Object.entries(stored));
+      addCounts(merged, inFlightCounts);
+      addCounts(merged, pendingCounts);
+      return Object.fromEntries(merged);
+    },
+    forget(digest) {
+      pending.delete(digest);
+      inFlight.delete(digest);
+    },
+    flush,
+    start() {
+      timer ??= setInterval(() => {
+        flush().catch((error: unknown) => opts.logger.warn({ err: error }, 'blob-store: access flush failed; will retry'));
+      }, opts.intervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+    },
+  };
+}

@@ -1,0 +1,115 @@
+/** The public shapes of the blob store: metadata records, options, the store and its writers. */
+import type { Readable } from 'node:stream';
+import type { Digest } from '@regcache/registry-protocol';
+
+/** What the index knows about one committed blob. Times are ms since the epoch. */
+export interface BlobMeta {
+  digest: Digest;
+  size: number;
+  mediaType?: string;
+  createdAt: number;
+  lastAccess: number;
+  hits: number;
+}
+
+/** A cached tag: which manifest it pointed to upstream, and when that was learned. */
+export interface TagRecord {
+  digest: Digest;
+  mediaType: string;
+  size: number;
+  fetchedAt: number;
+}
+
+/** A pino-compatible logger subset; the store never creates its own. */
+export interface StoreLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface BlobStoreOptions {
+  /** Directory holding blobs/, tmp/ and index/ (created if missing). */
+  root: string;
+  logger?: StoreLogger;
+  /** How often batched access times, hits and counters are written (default 5000 ms). */
+  accessFlushIntervalMs?: number;
+  /** Run crash recovery at start (default true). */
+  recover?: boolean;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface WriteOptions {
+  expectedSize?: number;
+  mediaType?: string;
+}
+
+export interface CheckOptions {
+  /** Fix what is found: drop dangling entries, index or delete stray files, remove corrupt blobs and temp files. */
+  repair?: boolean;
+  /** Re-hash indexed files (slow: reads every byte). */
+  rehash?: boolean;
+  /** With rehash: only re-hash this many indexed blobs, chosen at random. */
+  sample?: number;
+}
+
+export interface ConsistencyReport {
+  /** Index entries and unindexed files examined. */
+  checked: number;
+  /** Index entries whose file is missing. */
+  missingFiles: Digest[];
+  /** Files under blobs/ with no index entry (or not a valid blob location). */
+  unindexedFiles: string[];
+  /** Indexed blobs whose content (rehash) or size does not match. */
+  corrupt: Digest[];
+  /** Files in tmp/ not belonging to a write in progress. */
+  tempFiles: number;
+  repaired: boolean;
+}
+
+export interface TagEntry {
+  upstream: string;
+  repo: string;
+  tag: string;
+  record: TagRecord;
+}
+
+export interface BlobWriter {
+  readonly digest: Digest;
+  /** The growing temp file; other readers may open it and read up to `written` bytes. */
+  readonly tempPath: string;
+  /** Bytes already in the temp file (readable by others). */
+  readonly written: number;
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<BlobMeta>;
+  abort(): Promise<void>;
+}
+
+export interface BlobStore {
+  readonly root: string;
+  path(digest: Digest): string;
+  stat(digest: Digest): Promise<BlobMeta | undefined>;
+  createReadStream(digest: Digest, range?: ByteRange): NodeJS.ReadableStream & Readable;
+  readBytes(digest: Digest): Promise<Buffer>;
+  beginWrite(digest: Digest, opts?: WriteOptions): Promise<BlobWriter>;
+  putBytes(digest: Digest, bytes: Uint8Array, opts?: { mediaType?: string }): Promise<BlobMeta>;
+  link(upstream: string, repo: string, digest: Digest): Promise<void>;
+  isLinked(upstream: string, repo: string, digest: Digest): Promise<boolean>;
+  putTag(upstream: string, repo: string, tag: string, rec: TagRecord): Promise<void>;
+  getTag(upstream: string, repo: string, tag: string): Promise<TagRecord | undefined>;
+  deleteTag(upstream: string, repo: string, tag: string): Promise<void>;
+  touch(digest: Digest): void;
+  delete(digest: Digest): Promise<boolean>;
+  blobs(): AsyncIterable<BlobMeta>;
+  tags(): AsyncIterable<TagEntry>;
+  check(opts?: CheckOptions): Promise<ConsistencyReport>;
+  counters(): Promise<Record<string, number>>;
+  addCounters(deltas: Record<string, number>): void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

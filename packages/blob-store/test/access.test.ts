@@ -1,0 +1,80 @@
+import { ClassicLevel } from 'classic-level';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { all, blob, useFixtures } from './helpers.js';
+
+describe('batched access times, hits and counters', () => {
+  const fx = useFixtures();
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  function spyOnWrites(): () => number {
+    const put = vi.spyOn(ClassicLevel.prototype, 'put');
+    const batch = vi.spyOn(ClassicLevel.prototype, 'batch');
+    const del = vi.spyOn(ClassicLevel.prototype, 'del');
+    return () => put.mock.calls.length + batch.mock.calls.length + del.mock.calls.length;
+  }
+
+  it('counts hits in memory, visible to stat, with no LevelDB write per touch', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 60_000 });
+    const { bytes, digest } = blob(10);
+    const created = await store.putBytes(digest, bytes);
+    const writes = spyOnWrites();
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 1000; i++) store.touch(digest);
+    store.addCounters({ hits: 1000, misses: 2 });
+    const meta = await store.stat(digest);
+    expect(meta?.hits).toBe(1000);
+    expect(meta?.lastAccess).toBeGreaterThan(created.lastAccess);
+    expect((await all(store.blobs()))[0]?.hits).toBe(1000);
+    expect(await store.counters()).toEqual({ hits: 1000, misses: 2 });
+    expect(writes()).toBe(0);
+    await store.flush();
+    expect(writes()).toBe(1);
+    expect((await store.stat(digest))?.hits).toBe(1000);
+    await store.flush();
+    expect(writes()).toBe(1);
+  });
+
+  it('persists hits and counters on close, and reopens with them', async () => {
+    const root = await fx.root();
+    const store = await fx.open({ root, accessFlushIntervalMs: 60_000 });
+    const { bytes, digest } = blob(10);
+    await store.putBytes(digest, bytes);
+    store.touch(digest);
+    store.touch(digest);
+    store.addCounters({ pulls: 3 });
+    await store.close();
+    await store.close();
+    const reopened = await fx.open({ root });
+    expect((await reopened.stat(digest))?.hits).toBe(2);
+    reopened.addCounters({ pulls: 2, bytes: 10 });
+    await reopened.flush();
+    reopened.addCounters({ pulls: 1 });
+    expect(await reopened.counters()).toEqual({ pulls: 6, bytes: 10 });
+  });
+
+  it('flushes on its interval', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 20 });
+    const { bytes, digest } = blob(10);
+    await store.putBytes(digest, bytes);
+    const writes = spyOnWrites();
+    store.touch(digest);
+    await vi.waitFor(() => expect(writes()).toBe(1), { timeout: 2000 });
+    expect((await store.stat(digest))?.hits).toBe(1);
+  });
+
+  it('keeps hits made while a flush is being written', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 60_000 });
+    const { bytes, digest } = blob(10);
+    await store.putBytes(digest, bytes);
+    store.touch(digest);
+    const flushing = store.flush();
+    store.touch(digest);
+    expect((await store.stat(digest))?.hits).toBe(2);
+    await flushing;
+    expect((await store.stat(digest))?.hits).toBe(2);
+    await store.flush();
+    expect((await store.stat(digest))?.hits).toBe(2);
+  });
+});

@@ -1,0 +1,74 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { BlobStoreError, StoreAccessError, StoreLockedError, createBlobStore, indexDir } from '../src/index.js';
+import { blob, useFixtures } from './helpers.js';
+
+const packageDir = fileURLToPath(new URL('..', import.meta.url));
+
+/** A separate node process holding the LevelDB lock of `dir` until its stdin closes. */
+async function holdLockInChild(dir: string): Promise<{ release(): Promise<void> }> {
+  const script = `
+    import { ClassicLevel } from 'classic-level';
+    const db = new ClassicLevel(process.argv[1]);
+    await db.open();
+    process.stdout.write('locked\\n');
+    process.stdin.resume();
+    process.stdin.on('end', async () => { await db.close(); process.exit(0); });`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, dir], { cwd: packageDir, stdio: ['pipe', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
+  expect(line.toString()).toContain('locked');
+  return {
+    async release() {
+      const exited = once(child, 'exit');
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+describe('opening a store', () => {
+  const fx = useFixtures();
+
+  it('refuses a second instance on the same root with StoreLockedError', async () => {
+    const root = await fx.root();
+    await fx.open({ root });
+    const error = await createBlobStore({ root }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreLockedError);
+    expect(error).toMatchObject({ code: 'STORE_LOCKED', path: indexDir(root) });
+  });
+
+  it('refuses a root whose index another process holds', async () => {
+    const root = await fx.root();
+    await (await fx.open({ root })).close();
+    const holder = await holdLockInChild(indexDir(root));
+    try {
+      await expect(createBlobStore({ root })).rejects.toBeInstanceOf(StoreLockedError);
+    } finally {
+      await holder.release();
+    }
+    await (await fx.open({ root })).close();
+  });
+
+  it('names the path when the root cannot be created (a file where a directory should be)', async () => {
+    const parent = await fx.root();
+    await mkdir(parent, { recursive: true });
+    const file = join(parent, 'not-a-dir');
+    await writeFile(file, 'x');
+    const root = join(file, 'store');
+    const error = await createBlobStore({ root }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreAccessError);
+    expect(error).toBeInstanceOf(BlobStoreError);
+    expect((error as Error).message).toContain(root);
+  });
+
+  it('closes idempotently and refuses writes after close', async () => {
+    const store = await fx.open({ root: await fx.root() });
+    await Promise.all([store.close(), store.close()]);
+    await store.close();
+    await expect(store.beginWrite(blob(1).digest)).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+});
