@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CacheParts } from './context.js';
+import { collectStats } from './report.js';
 import { sendError, sendJson } from './respond.js';
 
 export function createAdminHandler(parts: CacheParts): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
@@ -17,7 +18,8 @@ export function createAdminHandler(parts: CacheParts): (req: IncomingMessage, re
         case '/readyz':
           return sendJson(res, 200, { status: 'ready', inFlightFills: parts.fills.inFlight() }, head);
         case '/stats':
-          return sendJson(res, 200, { ...(await parts.store.counters()), inFlightFills: parts.fills.inFlight() }, head);
+          await parts.store.flush();
+          return sendJson(res, 200, await collectStats(parts.store, parts.config.storage.maxSize), head);
         default:
           return sendError(res, { code: 'NOT_FOUND', message: 'no such admin endpoint' }, head);
       }

@@ -21,3 +21,5 @@ export { loadConfig } from './load-config.js';
 export type { ConfigFlags } from './load-config.js';
 export { parseListen, adminEndpoint } from './listen-address.js';
 export type { ListenAddress } from './listen-address.js';
+export { collectStats } from './report.js';
+export type { StatsReport, UpstreamStats } from './report.js';

@@ -37,7 +37,8 @@ describe('hostile input', () => {
   const cases: Array<[string, string, string]> = [
     ['GET', '/v2/../../etc/passwd/blobs/sha256:' + 'a'.repeat(64), 'NAME_INVALID'],
     ['GET', '/v2/foo/%2e%2e/blobs/sha256:' + 'a'.repeat(64), 'NAME_INVALID'],
-    ['GET', '/v2/foo/blobs/sha256:../../../etc/passwd', 'DIGEST_INVALID'],
+    ['GET', '/v2/foo/blobs/sha256:../../../etc/passwd', 'NAME_INVALID'],
+    ['GET', '/v2/foo/blobs/sha256:' + 'g'.repeat(64), 'DIGEST_INVALID'],
     ['GET', '/v2/foo/blobs/sha256:abc', 'DIGEST_INVALID'],
     ['GET', '/v2/foo/blobs/md5:' + 'a'.repeat(32), 'DIGEST_INVALID'],
     ['GET', '/v2/Foo/manifests/latest', 'NAME_INVALID'],

@@ -38,9 +38,15 @@ export interface Fill {
   readonly tempPath: string;
   readonly finalPath: string;
   written(): number;
+  /**
+   * How far a client may read now: all of a committed blob; while running, all that is
+   * written except the last byte of a blob of known size, which is only released once the
+   * store has verified the digest (so a wrong blob never reaches a client complete-looking).
+   */
+  readable(): number;
   status(): FillStatus;
   error(): unknown;
-  /** Resolves once more than `offset` bytes are written, or the fill has settled. */
+  /** Resolves once more than `offset` bytes are readable, or the fill has settled. */
   wait(offset: number): Promise<void>;
   /** A client follows this fill; call the returned function when it stops. */
   attach(): () => void;
@@ -133,6 +139,11 @@ function createRunningFill(args: {
     for (const wake of current) wake();
   };
 
+  const readable = (): number => {
+    if (status === 'committed' || source.size === undefined) return writer.written;
+    return Math.min(writer.written, source.size - 1);
+  };
+
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
@@ -171,10 +182,11 @@ function createRunningFill(args: {
     tempPath: writer.tempPath,
     finalPath: engine.store.path(digest),
     written: () => writer.written,
+    readable,
     status: () => status,
     error: () => failure,
     wait(offset) {
-      if (status !== 'running' || writer.written > offset) return Promise.resolve();
+      if (status !== 'running' || readable() > offset) return Promise.resolve();
       return new Promise((resolve) => waiters.push(resolve));
     },
     attach() {

@@ -43,13 +43,9 @@ async function openFill(fill: Fill): Promise<FileHandle> {
   }
 }
 
-/** How far a client may read now: all of a committed blob; all but the last byte of a running one. */
 function readableLimit(fill: Fill): number {
-  const status = fill.status();
-  if (status === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
-  const written = fill.written();
-  if (status === 'committed' || fill.size === undefined) return written;
-  return Math.min(written, fill.size - 1);
+  if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
+  return fill.readable();
 }
 
 async function copyFromFill(fill: Fill, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
