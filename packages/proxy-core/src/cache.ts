@@ -48,7 +48,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       if (!outcome.ok) stats.add('fillFailures', undefined);
     },
   });
-  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), upstreams, logger, stats };
+  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), upstreams, logger, stats, observers: [] };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
   const handler = createHandler(parts, createRouter(upstreams, fallback));
   let closing: Promise<void> | undefined;

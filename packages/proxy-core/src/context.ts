@@ -14,6 +14,22 @@ export interface Upstream {
   readonly client: UpstreamClient;
 }
 
+/** What one answered request looked like: the log line, and what metrics observe. */
+export interface RequestRecord {
+  method: string;
+  path: string;
+  route: string;
+  status: number;
+  bytes: number;
+  durationMs: number;
+  cache: CacheResult;
+  upstream: string | undefined;
+  aborted: boolean;
+}
+
+/** Observers of answered requests (metrics); called once per request when its response closes. */
+export type RequestObserver = (record: RequestRecord) => void;
+
 export interface CacheParts {
   readonly config: RegcacheConfig;
   readonly store: BlobStore;
@@ -22,6 +38,7 @@ export interface CacheParts {
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly logger: Logger;
   readonly stats: Stats;
+  readonly observers: RequestObserver[];
 }
 
 /** How a request was answered, for the request log line and the counters. */

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registry-protocol';
 import { handleBlob } from './blobs.js';
-import type { CacheParts, RequestState } from './context.js';
+import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { toOciError, type RouteKind } from './errors.js';
 import { handleManifest } from './manifests.js';
 import { sendError, sendJson } from './respond.js';
@@ -23,7 +23,7 @@ export function createHandler(parts: CacheParts, router: Router): RegistryHandle
     const head = req.method === 'HEAD';
     let kind: RouteKind = 'other';
     let state: RequestState | undefined;
-    res.once('close', () => logRequest(parts, req, res, state, started));
+    res.once('close', () => logRequest(parts, req, res, state, started, kind));
     try {
       const target = parseRequestTarget(req.url ?? '/');
       if (!target.ok) throw target.error;
@@ -77,19 +77,19 @@ function safePath(req: IncomingMessage): string {
   return url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url;
 }
 
-function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint): void {
+function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-  parts.logger.info(
-    {
-      method: req.method,
-      path: safePath(req),
-      status: res.statusCode,
-      bytes: state?.bytes ?? 0,
-      durationMs: Math.round(durationMs * 10) / 10,
-      cache: state?.cache ?? 'local',
-      upstream: state?.upstream.config.name,
-      aborted: !res.writableFinished,
-    },
-    'request',
-  );
+  const record: RequestRecord = {
+    method: req.method ?? '',
+    path: safePath(req),
+    route,
+    status: res.statusCode,
+    bytes: state?.bytes ?? 0,
+    durationMs: Math.round(durationMs * 10) / 10,
+    cache: state?.cache ?? 'local',
+    upstream: state?.upstream.config.name,
+    aborted: !res.writableFinished,
+  };
+  parts.logger.info(record, 'request');
+  for (const observe of parts.observers) observe(record);
 }
