@@ -1,0 +1,30 @@
+/**
+ * @regcache/testkit — real parts for tests: Debian's docker-registry in plain, Basic and
+ * token auth modes, a token server, generated images pushed with skopeo, and skopeo pulls.
+ */
+export { onProcessExit } from './cleanup.js';
+export { sha256, sha256File, digestHex } from './digest.js';
+export { ACCEPT_ALL_MANIFESTS, MediaTypes, isIndexMediaType } from './media-types.js';
+export { blobOf, buildImage, writeOciLayout } from './oci-layout.js';
+export type { Descriptor, GeneratedBlob, LayoutImage, OciLayoutResult } from './oci-layout.js';
+export { freePort } from './ports.js';
+export { runChecked, runCommand, spawnManaged } from './process.js';
+export type { CommandResult, ManagedProcess, SpawnOptions } from './process.js';
+export { DEFAULT_PASSWORD, DEFAULT_USERNAME, TOKEN_ISSUER, TOKEN_SERVICE } from './registry-auth.js';
+export { authorizationFor, deleteManifest, fetchManifest, pushBlob, pushManifest, registryRequest } from './registry-client.js';
+export type { FetchedManifest, RegistryRequest, RegistryResponse } from './registry-client.js';
+export { parseAccessLine, TESTKIT_USER_AGENT } from './registry-log.js';
+export type { RegistryLogEntry } from './registry-log.js';
+export { startRegistry } from './registry.js';
+export type { RegistryAuthMode, RunningRegistry, StartRegistryOptions } from './registry.js';
+export { describeImage, randomLayer, seedImages } from './seed.js';
+export type { TestBlob, TestImage } from './seed.js';
+export { libtrustKeyId } from './signing-key.js';
+export type { JwtAlgorithm } from './signing-key.js';
+export { skopeo, dockerRef } from './skopeo.js';
+export { skopeoPull } from './skopeo-pull.js';
+export type { SkopeoPullOptions, SkopeoPullResult } from './skopeo-pull.js';
+export { makeTar, makeTarLayer } from './tar.js';
+export { removeTempDirs, tempDir } from './tmp.js';
+export { startTokenServer } from './token-server.js';
+export type { RunningTokenServer, TokenAccess, TokenRequestLog, TokenServer, TokenServerOptions } from './token-server.js';
