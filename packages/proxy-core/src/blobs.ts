@@ -13,7 +13,7 @@ import type { BlobMeta } from '@regcache/blob-store';
 import type { CacheParts, RequestState } from './context.js';
 import { RangeNotSatisfiableError } from './errors.js';
 import { ensureLinked } from './links.js';
-import type { Fill, FillSource } from './fill/engine.js';
+import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
 import { contentLength, headerValue, setBlobHeaders } from './headers.js';
 
@@ -22,9 +22,12 @@ const OCTET_STREAM = 'application/octet-stream';
 export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Digest): Promise<void> {
   const pending = parts.fills.get(digest);
   if (pending) {
-    await ensureLinked(parts, rs, digest, 'blobs');
+    // Wait for the fill to be under way first: the repository that started it is linked by then.
     const fill = await pending.catch(() => undefined);
-    if (fill) return serveFill(parts, rs, fill, 'coalesced');
+    if (fill && fill.status() !== 'failed') {
+      await ensureLinked(parts, rs, digest, 'blobs');
+      return serveFill(parts, rs, fill, 'coalesced');
+    }
   }
   const meta = await parts.store.stat(digest);
   if (meta) {
@@ -33,8 +36,9 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
   }
   if (rs.head) return headUpstream(rs, digest);
   const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts, rs, digest, signal));
+  const started = await fill;
   if (joined) await ensureLinked(parts, rs, digest, 'blobs');
-  return serveFill(parts, rs, await fill, joined ? 'coalesced' : 'miss');
+  return serveFill(parts, rs, started, joined ? 'coalesced' : 'miss');
 }
 
 async function openUpstream(parts: CacheParts, rs: RequestState, digest: Digest, signal: AbortSignal): Promise<FillSource> {
@@ -71,6 +75,7 @@ function requestedRange(rs: RequestState, size: number | undefined): { start: nu
 function startResponse(rs: RequestState, digest: Digest, mediaType: string, size: number | undefined, range: { start: number; end: number } | undefined): void {
   const length = range ? range.end - range.start + 1 : size;
   setBlobHeaders(rs.res, digest, mediaType, length);
+  rs.res.setHeader('x-regcache-cache', rs.cache);
   if (range && size !== undefined) {
     rs.res.statusCode = 206;
     rs.res.setHeader('content-range', contentRange(range.start, range.end, size));

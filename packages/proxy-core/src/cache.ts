@@ -5,7 +5,7 @@
  * belongs to this instance.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createBlobStore, type BlobStore } from '@regcache/blob-store';
+import { createBlobStore, DigestMismatchError, SizeMismatchError, type BlobStore } from '@regcache/blob-store';
 import { defaultUpstream, type RegcacheConfig } from './config.js';
 import type { CacheParts, Upstream } from './context.js';
 import { createFillEngine } from './fill/engine.js';
@@ -44,8 +44,15 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     logger,
     continueWhenClientsGone: config.fill.continueWhenClientsGone,
     detachedMaxSize: config.fill.detachedMaxSize,
+    idleTimeoutMs: config.fill.idleTimeout,
     onSettled: (_fill, outcome) => {
-      if (!outcome.ok) stats.add('fillFailures', undefined);
+      if (outcome.ok) return;
+      stats.add('fillFailures', undefined);
+      if (outcome.error instanceof DigestMismatchError || outcome.error instanceof SizeMismatchError) stats.add('upstreamErrors', undefined);
+    },
+    onDiskError: (fill, error) => {
+      stats.add('diskErrors', undefined);
+      logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
   const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), upstreams, logger, stats, observers: [] };

@@ -13,7 +13,8 @@ export type StatName =
   | 'bytesFromCache'
   | 'bytesFromUpstream'
   | 'upstreamErrors'
-  | 'fillFailures';
+  | 'fillFailures'
+  | 'diskErrors';
 
 export interface Stats {
   add(name: StatName, upstream: string | undefined, value?: number): void;

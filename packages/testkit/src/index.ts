@@ -7,6 +7,8 @@ export { sha256, sha256File, digestHex } from './digest.js';
 export { ACCEPT_ALL_MANIFESTS, MediaTypes, isIndexMediaType } from './media-types.js';
 export { blobOf, buildImage, writeOciLayout } from './oci-layout.js';
 export type { Descriptor, GeneratedBlob, LayoutImage, OciLayoutResult } from './oci-layout.js';
+export { startFaultProxy } from './fault-proxy.js';
+export type { Fault, FaultProxy } from './fault-proxy.js';
 export { freePort } from './ports.js';
 export { runChecked, runCommand, spawnManaged } from './process.js';
 export type { CommandResult, ManagedProcess, SpawnOptions } from './process.js';

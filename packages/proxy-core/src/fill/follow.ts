@@ -1,18 +1,18 @@
 /**
  * Serving a client from a fill in progress: read the growing temp file from the client's own
  * position, wait for the fill when caught up, and write to the response honouring its
- * backpressure. Each client has its own file descriptor and position, so clients never
- * hold each other (or the fill) back, and the bytes in memory per client are one chunk.
+ * backpressure. Each client has its own file descriptor and position, so clients never hold
+ * each other (or the fill) back, and the bytes in memory per client are one chunk.
  *
- * Nothing wrong is ever served complete-looking: while the fill runs, the last byte of a
- * blob of known size is held back, and it is only sent once the store has verified the
- * digest and committed; a fill that fails cuts the connection (the client sees a short
- * body against its Content-Length, or a broken chunked stream — never a wrong 200).
+ * Nothing wrong is ever served complete-looking: the fill holds back the last byte of a blob
+ * of known size until the digest is verified (Fill.readable), and a fill that fails cuts the
+ * connection — the client sees a short body against its Content-Length, or a broken chunked
+ * stream, never a wrong 200.
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import type { Fill } from './engine.js';
+import type { Fill, FillReader } from './types.js';
 
 const CHUNK = 1024 * 1024;
 
@@ -20,15 +20,15 @@ export class FillFailedError extends Error {
   override readonly name = 'FillFailedError';
 }
 
-/** Bytes [start, end) of the fill, written to `res`. Resolves with the bytes written. */
+/** Bytes [start, end) of the fill (to its end when `end` is undefined), written to `res`. Resolves with the bytes written. */
 export async function followFill(fill: Fill, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
-  const detach = fill.attach();
+  const reader = fill.attach();
   let fd: FileHandle | undefined;
   try {
     fd = await openFill(fill);
-    return await copyFromFill(fill, fd, res, start, end);
+    return await copyFromFill(fill, reader, fd, res, start, end);
   } finally {
-    detach();
+    reader.detach();
     await fd?.close();
   }
 }
@@ -43,39 +43,40 @@ async function openFill(fill: Fill): Promise<FileHandle> {
   }
 }
 
-function readableLimit(fill: Fill): number {
-  if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
-  return fill.readable();
+async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, position: number, length: number): Promise<Buffer | undefined> {
+  const onDisk = fill.onDisk();
+  if (position >= onDisk) {
+    const memory = reader.fromMemory(position, length);
+    if (memory === undefined) throw new FillFailedError(`fill of ${fill.digest} can no longer be followed`);
+    return memory;
+  }
+  const want = Math.min(length, onDisk - position);
+  const buffer = Buffer.allocUnsafe(want);
+  const { bytesRead } = await fd.read(buffer, 0, want, position);
+  if (bytesRead === 0) return undefined;
+  return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
 }
 
-async function copyFromFill(fill: Fill, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
+async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
   let position = start;
-  let sent = 0;
   for (;;) {
-    const target = end ?? (fill.status() === 'committed' ? fill.written() : Number.POSITIVE_INFINITY);
+    if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
+    const target = end ?? (fill.complete() ? fill.readable() : Number.POSITIVE_INFINITY);
     if (position >= target) break;
-    const limit = readableLimit(fill);
+    const limit = fill.readable();
     if (position >= limit) {
       await fill.wait(position);
       continue;
     }
-    const length = Math.min(CHUNK, limit - position, target - position);
-    const buffer = Buffer.allocUnsafe(length);
-    const { bytesRead } = await fd.read(buffer, 0, length, position);
-    if (bytesRead === 0) {
-      await fill.wait(position);
+    const chunk = await nextChunk(fill, reader, fd, position, Math.min(CHUNK, limit - position, target - position));
+    if (chunk === undefined) {
+      await new Promise((resolve) => setImmediate(resolve));
       continue;
     }
-    position += bytesRead;
-    sent += bytesRead;
-    await writeChunk(res, bytesRead === length ? buffer : buffer.subarray(0, bytesRead));
+    position += chunk.length;
+    await writeChunk(res, chunk);
   }
-  // A blob of unknown size is only complete once the fill has committed (verified).
-  if (end === undefined) {
-    await fill.done.catch(() => undefined);
-    readableLimit(fill);
-  }
-  return sent;
+  return position - start;
 }
 
 /** Write one chunk, waiting for 'drain' when the socket is full; rejects if the client has gone. */

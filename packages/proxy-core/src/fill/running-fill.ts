@@ -1,0 +1,150 @@
+/**
+ * One fill: the upstream body piped through the store's verifying writer into a temp file,
+ * with its own lifetime (its own AbortController; a client that leaves does not stop it).
+ * Clients follow it through `attach()`; `wait()` wakes them as bytes arrive.
+ *
+ * It stops by itself when it receives nothing for `idleTimeoutMs`, and when its last client
+ * leaves while the blob is larger than `detachedMaxSize` (or detached fills are off). When the
+ * disk fails it falls back to pass-through (passthrough.ts) for the clients it already has.
+ */
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Digest } from '@regcache/registry-protocol';
+import { DigestMismatchError, SizeMismatchError, StoreWriteError, type BlobMeta, type BlobWriter } from '@regcache/blob-store';
+import { startPassthrough, type Passthrough } from './passthrough.js';
+import type { Fill, FillEngineOptions, FillReader, FillSource, FillStatus } from './types.js';
+
+export class FillIdleError extends Error {
+  override readonly name = 'FillIdleError';
+}
+
+export interface RunningFillArgs {
+  digest: Digest;
+  source: FillSource;
+  writer: BlobWriter;
+  controller: AbortController;
+  engine: FillEngineOptions;
+  /** The fill can no longer be joined (disk failure): later clients start their own. */
+  release: () => void;
+}
+
+export function createRunningFill(args: RunningFillArgs): Fill {
+  const { digest, source, writer, controller, engine } = args;
+  const started = Date.now();
+  let status: FillStatus = 'running';
+  let failure: unknown;
+  let pass: Passthrough | undefined;
+  const readers = new Set<FillReader>();
+  let waiters: Array<() => void> = [];
+  const notify = (): void => {
+    const current = waiters;
+    waiters = [];
+    for (const wake of current) wake();
+  };
+
+  let idle: NodeJS.Timeout | undefined;
+  const resetIdle = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => controller.abort(new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`)), engine.idleTimeoutMs);
+    idle.unref();
+  };
+
+  const total = (): number => (pass ? pass.diskBytes + pass.memBytes() : writer.written);
+  const complete = (): boolean => status === 'committed' || status === 'passed';
+  const readable = (): number => (complete() || source.size === undefined ? total() : Math.min(total(), source.size - 1));
+
+  async function accept(chunk: Buffer): Promise<void> {
+    resetIdle();
+    if (pass === undefined) {
+      try {
+        await writer.write(chunk);
+        return;
+      } catch (error) {
+        if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
+        pass = await startPassthrough(digest, writer.tempPath, writer.written, readers);
+        await writer.abort();
+        args.release();
+        engine.onDiskError?.(fill, error);
+      }
+    }
+    await pass.push(chunk);
+  }
+
+  const sink = new Writable({
+    highWaterMark: 1024 * 1024,
+    write(chunk: Buffer, _encoding, callback) {
+      accept(chunk).then(() => {
+        notify();
+        callback();
+      }, callback);
+    },
+  });
+
+  async function finish(): Promise<BlobMeta | undefined> {
+    if (pass === undefined) return writer.commit();
+    if (source.size !== undefined && total() !== source.size) throw new SizeMismatchError(source.size, total());
+    if (!pass.digestMatches()) throw new DigestMismatchError(digest, 'the bytes passed through');
+    return undefined;
+  }
+
+  resetIdle();
+  const done = pipeline(source.body, sink, { signal: controller.signal })
+    .then(finish)
+    .then(
+      (meta) => settle(pass === undefined ? 'committed' : 'passed', undefined, meta),
+      async (error: unknown) => {
+        await writer.abort().catch(() => undefined);
+        settle('failed', error, undefined);
+        throw error;
+      },
+    );
+  done.catch(() => undefined);
+
+  function settle(next: FillStatus, error: unknown, meta: BlobMeta | undefined): BlobMeta | undefined {
+    clearTimeout(idle);
+    status = next;
+    failure = error;
+    notify();
+    if (error !== undefined) engine.logger.warn({ digest, err: String(error) }, 'fill failed');
+    engine.onSettled?.(fill, { ok: error === undefined, error, durationMs: Date.now() - started, bytes: total() });
+    return meta;
+  }
+
+  function attach(): FillReader {
+    const reader: FillReader = {
+      fromMemory: (position, max) => {
+        const queue = pass?.queueFor(reader);
+        return queue === undefined ? undefined : pass?.take(queue, position, max);
+      },
+      detach: () => {
+        if (!readers.delete(reader)) return;
+        pass?.forget(reader);
+        if (readers.size === 0 && status === 'running' && !keepDetached()) controller.abort(new Error('every client left'));
+      },
+    };
+    readers.add(reader);
+    return reader;
+  }
+
+  function keepDetached(): boolean {
+    if (!engine.continueWhenClientsGone || pass !== undefined) return false;
+    return source.size !== undefined && source.size <= engine.detachedMaxSize;
+  }
+
+  const fill: Fill = {
+    digest,
+    size: source.size,
+    mediaType: source.mediaType,
+    tempPath: writer.tempPath,
+    finalPath: engine.store.path(digest),
+    readable,
+    onDisk: () => (pass ? pass.diskBytes : writer.written),
+    status: () => status,
+    complete,
+    error: () => failure,
+    wait: (offset) => (status !== 'running' || readable() > offset ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    attach,
+    done,
+  };
+  return fill;
+}

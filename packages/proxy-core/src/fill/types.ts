@@ -1,0 +1,68 @@
+/** The shapes shared by the fill engine, a running fill and the clients that follow it. */
+import type { Readable } from 'node:stream';
+import type { Digest } from '@regcache/registry-protocol';
+import type { BlobMeta, BlobStore } from '@regcache/blob-store';
+import type { Logger } from '../logger.js';
+
+export interface FillSource {
+  body: Readable & { dump(): Promise<void> };
+  size: number | undefined;
+  mediaType: string;
+}
+
+/**
+ * running → committed (verified, in the store) | passed (disk failed, bytes verified in
+ * memory and handed through, nothing stored) | failed (upstream or verification error).
+ */
+export type FillStatus = 'running' | 'committed' | 'passed' | 'failed';
+
+/** One client following a fill: its own read position, and (after a disk failure) its queue. */
+export interface FillReader {
+  /** Bytes at `position` that only exist in memory (pass-through); undefined when none are queued for this reader. */
+  fromMemory(position: number, max: number): Buffer | undefined;
+  detach(): void;
+}
+
+export interface Fill {
+  readonly digest: Digest;
+  readonly size: number | undefined;
+  readonly mediaType: string;
+  readonly tempPath: string;
+  readonly finalPath: string;
+  /**
+   * How far a client may read now: all of a finished blob; while running, all that has
+   * arrived except the last byte of a blob of known size, which is only released once the
+   * digest is verified — so a wrong blob never reaches a client complete-looking.
+   */
+  readable(): number;
+  /** Bytes readable from the temp file (all of them, unless the disk failed mid-fill). */
+  onDisk(): number;
+  status(): FillStatus;
+  complete(): boolean;
+  error(): unknown;
+  /** Resolves once more than `offset` bytes are readable, or the fill has settled. */
+  wait(offset: number): Promise<void>;
+  /** A client follows this fill; `detach` it when it stops. */
+  attach(): FillReader;
+  readonly done: Promise<BlobMeta | undefined>;
+}
+
+export interface FillOutcome {
+  ok: boolean;
+  error?: unknown;
+  durationMs: number;
+  bytes: number;
+}
+
+export interface FillEngineOptions {
+  store: BlobStore;
+  logger: Logger;
+  /** Keep filling when every client has gone (default true), up to this many bytes. */
+  continueWhenClientsGone: boolean;
+  detachedMaxSize: number;
+  /** A fill that receives nothing for this long is stopped. */
+  idleTimeoutMs: number;
+  onSettled?: (fill: Fill, outcome: FillOutcome) => void;
+  /** Called when the disk fails mid-fill and the fill falls back to pass-through. */
+  onDiskError?: (fill: Fill, error: unknown) => void;
+}
