@@ -16,6 +16,7 @@
  * - A follower that opens the temp file just as it is renamed: it retries on the final path
  *   (the same inode; an fd opened before the rename keeps reading it).
  */
+import { open } from 'node:fs/promises';
 import type { Digest } from '@regcache/registry-protocol';
 import { createRunningFill } from './running-fill.js';
 import type { Fill, FillEngineOptions, FillSource } from './types.js';
@@ -59,13 +60,16 @@ export function createFillEngine(opts: FillEngineOptions): FillEngine {
 
   async function begin(digest: Digest, source: FillSource, controller: AbortController, release: () => void): Promise<Fill> {
     let writer;
+    let temp;
     try {
       writer = await opts.store.beginWrite(digest, { expectedSize: source.size, mediaType: source.mediaType });
+      temp = await open(writer.tempPath, 'r');
     } catch (error) {
+      await writer?.abort().catch(() => undefined);
       await source.body.dump().catch(() => undefined);
       throw error;
     }
-    return createRunningFill({ digest, source, writer, controller, engine: opts, release });
+    return createRunningFill({ digest, source, writer, temp, controller, engine: opts, release });
   }
 
   return {

@@ -9,7 +9,7 @@
  * more than QUEUE_LIMIT bytes queued.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { digestAlgorithm, type Digest } from '@regcache/registry-protocol';
 
 const QUEUE_LIMIT = 8 * 1024 * 1024;
@@ -32,25 +32,23 @@ export interface Passthrough {
   digestMatches(): boolean;
 }
 
-/** Hash the first `length` bytes of the temp file (they were written before the disk failed). */
-async function hashPrefix(path: string, length: number, hash: Hash): Promise<void> {
-  const fd = await open(path, 'r');
-  try {
-    const buffer = Buffer.allocUnsafe(READ_CHUNK);
-    for (let position = 0; position < length; ) {
-      const { bytesRead } = await fd.read(buffer, 0, Math.min(READ_CHUNK, length - position), position);
-      if (bytesRead === 0) throw new Error('temp file shorter than written');
-      hash.update(buffer.subarray(0, bytesRead));
-      position += bytesRead;
-    }
-  } finally {
-    await fd.close();
+/**
+ * Hash the first `length` bytes of the temp file (written before the disk failed), through
+ * the descriptor the fill opened at its start: the store may already have unlinked the file.
+ */
+async function hashPrefix(fd: FileHandle, length: number, hash: Hash): Promise<void> {
+  const buffer = Buffer.allocUnsafe(READ_CHUNK);
+  for (let position = 0; position < length; ) {
+    const { bytesRead } = await fd.read(buffer, 0, Math.min(READ_CHUNK, length - position), position);
+    if (bytesRead === 0) throw new Error('temp file shorter than written');
+    hash.update(buffer.subarray(0, bytesRead));
+    position += bytesRead;
   }
 }
 
-export async function startPassthrough(digest: Digest, tempPath: string, diskBytes: number, readers: Iterable<object>): Promise<Passthrough> {
+export async function startPassthrough(digest: Digest, temp: FileHandle, diskBytes: number, readers: Iterable<object>): Promise<Passthrough> {
   const hash = createHash(digestAlgorithm(digest));
-  await hashPrefix(tempPath, diskBytes, hash);
+  await hashPrefix(temp, diskBytes, hash);
   const queues = new Map<object, MemoryQueue>();
   for (const reader of readers) queues.set(reader, { start: diskBytes, chunks: [], bytes: 0 });
   let memBytes = 0;

@@ -7,6 +7,7 @@
  * leaves while the blob is larger than `detachedMaxSize` (or detached fills are off). When the
  * disk fails it falls back to pass-through (passthrough.ts) for the clients it already has.
  */
+import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '@regcache/registry-protocol';
@@ -22,6 +23,8 @@ export interface RunningFillArgs {
   digest: Digest;
   source: FillSource;
   writer: BlobWriter;
+  /** Opened on the temp file when the fill began: it stays readable if the store unlinks the file. */
+  temp: FileHandle;
   controller: AbortController;
   engine: FillEngineOptions;
   /** The fill can no longer be joined (disk failure): later clients start their own. */
@@ -61,7 +64,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
         return;
       } catch (error) {
         if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
-        pass = await startPassthrough(digest, writer.tempPath, writer.written, readers);
+        pass = await startPassthrough(digest, args.temp, writer.written, readers);
         await writer.abort();
         args.release();
         engine.onDiskError?.(fill, error);
@@ -102,6 +105,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
 
   function settle(next: FillStatus, error: unknown, meta: BlobMeta | undefined): BlobMeta | undefined {
     clearTimeout(idle);
+    void args.temp.close().catch(() => undefined);
     status = next;
     failure = error;
     notify();

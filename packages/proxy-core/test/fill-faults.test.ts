@@ -1,0 +1,98 @@
+/**
+ * A damaged upstream never puts a wrong byte on disk or a complete-looking wrong body on the
+ * wire: through a fault-injecting proxy in front of a real registry, a blob cut short (with
+ * its full Content-Length), with one byte flipped, stalled or reset mid-stream reaches the
+ * client as a broken response, nothing is stored, and the next pull from a healthy upstream
+ * succeeds. A failing disk (RLIMIT_FSIZE, set with prlimit on this process) still gets the
+ * client its bytes, stores nothing, and keeps cached content served.
+ */
+import { execFile } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushBlob, startFaultProxy, startRegistry, type Fault, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import type { Digest } from '@regcache/registry-protocol';
+import { startCache, type RunningCache } from './helpers.js';
+import { getBlob, looksComplete, randomBlob } from './fill-helpers.js';
+
+const MiB = 1024 * 1024;
+const run = promisify(execFile);
+
+describe('faults from the upstream and the disk', () => {
+  let upstream: RunningRegistry;
+  let proxy: FaultProxy;
+  let cache: RunningCache;
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    proxy = await startFaultProxy(upstream.url);
+    cache = await startCache({
+      upstreams: [{ name: 'docker.io', url: proxy.url, timeouts: { body: '1s' } }],
+      fill: { idleTimeout: '1s' },
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await cache?.close();
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  const faults: Array<[string, Fault]> = [
+    ['truncated with a full Content-Length', { kind: 'truncate' }],
+    ['one byte flipped', { kind: 'corrupt' }],
+    ['one byte flipped in the last chunk', { kind: 'corrupt', at: 4 * MiB - 1 }],
+    ['stalled mid-stream', { kind: 'stall' }],
+    ['reset mid-stream', { kind: 'reset' }],
+  ];
+
+  it.each(faults)('%s: the client sees an error, nothing is stored, the next pull succeeds', async (_name, fault) => {
+    const blob = randomBlob(4 * MiB);
+    const repo = `faults/${fault.kind}${'at' in fault ? 'end' : ''}`;
+    await pushBlob(upstream, repo, blob.bytes);
+    const url = `${cache.url}/v2/${repo}/blobs/${blob.digest}`;
+    proxy.setFault(fault);
+    const damaged = await Promise.all([getBlob(url), getBlob(url)]);
+    proxy.setFault({ kind: 'none' });
+    for (const r of damaged) {
+      // Never a complete-looking wrong body: either broken off, or (had it completed) correct.
+      expect(looksComplete(r) ? r.digest : 'broken').toBe(looksComplete(r) ? blob.digest : 'broken');
+      expect(r.broken || r.status >= 400 || r.bytes < 4 * MiB).toBe(true);
+    }
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
+    await expect.poll(() => readdir(join(cache.dataDir, 'tmp')), { timeout: 5000 }).toEqual([]);
+    const healthy = await getBlob(url);
+    expect(looksComplete(healthy)).toBe(true);
+    expect(healthy.digest).toBe(blob.digest);
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+  }, 30_000);
+
+  it('counts a corrupt upstream body as an upstream error', () => {
+    expect(cache.cache.stats.snapshot().upstreamErrors ?? 0).toBeGreaterThanOrEqual(2);
+    expect(cache.cache.stats.snapshot().fillFailures ?? 0).toBeGreaterThanOrEqual(5);
+  });
+
+  it('passes bytes through when the disk fails mid-fill, keeps nothing, and keeps serving the cache', async () => {
+    const cached = randomBlob(1 * MiB);
+    await pushBlob(upstream, 'faults/disk', cached.bytes);
+    const cachedUrl = `${cache.url}/v2/faults/disk/blobs/${cached.digest}`;
+    expect((await getBlob(cachedUrl)).digest).toBe(cached.digest);
+    const blob = randomBlob(24 * MiB);
+    await pushBlob(upstream, 'faults/disk', blob.bytes);
+    await run('prlimit', [`--pid=${process.pid}`, `--fsize=${8 * MiB}:`]);
+    let through;
+    try {
+      through = await getBlob(`${cache.url}/v2/faults/disk/blobs/${blob.digest}`);
+    } finally {
+      await run('prlimit', [`--pid=${process.pid}`, '--fsize=unlimited:']);
+    }
+    expect(looksComplete(through)).toBe(true);
+    expect(through.digest).toBe(blob.digest);
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
+    expect(cache.cache.stats.snapshot().diskErrors).toBe(1);
+    expect(await readdir(join(cache.dataDir, 'tmp'))).toEqual([]);
+    expect((await getBlob(cachedUrl)).digest).toBe(cached.digest);
+    // Space is back: the next pull fills and stores it.
+    expect((await getBlob(`${cache.url}/v2/faults/disk/blobs/${blob.digest}`)).digest).toBe(blob.digest);
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+  }, 60_000);
+});
