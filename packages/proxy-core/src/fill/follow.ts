@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Fill, FillReader } from './types.js';
 
-const CHUNK = 1024 * 1024;
+const CHUNK = 256 * 1024;
 
 export class FillFailedError extends Error {
   override readonly name = 'FillFailedError';
