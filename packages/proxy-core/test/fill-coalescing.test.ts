@@ -6,29 +6,18 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushBlob, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
-import { startCache, type RunningCache } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { pushBlob } from '@regcache/testkit';
+import { useProxiedCache } from './helpers.js';
 import { getBlob, randomBlob } from './fill-helpers.js';
 
 const MiB = 1024 * 1024;
 
 describe('one upstream fetch per blob, streamed while filling', () => {
-  let upstream: RunningRegistry;
-  let proxy: FaultProxy;
-  let cache: RunningCache;
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    proxy = await startFaultProxy(upstream.url);
-    cache = await startCache({ upstreamUrl: proxy.url });
-  }, 60_000);
-  afterAll(async () => {
-    await cache?.close();
-    await proxy?.stop();
-    await upstream?.stop();
-  });
+  const fx = useProxiedCache();
 
   it('20 concurrent clients of an uncached 64 MiB blob: one upstream GET, every client byte-exact', async () => {
+    const { upstream, cache } = fx();
     const blob = randomBlob(64 * MiB);
     await pushBlob(upstream, 'fill/big', blob.bytes);
     const url = `${cache.url}/v2/fill/big/blobs/${blob.digest}`;
@@ -46,6 +35,7 @@ describe('one upstream fetch per blob, streamed while filling', () => {
   }, 120_000);
 
   it('sends the first byte while the fill is still running', async () => {
+    const { upstream, proxy, cache } = fx();
     const blob = randomBlob(2 * MiB);
     await pushBlob(upstream, 'fill/slow', blob.bytes);
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 1 * MiB });
@@ -61,6 +51,7 @@ describe('one upstream fetch per blob, streamed while filling', () => {
   }, 60_000);
 
   it('finishes a fill whose only client left, so the next pull is a hit', async () => {
+    const { upstream, proxy, cache } = fx();
     const blob = randomBlob(8 * MiB);
     await pushBlob(upstream, 'fill/left', blob.bytes);
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 8 * MiB });

@@ -10,31 +10,19 @@ import { execFile } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushBlob, startFaultProxy, startRegistry, type Fault, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import { describe, expect, it } from 'vitest';
+import { pushBlob, type Fault } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
-import { startCache, type RunningCache } from './helpers.js';
+import { useProxiedCache } from './helpers.js';
 import { getBlob, looksComplete, randomBlob } from './fill-helpers.js';
 
 const MiB = 1024 * 1024;
 const run = promisify(execFile);
 
 describe('faults from the upstream and the disk', () => {
-  let upstream: RunningRegistry;
-  let proxy: FaultProxy;
-  let cache: RunningCache;
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    proxy = await startFaultProxy(upstream.url);
-    cache = await startCache({
-      upstreams: [{ name: 'docker.io', url: proxy.url, timeouts: { body: '1s' } }],
-      fill: { idleTimeout: '1s' },
-    });
-  }, 60_000);
-  afterAll(async () => {
-    await cache?.close();
-    await proxy?.stop();
-    await upstream?.stop();
+  const fx = useProxiedCache({
+    upstreams: [{ name: 'docker.io', url: '', timeouts: { body: '1s' } }],
+    fill: { idleTimeout: '1s' },
   });
 
   const faults: Array<[string, Fault]> = [
@@ -46,6 +34,7 @@ describe('faults from the upstream and the disk', () => {
   ];
 
   it.each(faults)('%s: the client sees an error, nothing is stored, the next pull succeeds', async (_name, fault) => {
+    const { upstream, proxy, cache } = fx();
     const blob = randomBlob(4 * MiB);
     const repo = `faults/${fault.kind}${'at' in fault ? 'end' : ''}`;
     await pushBlob(upstream, repo, blob.bytes);
@@ -67,11 +56,13 @@ describe('faults from the upstream and the disk', () => {
   }, 30_000);
 
   it('counts a corrupt upstream body as an upstream error', () => {
+    const { cache } = fx();
     expect(cache.cache.stats.snapshot().upstreamErrors ?? 0).toBeGreaterThanOrEqual(2);
     expect(cache.cache.stats.snapshot().fillFailures ?? 0).toBeGreaterThanOrEqual(5);
   });
 
   it('passes bytes through when the disk fails mid-fill, keeps nothing, and keeps serving the cache', async () => {
+    const { upstream, cache } = fx();
     const cached = randomBlob(1 * MiB);
     await pushBlob(upstream, 'faults/disk', cached.bytes);
     const cachedUrl = `${cache.url}/v2/faults/disk/blobs/${cached.digest}`;

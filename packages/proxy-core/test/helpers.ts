@@ -1,7 +1,8 @@
 /** Starting a real regcache (createRegistryCache + node:http on 127.0.0.1:0) in front of a real upstream. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tempDir } from '@regcache/testkit';
+import { afterAll, beforeAll } from 'vitest';
+import { startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import { createRegistryCache, parseConfig, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
 
 export interface RunningCache {
@@ -42,5 +43,38 @@ export async function startCache(input: Partial<RegcacheConfigInput> & { upstrea
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await cache.close();
     },
+  };
+}
+
+export interface ProxiedCache {
+  readonly upstream: RunningRegistry;
+  readonly proxy: FaultProxy;
+  readonly cache: RunningCache;
+}
+
+/**
+ * The common fixture of the fill tests: a real registry, a fault proxy in front of it, and
+ * regcache in front of the proxy — started before the file's tests, stopped after them.
+ */
+export function useProxiedCache(config: Partial<RegcacheConfigInput> = {}): () => ProxiedCache {
+  let parts: ProxiedCache | undefined;
+  beforeAll(async () => {
+    const upstream = await startRegistry();
+    const proxy = await startFaultProxy(upstream.url);
+    const { upstreams, ...rest } = config;
+    const cache = await startCache({
+      ...rest,
+      upstreams: (upstreams ?? [{ name: 'docker.io', url: '' }]).map((u) => ({ ...u, url: proxy.url })),
+    });
+    parts = { upstream, proxy, cache };
+  }, 60_000);
+  afterAll(async () => {
+    await parts?.cache.close();
+    await parts?.proxy.stop();
+    await parts?.upstream.stop();
+  });
+  return () => {
+    if (parts === undefined) throw new Error('fixture not started');
+    return parts;
   };
 }

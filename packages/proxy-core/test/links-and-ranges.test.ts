@@ -4,30 +4,19 @@
  * Range requests: 206/Content-Range/416 on cached blobs, and ranges of a blob still being
  * filled are served as soon as those bytes have arrived.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { pushBlob, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
-import { startCache, type RunningCache } from './helpers.js';
+import { pushBlob } from '@regcache/testkit';
+import { useProxiedCache } from './helpers.js';
 import { getBlob, randomBlob } from './fill-helpers.js';
 
 const MiB = 1024 * 1024;
 
 describe('links and ranges', () => {
-  let upstream: RunningRegistry;
-  let proxy: FaultProxy;
-  let cache: RunningCache;
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    proxy = await startFaultProxy(upstream.url);
-    cache = await startCache({ upstreamUrl: proxy.url });
-  }, 60_000);
-  afterAll(async () => {
-    await cache?.close();
-    await proxy?.stop();
-    await upstream?.stop();
-  });
+  const fx = useProxiedCache();
 
   it('serves a cached blob to another repository only once the upstream confirms it', async () => {
+    const { upstream, cache } = fx();
     const blob = randomBlob(256 * 1024);
     await pushBlob(upstream, 'team/private', blob.bytes);
     expect((await getBlob(`${cache.url}/v2/team/private/blobs/${blob.digest}`)).digest).toBe(blob.digest);
@@ -53,6 +42,7 @@ describe('links and ranges', () => {
   });
 
   it('answers ranges of a cached blob with 206, and 416 when out of range', async () => {
+    const { upstream, cache } = fx();
     const blob = randomBlob(100_000);
     await pushBlob(upstream, 'ranges/cached', blob.bytes);
     const url = `${cache.url}/v2/ranges/cached/blobs/${blob.digest}`;
@@ -70,6 +60,7 @@ describe('links and ranges', () => {
   });
 
   it('serves a range of a blob being filled as soon as it has arrived', async () => {
+    const { upstream, proxy, cache } = fx();
     const blob = randomBlob(4 * MiB);
     await pushBlob(upstream, 'ranges/filling', blob.bytes);
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 2 * MiB });
