@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { buildConfig } from '../../tsup.shared.js';
 
-export default defineConfig({
-  entry: ['src/main.ts'],
-  format: ['esm'],
-  target: 'node20',
-  dts: false,
-  sourcemap: true,
-  clean: true,
-  removeNodeProtocol: false,
-});
+export default buildConfig({ entry: 'src/main.ts', dts: false });
