@@ -66,7 +66,16 @@ async function buildOps(db: IndexDb, access: Map<Digest, Access>, counts: Map<st
   return ops;
 }
 
-export function createAccessBatcher(opts: { db: IndexDb; lock: KeyedLock; logger: StoreLogger; intervalMs: number }): AccessBatcher {
+export interface AccessBatcherOptions {
+  db: IndexDb;
+  lock: KeyedLock;
+  logger: StoreLogger;
+  intervalMs: number;
+  /** After a batch is written: the metadata of these digests changed in the index. */
+  onWritten?: (digests: Iterable<Digest>) => void;
+}
+
+export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
   let pending = new Map<Digest, Access>();
   let pendingCounts = new Map<string, number>();
   let inFlight = new Map<Digest, Access>();
@@ -80,6 +89,8 @@ export function createAccessBatcher(opts: { db: IndexDb; lock: KeyedLock; logger
     try {
       const ops = await buildOps(opts.db, inFlight, inFlightCounts);
       if (ops.length > 0) await opts.db.batch(ops);
+      // Still inside the swap: readers see inFlight until this returns, so nothing is missed.
+      opts.onWritten?.(inFlight.keys());
     } catch (error) {
       for (const [digest, access] of inFlight) addAccess(pending, digest, access);
       addCounts(pendingCounts, inFlightCounts);

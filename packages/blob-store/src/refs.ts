@@ -4,6 +4,7 @@
  * served to `upstream/repo` only once that repository is known to reference it, and
  * `docker.io/library/alpine:latest` and `ghcr.io/library/alpine:latest` are different tags.
  */
+import type { HotCache } from './hot-cache.js';
 import type { IndexDb } from './index-db.js';
 import { decodeTag, linkKey, parseTagKey, reverseLinkKey, tagKey, TAG_RANGE } from './keys.js';
 import type { BlobStore, TagEntry } from './types.js';
@@ -18,22 +19,45 @@ async function* tagEntries(db: IndexDb): AsyncGenerator<TagEntry> {
   }
 }
 
-export function refMethods(db: IndexDb): RefMethods {
+/** Links and tags, answered from the hot cache when it knows them (a hot hit reads no LevelDB). */
+export function refMethods(db: IndexDb, hot: HotCache): RefMethods {
   return {
     async link(upstream, repo, digest) {
+      const key = linkKey(upstream, repo, digest);
+      if (hot.links.get(key)) return;
       // Forward and reverse key in one atomic batch: delete() finds links through the reverse key.
       await db.batch([
-        { type: 'put', key: linkKey(upstream, repo, digest), value: '' },
+        { type: 'put', key, value: '' },
         { type: 'put', key: reverseLinkKey(digest, upstream, repo), value: '' },
       ]);
+      hot.links.set(key, true);
     },
-    isLinked: async (upstream, repo, digest) => (await db.get(linkKey(upstream, repo, digest))) !== undefined,
-    putTag: (upstream, repo, tag, rec) => db.put(tagKey(upstream, repo, tag), JSON.stringify(rec)),
+    async isLinked(upstream, repo, digest) {
+      const key = linkKey(upstream, repo, digest);
+      if (hot.links.get(key)) return true;
+      const linked = (await db.get(key)) !== undefined;
+      if (linked) hot.links.set(key, true);
+      return linked;
+    },
+    async putTag(upstream, repo, tag, rec) {
+      const key = tagKey(upstream, repo, tag);
+      await db.put(key, JSON.stringify(rec));
+      hot.tags.set(key, rec);
+    },
     async getTag(upstream, repo, tag) {
-      const value = await db.get(tagKey(upstream, repo, tag));
-      return value === undefined ? undefined : decodeTag(value);
+      const key = tagKey(upstream, repo, tag);
+      const cached = hot.tags.get(key);
+      if (cached !== undefined) return cached;
+      const value = await db.get(key);
+      const record = value === undefined ? undefined : decodeTag(value);
+      if (record !== undefined) hot.tags.set(key, record);
+      return record;
     },
-    deleteTag: (upstream, repo, tag) => db.del(tagKey(upstream, repo, tag)),
+    async deleteTag(upstream, repo, tag) {
+      const key = tagKey(upstream, repo, tag);
+      hot.tags.delete(key);
+      await db.del(key);
+    },
     tags: () => tagEntries(db),
   };
 }

@@ -13,6 +13,7 @@ import { createAccessBatcher, type AccessBatcher } from './access-batcher.js';
 import { removeBlob } from './blob-ops.js';
 import { runCheck, type CheckContext } from './check.js';
 import { BlobStoreError } from './errors.js';
+import { createHotCache, HOT_BYTES_MAX_BLOB, type HotCache } from './hot-cache.js';
 import { getMeta, iterateMetas, openIndexDb } from './index-db.js';
 import { COUNTER_RANGE, decodeCounter } from './keys.js';
 import { createKeyedLock } from './keyed-lock.js';
@@ -27,6 +28,7 @@ const DEFAULT_FLUSH_INTERVAL_MS = 5000;
 
 interface StoreContext extends CheckContext {
   active: Set<string>;
+  hot: HotCache;
   batcher: AccessBatcher;
   /** Throws STORE_CLOSED once close() was called. */
   assertOpen(): void;
@@ -57,19 +59,29 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     await db.close().catch(() => undefined);
     throw error;
   }
-  const batcher = createAccessBatcher({ db, lock: base.lock, logger, intervalMs: opts.accessFlushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS });
+  const hot = createHotCache();
+  const batcher = createAccessBatcher({
+    db,
+    lock: base.lock,
+    logger,
+    intervalMs: opts.accessFlushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS,
+    onWritten: (digests) => {
+      for (const digest of digests) hot.metas.delete(digest);
+    },
+  });
   batcher.start();
   let closing: Promise<void> | undefined;
   const ctx: StoreContext = {
     ...base,
     batcher,
+    hot,
     assertOpen() {
       if (closing !== undefined) throw new BlobStoreError('STORE_CLOSED', `blob store ${root} is closed`);
     },
   };
   return {
     ...blobMethods(ctx),
-    ...refMethods(db),
+    ...refMethods(db, ctx.hot),
     ...maintenanceMethods(ctx),
     close() {
       closing ??= closeStore(ctx);
@@ -91,17 +103,36 @@ function blobMethods(ctx: StoreContext): BlobMethods {
   const { root, db, batcher } = ctx;
   const beginWrite: BlobStore['beginWrite'] = async (digest, opts) => {
     ctx.assertOpen();
-    return openBlobWriter(ctx, digest, opts);
+    const writer = await openBlobWriter(ctx, digest, opts);
+    const commit = writer.commit.bind(writer);
+    // A commit (re)writes the index entry: the hot copy of its metadata is no longer current.
+    return Object.assign(writer, {
+      commit: async () => {
+        try {
+          return await commit();
+        } finally {
+          ctx.hot.metas.delete(digest);
+        }
+      },
+    });
   };
   return {
     root,
     path: (digest) => blobPath(root, digest),
     async stat(digest) {
-      const meta = await getMeta(db, digest);
-      return meta === undefined ? undefined : batcher.merge(meta);
+      const meta = ctx.hot.metas.get(digest) ?? (await getMeta(db, digest));
+      if (meta === undefined) return undefined;
+      ctx.hot.metas.set(digest, meta);
+      return batcher.merge(meta);
     },
     createReadStream: (digest, range) => openBlobStream(blobPath(root, digest), digest, range),
-    readBytes: (digest) => readBlobBytes(blobPath(root, digest), digest),
+    async readBytes(digest) {
+      const cached = ctx.hot.bytes.get(digest);
+      if (cached !== undefined) return cached;
+      const bytes = await readBlobBytes(blobPath(root, digest), digest);
+      if (bytes.length <= HOT_BYTES_MAX_BLOB) ctx.hot.bytes.set(digest, bytes);
+      return bytes;
+    },
     beginWrite,
     async putBytes(digest, bytes, opts) {
       const writer = await beginWrite(digest, { ...opts, expectedSize: bytes.byteLength });
@@ -116,7 +147,12 @@ function blobMethods(ctx: StoreContext): BlobMethods {
     async delete(digest: Digest) {
       ctx.assertOpen();
       batcher.forget(digest);
-      return removeBlob(ctx, digest);
+      ctx.hot.forgetBlob(digest);
+      try {
+        return await removeBlob(ctx, digest);
+      } finally {
+        ctx.hot.forgetBlob(digest);
+      }
     },
     blobs: () => mergedMetas(ctx),
   };
@@ -128,7 +164,12 @@ function maintenanceMethods(ctx: StoreContext): MaintenanceMethods {
   return {
     async check(opts) {
       ctx.assertOpen();
-      return runCheck(ctx, opts);
+      try {
+        return await runCheck(ctx, opts);
+      } finally {
+        // A repair may have dropped or re-indexed anything.
+        if (opts?.repair) ctx.hot.clear();
+      }
     },
     counters: () => readCounters(ctx),
     addCounters: (deltas) => ctx.batcher.addCounters(deltas),
