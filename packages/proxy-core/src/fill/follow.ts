@@ -10,7 +10,6 @@
  * stream, never a wrong 200.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { Fill, FillReader } from './types.js';
 
@@ -43,55 +42,70 @@ async function openFill(fill: Fill): Promise<FileHandle> {
   }
 }
 
-async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, position: number, length: number): Promise<Buffer | undefined> {
+/**
+ * The next bytes for this client: from the temp file into `buffer` (one of the client's two
+ * reused buffers — no allocation per chunk, so memory stays flat with many clients), or,
+ * past what reached the disk, from the client's pass-through queue.
+ */
+async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, buffer: Buffer, position: number, length: number): Promise<Buffer | undefined> {
   const onDisk = fill.onDisk();
   if (position >= onDisk) {
     const memory = reader.fromMemory(position, length);
     if (memory === undefined) throw new FillFailedError(`fill of ${fill.digest} can no longer be followed`);
     return memory;
   }
-  const want = Math.min(length, onDisk - position);
-  const buffer = Buffer.allocUnsafe(want);
+  const want = Math.min(length, onDisk - position, buffer.length);
   const { bytesRead } = await fd.read(buffer, 0, want, position);
-  if (bytesRead === 0) return undefined;
-  return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead);
 }
 
+/**
+ * Two buffers per client, alternating: one is being flushed to the socket while the next
+ * is read. A buffer is reused only after its write has completed, which also bounds what a
+ * client can have outstanding (backpressure without a drain listener per chunk).
+ */
 async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
+  const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
+  const writes: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
+  let turn: 0 | 1 = 0;
   let position = start;
-  for (;;) {
-    if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
-    const target = end ?? (fill.complete() ? fill.readable() : Number.POSITIVE_INFINITY);
-    if (position >= target) break;
-    const limit = fill.readable();
-    if (position >= limit) {
-      await fill.wait(position);
-      continue;
+  try {
+    for (;;) {
+      if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
+      const target = end ?? (fill.complete() ? fill.readable() : Number.POSITIVE_INFINITY);
+      if (position >= target) break;
+      const limit = fill.readable();
+      if (position >= limit) {
+        await fill.wait(position);
+        continue;
+      }
+      await writes[turn];
+      const chunk = await nextChunk(fill, reader, fd, buffers[turn], position, Math.min(CHUNK, limit - position, target - position));
+      if (chunk === undefined) {
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      position += chunk.length;
+      writes[turn] = writeChunk(res, chunk);
+      turn = turn === 0 ? 1 : 0;
     }
-    const chunk = await nextChunk(fill, reader, fd, position, Math.min(CHUNK, limit - position, target - position));
-    if (chunk === undefined) {
-      await new Promise((resolve) => setImmediate(resolve));
-      continue;
-    }
-    position += chunk.length;
-    await writeChunk(res, chunk);
+  } finally {
+    await Promise.allSettled(writes);
   }
+  await Promise.all(writes);
   return position - start;
 }
 
-/** Write one chunk, waiting for 'drain' when the socket is full; rejects if the client has gone. */
-export async function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
-  if (res.destroyed || res.writableEnded) throw new Error('client gone');
-  if (res.write(chunk)) return;
-  const ac = new AbortController();
-  try {
-    await Promise.race([
-      once(res, 'drain', { signal: ac.signal }),
-      once(res, 'close', { signal: ac.signal }).then(() => {
-        throw new Error('client gone');
-      }),
-    ]);
-  } finally {
-    ac.abort();
-  }
+/** Write one chunk; resolves once it is flushed to the socket, rejects if the client has gone. */
+export function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+  if (res.destroyed || res.writableEnded) return Promise.reject(new Error('client gone'));
+  return new Promise((resolve, reject) => {
+    const gone = (): void => reject(new Error('client gone'));
+    res.once('close', gone);
+    res.write(chunk, (error) => {
+      res.off('close', gone);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }
