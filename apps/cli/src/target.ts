@@ -1,11 +1,16 @@
 /**
  * Where the CLI gets its answers: the running server's admin API when one holds the store
- * (LevelDB is single-process), else the store opened directly. Both paths call the same
- * proxy-core functions, so the output is the same either way.
+ * (LevelDB is single-process), else a cache instance opened on the store directly — without
+ * start-up repair or automatic eviction, so a dry run or a plain verify changes nothing.
+ * Both run proxy-core's same operations, so the output is the same either way.
  */
-import { createBlobStore, type BlobStore } from '@regcache/blob-store';
-import { adminEndpoint, loadConfig, type RegcacheConfig } from '@regcache/proxy-core';
-import { connectAdmin, type AdminClient } from './admin-client.js';
+import { stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { StoreLockedError } from '@regcache/blob-store';
+import { adminEndpoint, createRegistryCache, loadConfig, type AdminOperations, type RegcacheConfig } from '@regcache/proxy-core';
+import { connectAdmin, describeAddress } from './admin-client.js';
+import { CliError } from './errors.js';
+import { remoteOperations } from './remote-operations.js';
 
 export interface GlobalFlags {
   config?: string;
@@ -13,22 +18,45 @@ export interface GlobalFlags {
   json?: boolean;
 }
 
-export type Target = { kind: 'server'; admin: AdminClient; config: RegcacheConfig } | { kind: 'direct'; store: BlobStore; config: RegcacheConfig };
+export interface Target {
+  ops: AdminOperations;
+  config: RegcacheConfig;
+  via: 'server' | 'direct';
+}
+
+async function requireStore(path: string): Promise<void> {
+  try {
+    await stat(join(path, 'index'));
+  } catch {
+    throw new CliError(`no regcache store at ${resolve(path)} (pass the server's --config or --data)`, 2);
+  }
+}
+
+async function openDirect(config: RegcacheConfig, where: string): Promise<Awaited<ReturnType<typeof createRegistryCache>>> {
+  try {
+    return await createRegistryCache(config, { recover: false, autoEvict: false });
+  } catch (error) {
+    if (!(error instanceof StoreLockedError)) throw error;
+    throw new CliError(`the store at ${resolve(config.storage.path)} is held by another process, but no regcache server answers at ${where} (is the server running with another admin.listen? pass its --config)`);
+  }
+}
 
 export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) => Promise<T>): Promise<T> {
   const config = await loadConfig({ config: flags.config, data: flags.data });
-  const admin = await connectAdmin(adminEndpoint(config));
+  const endpoint = adminEndpoint(config);
+  const admin = await connectAdmin(endpoint);
   if (admin) {
     try {
-      return await run({ kind: 'server', admin, config });
+      return await run({ ops: remoteOperations(admin), config, via: 'server' });
     } finally {
       await admin.close();
     }
   }
-  const store = await createBlobStore({ root: config.storage.path });
+  await requireStore(config.storage.path);
+  const cache = await openDirect(config, describeAddress(endpoint));
   try {
-    return await run({ kind: 'direct', store, config });
+    return await run({ ops: cache.operations, config, via: 'direct' });
   } finally {
-    await store.close();
+    await cache.close();
   }
 }

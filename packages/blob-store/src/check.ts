@@ -46,16 +46,19 @@ async function checkTemp(ctx: CheckContext, repair: boolean): Promise<number> {
 }
 
 /** Re-hashes indexed files; the digests whose content does not match (or that vanished mid-check are skipped). */
-async function findCorrupt(ctx: CheckContext, present: Array<[Digest, string]>): Promise<Digest[]> {
+async function findCorrupt(present: Array<[Digest, string, number]>, opts: CheckOptions): Promise<{ corrupt: Digest[]; bytes: number }> {
   const corrupt: Digest[] = [];
-  for (const [digest, path] of present) {
+  let bytes = 0;
+  for (const [index, [digest, path, size]] of present.entries()) {
     try {
       if ((await hashFile(path, digest)) !== digest) corrupt.push(digest);
     } catch (error) {
       if (!isNotFound(error)) throw error;
     }
+    bytes += size;
+    opts.onProgress?.({ done: index + 1, total: present.length, bytes });
   }
-  return corrupt;
+  return { corrupt, bytes };
 }
 
 async function repairAll(ctx: CheckContext, report: ConsistencyReport, unindexed: Digest[], strays: string[]): Promise<void> {
@@ -70,23 +73,26 @@ export async function runCheck(ctx: CheckContext, opts: CheckOptions = {}): Prom
   const tempFiles = await checkTemp(ctx, repair);
   const { blobs: files, strays } = await listBlobFiles(ctx.root);
   const missingFiles: Digest[] = [];
-  const present: Array<[Digest, string]> = [];
+  const present: Array<[Digest, string, number]> = [];
   let checked = 0;
   for await (const meta of iterateMetas(ctx.db)) {
     checked++;
     const path = files.get(meta.digest);
     if (path === undefined) missingFiles.push(meta.digest);
-    else present.push([meta.digest, path]);
+    else present.push([meta.digest, path, meta.size]);
     files.delete(meta.digest);
   }
   const unindexed = [...files.keys()];
   checked += unindexed.length;
-  const corrupt = opts.rehash === true ? await findCorrupt(ctx, sampleOf(present, opts.sample)) : [];
+  const rehashed = opts.rehash === true ? sampleOf(present, opts.sample) : [];
+  const { corrupt, bytes } = await findCorrupt(rehashed, opts);
   const report: ConsistencyReport = {
     checked,
     missingFiles,
     unindexedFiles: [...files.values(), ...strays],
     corrupt,
+    rehashed: rehashed.length,
+    rehashedBytes: bytes,
     tempFiles,
     repaired: repair,
   };

@@ -10,6 +10,7 @@ export type {
   ByteRange,
   CheckOptions,
   ConsistencyReport,
+  LinkEntry,
   StoreLogger,
   TagEntry,
   TagRecord,

@@ -35,6 +35,7 @@ export function prefixRange(prefix: string): KeyRange {
 
 export const BLOB_RANGE = prefixRange('b:');
 export const TAG_RANGE = prefixRange('t:');
+export const LINK_RANGE = prefixRange('l:');
 export const COUNTER_RANGE = prefixRange('c:');
 
 export function blobKey(digest: Digest): string {
@@ -68,6 +69,14 @@ export function linkKeyFromReverse(reverse: string): string | undefined {
   if (parts.length !== 3) return undefined;
   const [digest, upstream, repo] = parts as [string, string, string];
   return `l:${upstream}${SEP}${repo}${SEP}${digest}`;
+}
+
+/** Splits `l:<upstream>\0<repo>\0<digest>`. */
+export function parseLinkKey(key: string): { upstream: string; repo: string; digest: Digest } | undefined {
+  const parts = key.slice(2).split(SEP);
+  const digest = parts.length === 3 ? parseDigest(parts[2] as string) : undefined;
+  if (digest === undefined || !digest.ok) return undefined;
+  return { upstream: parts[0] as string, repo: parts[1] as string, digest: digest.value };
 }
 
 /** Splits `t:<upstream>\0<repo>\0<tag>`. */

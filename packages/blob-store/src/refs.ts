@@ -6,16 +6,23 @@
  */
 import type { HotCache } from './hot-cache.js';
 import type { IndexDb } from './index-db.js';
-import { decodeTag, linkKey, parseTagKey, reverseLinkKey, tagKey, TAG_RANGE } from './keys.js';
-import type { BlobStore, TagEntry } from './types.js';
+import { decodeTag, LINK_RANGE, linkKey, parseLinkKey, parseTagKey, reverseLinkKey, tagKey, TAG_RANGE } from './keys.js';
+import type { BlobStore, LinkEntry, TagEntry } from './types.js';
 
-export type RefMethods = Pick<BlobStore, 'link' | 'isLinked' | 'putTag' | 'getTag' | 'deleteTag' | 'tags'>;
+export type RefMethods = Pick<BlobStore, 'link' | 'isLinked' | 'putTag' | 'getTag' | 'deleteTag' | 'tags' | 'links'>;
 
 async function* tagEntries(db: IndexDb): AsyncGenerator<TagEntry> {
   for await (const [key, value] of db.iterator(TAG_RANGE)) {
     const names = parseTagKey(key);
     const record = decodeTag(value);
     if (names !== undefined && record !== undefined) yield { ...names, record };
+  }
+}
+
+async function* linkEntries(db: IndexDb): AsyncGenerator<LinkEntry> {
+  for await (const key of db.keys(LINK_RANGE)) {
+    const link = parseLinkKey(key);
+    if (link !== undefined) yield link;
   }
 }
 
@@ -59,5 +66,6 @@ export function refMethods(db: IndexDb, hot: HotCache): RefMethods {
       await db.del(key);
     },
     tags: () => tagEntries(db),
+    links: () => linkEntries(db),
   };
 }

@@ -56,6 +56,8 @@ export interface CheckOptions {
   rehash?: boolean;
   /** With rehash: only re-hash this many indexed blobs, chosen at random. */
   sample?: number;
+  /** With rehash: called after each blob is re-hashed (bytes = that blob's size on disk so far). */
+  onProgress?: (progress: { done: number; total: number; bytes: number }) => void;
 }
 
 export interface ConsistencyReport {
@@ -67,6 +69,9 @@ export interface ConsistencyReport {
   unindexedFiles: string[];
   /** Indexed blobs whose content (rehash) or size does not match. */
   corrupt: Digest[];
+  /** Blobs re-hashed (all indexed files with a file, or the sample), and their bytes. */
+  rehashed: number;
+  rehashedBytes: number;
   /** Files in tmp/ not belonging to a write in progress. */
   tempFiles: number;
   repaired: boolean;
@@ -77,6 +82,13 @@ export interface TagEntry {
   repo: string;
   tag: string;
   record: TagRecord;
+}
+
+/** A repository link: `digest` is served to `upstream/repo`. */
+export interface LinkEntry {
+  upstream: string;
+  repo: string;
+  digest: Digest;
 }
 
 export interface BlobWriter {
@@ -107,6 +119,8 @@ export interface BlobStore {
   delete(digest: Digest): Promise<boolean>;
   blobs(): AsyncIterable<BlobMeta>;
   tags(): AsyncIterable<TagEntry>;
+  /** Every repository link, in key order (upstream, repository, digest). */
+  links(): AsyncIterable<LinkEntry>;
   check(opts?: CheckOptions): Promise<ConsistencyReport>;
   counters(): Promise<Record<string, number>>;
   addCounters(deltas: Record<string, number>): void;

@@ -1,30 +1,90 @@
 /**
- * The admin API, for a loopback port or unix socket (never the public listener): health,
- * readiness and the counters. `regcache-admin` talks to it when a server holds the store.
+ * The admin API, for a loopback port or unix socket (never the public listener).
+ * `regcache-admin` talks to it when a server holds the store (LevelDB is single-process).
+ *
+ *   GET  /healthz            the process answers
+ *   GET  /readyz             the store's index answers and its disk takes a write (503 if not)
+ *   GET  /metrics            Prometheus text
+ *   GET  /stats              the stats report (JSON)
+ *   GET  /ls[?repo=NAME]     repositories, tags, sizes, last use (JSON)
+ *   POST /gc      {maxSize?, maxAge?, dryRun?}         NDJSON: progress lines, then the result
+ *   POST /verify  {sample?, repair?}                   NDJSON
+ *   POST /warm    {images: [...], platform?}           NDJSON
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { CacheParts } from './context.js';
-import { collectStats } from './report.js';
-import { sendError, sendJson } from './respond.js';
+import { BlobStoreError } from '@regcache/blob-store';
+import { readJsonBody, sendAdminError, sendAdminJson, sendText, streamOperation, type ErrorDescription } from './admin-io.js';
+import { gcRequest, verifyRequest, warmRequest } from './admin-requests.js';
+import type { GuardedStore } from './guarded-store.js';
+import { checkReadiness } from './health.js';
+import type { Logger } from './logger.js';
+import type { CacheMetrics } from './metrics.js';
+import { OperationInputError, OperationUnavailableError } from './operation-errors.js';
+import type { AdminOperations } from './operations.js';
 
-export function createAdminHandler(parts: CacheParts): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
+export type AdminHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export interface AdminDeps {
+  operations: AdminOperations;
+  metrics: CacheMetrics;
+  store: GuardedStore;
+  inFlightFills(): number;
+  logger: Logger;
+}
+
+type Route = (req: IncomingMessage, res: ServerResponse, url: URL) => Promise<void>;
+
+function describe(logger: Logger): (error: unknown) => ErrorDescription {
+  return (error) => {
+    if (error instanceof OperationInputError) return { status: 400, kind: 'input', message: error.message };
+    if (error instanceof OperationUnavailableError) return { status: 501, kind: 'unavailable', message: error.message };
+    if (error instanceof BlobStoreError) return { status: 503, kind: 'unavailable', message: `the store is not available: ${error.message}` };
+    logger.error({ err: error }, 'admin operation failed');
+    return { status: 500, kind: 'internal', message: error instanceof Error ? error.message : 'internal error' };
+  };
+}
+
+function routes(deps: AdminDeps, explain: (error: unknown) => ErrorDescription): Record<string, Route> {
+  const { operations: ops } = deps;
+  return {
+    'GET /healthz': async (_req, res) => sendAdminJson(res, 200, { status: 'ok' }),
+    'GET /readyz': async (_req, res) => {
+      const readiness = await checkReadiness(deps.store, deps.inFlightFills());
+      sendAdminJson(res, readiness.ready ? 200 : 503, { status: readiness.ready ? 'ready' : 'unready', ...readiness });
+    },
+    'GET /metrics': async (_req, res) => sendText(res, deps.metrics.contentType, await deps.metrics.render()),
+    'GET /stats': async (_req, res) => sendAdminJson(res, 200, await ops.stats()),
+    'GET /ls': async (_req, res, url) => sendAdminJson(res, 200, await ops.inventory(url.searchParams.get('repo') ?? undefined)),
+    'POST /gc': async (req, res) => {
+      const opts = gcRequest(await readJsonBody(req));
+      await streamOperation(res, (progress) => ops.gc(opts, progress), explain);
+    },
+    'POST /verify': async (req, res) => {
+      const opts = verifyRequest(await readJsonBody(req));
+      await streamOperation(res, (progress) => ops.verify(opts, progress), explain);
+    },
+    'POST /warm': async (req, res) => {
+      const opts = warmRequest(await readJsonBody(req));
+      await streamOperation(res, (progress) => ops.warm(opts, progress), explain);
+    },
+  };
+}
+
+export function createAdminHandler(deps: AdminDeps): AdminHandler {
+  const explain = describe(deps.logger);
+  const table = routes(deps, explain);
   return async (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    const head = req.method === 'HEAD';
+    const url = new URL(req.url ?? '/', 'http://admin.invalid');
+    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+    const route = table[`${method} ${url.pathname}`];
     try {
-      switch (path) {
-        case '/healthz':
-          return sendJson(res, 200, { status: 'ok' }, head);
-        case '/readyz':
-          return sendJson(res, 200, { status: 'ready', inFlightFills: parts.fills.inFlight() }, head);
-        case '/stats':
-          await parts.store.flush();
-          return sendJson(res, 200, await collectStats(parts.store, parts.config.storage.maxSize), head);
-        default:
-          return sendError(res, { code: 'NOT_FOUND', message: 'no such admin endpoint' }, head);
+      if (route === undefined) {
+        const known = Object.keys(table).some((key) => key.endsWith(` ${url.pathname}`));
+        return sendAdminError(res, { status: known ? 405 : 404, kind: 'input', message: known ? `${req.method ?? ''} is not allowed here` : `no admin endpoint ${url.pathname}` });
       }
-    } catch {
-      return sendError(res, { code: 'UNAVAILABLE', message: 'the store is not available' }, head);
+      await route(req, res, url);
+    } catch (error) {
+      sendAdminError(res, explain(error));
     }
   };
 }

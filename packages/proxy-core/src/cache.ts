@@ -4,40 +4,58 @@
  * the admin handler, and `close()`. All state — the in-flight fills, token caches, counters —
  * belongs to this instance.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBlobStore, DigestMismatchError, SizeMismatchError, type BlobStore } from '@regcache/blob-store';
 import { defaultUpstream, type RegcacheConfig } from './config.js';
 import type { CacheParts, Upstream } from './context.js';
 import { createFillEngine } from './fill/engine.js';
 import { createHandler, type RegistryHandler } from './handler.js';
+import { createClientAuth } from './client-auth.js';
+import { createFreshness } from './freshness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createManifestFetcher } from './manifest-fetch.js';
-import { createAdminHandler } from './admin.js';
+import type { AdminHandler } from './admin.js';
+import { guardStore } from './guarded-store.js';
+import { createMaintenance } from './maintenance.js';
+import type { CacheMetrics } from './metrics.js';
+import type { AdminOperations } from './operations.js';
 import { createRouter } from './routing.js';
 import { createStats, type Stats } from './stats.js';
-import { createUpstreamClient } from './upstream/client.js';
+import { createUpstreamClient, type UpstreamState } from './upstream/client.js';
 
 export interface RegistryCacheOptions {
   logger?: Logger;
+  /** Repair the store at open (default true; `regcache-admin` opens without, so a dry run changes nothing). */
+  recover?: boolean;
+  /** Evict automatically over `storage.highWatermark` of `storage.maxSize` (default true). */
+  autoEvict?: boolean;
 }
 
 export interface RegistryCache {
   /** The registry API: mount it at the root, or under any route that forwards `/v2/...` paths. */
   readonly handler: RegistryHandler;
-  /** `/healthz`, `/readyz`, `/stats` — for a loopback or unix-socket listener only. */
-  readonly adminHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** The admin API (health, metrics, stats, gc, verify, ls, warm) — for a loopback or unix-socket listener only. */
+  readonly adminHandler: AdminHandler;
+  /** The admin operations themselves, as the admin API runs them. */
+  readonly operations: AdminOperations;
+  /** This instance's Prometheus registry (also served at the admin API's `/metrics`). */
+  readonly metrics: CacheMetrics;
   readonly store: BlobStore;
   readonly stats: Stats;
+  /** What an upstream's client has learned: Docker Hub's `ratelimit-remaining`, a 429's Retry-After deadline. */
+  upstreamState(name: string): Readonly<UpstreamState> | undefined;
   /** Stops fills, closes upstream connections, flushes and closes the store. Idempotent. */
   close(): Promise<void>;
 }
 
 export async function createRegistryCache(config: RegcacheConfig, options: RegistryCacheOptions = {}): Promise<RegistryCache> {
   const logger = options.logger ?? silentLogger;
-  const store = await createBlobStore({ root: config.storage.path, logger });
+  // Before the store opens: a bad htpasswd file stops start-up with nothing to clean up.
+  const clientAuth = await createClientAuth(config.auth, logger);
+  const store = guardStore(await createBlobStore({ root: config.storage.path, logger, recover: options.recover }));
   const stats = createStats(store);
+  const maintenance = createMaintenance({ config, store, logger, autoEvict: options.autoEvict !== false });
   const upstreams = new Map<string, Upstream>(
-    config.upstreams.map((u) => [u.name, { config: u, client: createUpstreamClient(u) }] as const),
+    config.upstreams.map((u) => [u.name, { config: u, client: maintenance.watchUpstream(createUpstreamClient(u)) }] as const),
   );
   const fills = createFillEngine({
     store,
@@ -46,6 +64,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     detachedMaxSize: config.fill.detachedMaxSize,
     idleTimeoutMs: config.fill.idleTimeout,
     onSettled: (_fill, outcome) => {
+      maintenance.fillSettled(outcome);
       if (outcome.ok) return;
       stats.add('fillFailures', undefined);
       if (outcome.error instanceof DigestMismatchError || outcome.error instanceof SizeMismatchError) stats.add('upstreamErrors', undefined);
@@ -55,18 +74,25 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
-  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), upstreams, logger, stats, observers: [] };
+  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), freshness: createFreshness(), upstreams, logger, stats, observers: [] };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
-  const handler = createHandler(parts, createRouter(upstreams, fallback));
+  const router = createRouter(upstreams, fallback);
+  const handler = createHandler(parts, router, clientAuth);
+  // warm pulls through a handler of its own, behind a token made for it (see warm-client.ts).
+  const admin = maintenance.attach(parts, (auth) => createHandler(parts, router, auth));
   let closing: Promise<void> | undefined;
 
   return {
     handler,
-    adminHandler: createAdminHandler(parts),
+    adminHandler: admin.adminHandler,
+    operations: admin.operations,
+    metrics: maintenance.metrics,
     store,
     stats,
+    upstreamState: (name) => upstreams.get(name)?.client.state,
     close() {
       closing ??= (async () => {
+        await maintenance.close();
         await fills.close();
         await Promise.all([...upstreams.values()].map((u) => u.client.close()));
         await store.close();

@@ -67,14 +67,32 @@ export const configSchema = z
   .object({
     listen: z.string().regex(HOST_PORT, 'must be HOST:PORT, e.g. 0.0.0.0:5000').default('0.0.0.0:5000'),
     storage: z
-      .object({ path: z.string().min(1).default('./data'), maxSize: size().optional() })
+      .object({
+        path: z.string().min(1).default('./data'),
+        maxSize: size().optional(),
+        // Automatic eviction: over highWatermark × maxSize, evict down to lowWatermark × maxSize.
+        highWatermark: z.number().gt(0).lte(1).default(0.95),
+        lowWatermark: z.number().gt(0).lt(1).default(0.8),
+      })
       .strict()
+      .refine((s) => s.lowWatermark < s.highWatermark, { message: 'lowWatermark must be below highWatermark', path: ['lowWatermark'] })
       .prefault({}),
     upstreams: z
       .array(upstreamSchema)
       .min(1, 'at least one upstream is needed')
       .prefault([{ name: 'docker.io', url: 'https://registry-1.docker.io' }]),
     tls: z.object({ cert: z.string().min(1), key: z.string().min(1) }).strict().optional(),
+    // Client authentication, off unless an htpasswd file or a token is given.
+    auth: z
+      .object({
+        /** An htpasswd file of bcrypt hashes (`htpasswd -B`), read at start. */
+        htpasswd: z.string().min(1).optional(),
+        /** Static bearer tokens (also accepted as the password of Basic credentials). */
+        tokens: z.array(secret).default([]),
+        realm: z.string().min(1).max(128).default('regcache'),
+      })
+      .strict()
+      .prefault({}),
     admin: z
       .object({ listen: z.string().min(1).optional() })
       .strict()
@@ -107,6 +125,7 @@ export const configSchema = z
 export type RegcacheConfig = z.output<typeof configSchema>;
 export type RegcacheConfigInput = z.input<typeof configSchema>;
 export type UpstreamConfig = RegcacheConfig['upstreams'][number];
+export type ClientAuthConfig = RegcacheConfig['auth'];
 
 export interface ConfigIssue {
   path: string;

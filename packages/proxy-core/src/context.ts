@@ -8,6 +8,7 @@ import type { Logger } from './logger.js';
 import type { Stats } from './stats.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ManifestFetcher } from './manifest-fetch.js';
+import type { Freshness } from './freshness.js';
 
 export interface Upstream {
   readonly config: UpstreamConfig;
@@ -35,6 +36,8 @@ export interface CacheParts {
   readonly store: BlobStore;
   readonly fills: FillEngine;
   readonly manifests: ManifestFetcher;
+  /** Shared tag revalidations and the cached tag lists. */
+  readonly freshness: Freshness;
   readonly upstreams: ReadonlyMap<string, Upstream>;
   readonly logger: Logger;
   readonly stats: Stats;

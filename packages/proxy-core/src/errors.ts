@@ -3,7 +3,7 @@
  * (protocol, store, upstream) to an OCI error code. Deeper layers throw these or their own
  * errors and know nothing of HTTP; `toOciError` runs once, in the handler.
  */
-import { isProtocolError, type ErrorCode } from '@regcache/registry-protocol';
+import { basicChallenge, isProtocolError, type ErrorCode } from '@regcache/registry-protocol';
 import { BlobNotFoundError, BlobStoreError, DigestMismatchError, SizeMismatchError } from '@regcache/blob-store';
 
 export type RouteKind = 'manifest' | 'blob' | 'tags' | 'base' | 'other';
@@ -72,6 +72,17 @@ export class UnknownUpstreamError extends Error {
   }
 }
 
+/** A client sent no credentials, or wrong ones, while client auth is on. */
+export class ClientAuthError extends Error {
+  override readonly name = 'ClientAuthError';
+  constructor(
+    readonly reason: 'missing' | 'malformed' | 'unknown-user' | 'bad-password' | 'bad-token',
+    readonly realm: string,
+  ) {
+    super(reason === 'missing' ? 'authentication required' : 'authentication failed');
+  }
+}
+
 export interface OciErrorInfo {
   code: ErrorCode;
   message: string;
@@ -94,6 +105,9 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
     return { code: 'RANGE_INVALID', message: error.message, headers: { 'content-range': `bytes */${error.size}` } };
   }
   if (error instanceof UnknownUpstreamError) return { code: 'NAME_UNKNOWN', message: error.message };
+  if (error instanceof ClientAuthError) {
+    return { code: 'UNAUTHORIZED', message: error.message, headers: { 'www-authenticate': basicChallenge(error.realm) } };
+  }
   if (error instanceof UpstreamRefusedError) return refusal(error, route);
   if (error instanceof UpstreamRateLimitedError) {
     const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));

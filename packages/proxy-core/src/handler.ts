@@ -1,11 +1,14 @@
 /**
- * The Node `(req, res)` handler: parse the request target once (registry-protocol), refuse
- * what a read-only cache cannot do, pick the upstream, dispatch by route, and map any error
- * once to its OCI envelope. One log line per request, with the cache result.
+ * The Node `(req, res)` handler: check client credentials (when client auth is on, before
+ * anything else, so an anonymous caller learns nothing — not even whether a path parses),
+ * parse the request target once (registry-protocol), refuse what a read-only cache cannot
+ * do, pick the upstream, dispatch by route, and map any error once to its OCI envelope. One
+ * log line per request, with the cache result.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registry-protocol';
 import { handleBlob } from './blobs.js';
+import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { toOciError, type RouteKind } from './errors.js';
 import { handleManifest } from './manifests.js';
@@ -17,7 +20,7 @@ export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 
 const MAX_LOGGED_PATH = 512;
 
-export function createHandler(parts: CacheParts, router: Router): RegistryHandler {
+export function createHandler(parts: CacheParts, router: Router, clientAuth: ClientAuth): RegistryHandler {
   return async function handle(req, res) {
     const started = process.hrtime.bigint();
     const head = req.method === 'HEAD';
@@ -25,6 +28,7 @@ export function createHandler(parts: CacheParts, router: Router): RegistryHandle
     let state: RequestState | undefined;
     res.once('close', () => logRequest(parts, req, res, state, started, kind));
     try {
+      clientAuth.check(req);
       const target = parseRequestTarget(req.url ?? '/');
       if (!target.ok) throw target.error;
       const { route, query } = target.value;

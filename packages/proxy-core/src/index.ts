@@ -1,7 +1,7 @@
 export { createRegistryCache } from './cache.js';
 export type { RegistryCache, RegistryCacheOptions } from './cache.js';
 export { configSchema, parseConfig, defaultUpstream, ConfigError } from './config.js';
-export type { RegcacheConfig, RegcacheConfigInput, UpstreamConfig, ConfigIssue } from './config.js';
+export type { RegcacheConfig, RegcacheConfigInput, UpstreamConfig, ClientAuthConfig, ConfigIssue } from './config.js';
 export type { RegistryHandler } from './handler.js';
 export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
@@ -15,11 +15,25 @@ export {
   UpstreamContentError,
   UnknownUpstreamError,
   RangeNotSatisfiableError,
+  ClientAuthError,
 } from './errors.js';
+export type { UpstreamState } from './upstream/client.js';
 export type { StatName, Stats } from './stats.js';
 export { loadConfig } from './load-config.js';
 export type { ConfigFlags } from './load-config.js';
 export { parseListen, adminEndpoint } from './listen-address.js';
 export type { ListenAddress } from './listen-address.js';
 export { collectStats } from './report.js';
-export type { StatsReport, UpstreamStats } from './report.js';
+export type { RepositoryTraffic, StatsContext, StatsReport, UpstreamStats } from './report.js';
+export type { AdminHandler } from './admin.js';
+export type { AdminOperations } from './operations.js';
+export { OperationInputError, OperationUnavailableError } from './operation-errors.js';
+export type { GcItem, GcReason } from './gc-plan.js';
+export type { GcOptions, GcProgress, GcResult } from './gc.js';
+export type { VerifyOptions, VerifyProgress, VerifyResult } from './verify.js';
+export type { Inventory, RepositoryInfo, TagInfo } from './inventory.js';
+export { parsePlatform } from './warm.js';
+export type { WarmedImage, WarmOptions, WarmProgress, WarmResult } from './warm.js';
+export { parseImageRef } from './image-ref.js';
+export type { ImageRef } from './image-ref.js';
+export type { CacheMetrics } from './metrics.js';

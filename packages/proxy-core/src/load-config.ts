@@ -4,6 +4,8 @@
  * frozen, typed config. Secrets can come from the file, from env vars
  * (`REGCACHE_UPSTREAM_<NAME>_USERNAME|PASSWORD|TOKEN`, NAME upper-cased with non-alphanumerics
  * as `_`, e.g. DOCKER_IO) or from files (`passwordFile`, `tokenFile`); they are never logged.
+ * Client auth the same way: `auth.htpasswd` (or `REGCACHE_AUTH_HTPASSWD`), and static tokens
+ * from `auth.tokens`, `auth.tokensFile` (one per line) and `REGCACHE_AUTH_TOKENS` (comma-separated), all accepted.
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -25,6 +27,7 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   applyEnv(raw, env);
   applyFlags(raw, flags);
   await resolveSecretFiles(raw);
+  await resolveTokensFile(raw);
   return parseConfig(raw);
 }
 
@@ -69,6 +72,8 @@ function applyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   if (env.REGCACHE_LISTEN) raw.listen = env.REGCACHE_LISTEN;
   if (env.REGCACHE_DATA) section(raw, 'storage').path = env.REGCACHE_DATA;
   if (env.REGCACHE_LOG_LEVEL) section(raw, 'log').level = env.REGCACHE_LOG_LEVEL;
+  if (env.REGCACHE_AUTH_HTPASSWD) section(raw, 'auth').htpasswd = env.REGCACHE_AUTH_HTPASSWD;
+  if (env.REGCACHE_AUTH_TOKENS) addTokens(section(raw, 'auth'), splitTokens(env.REGCACHE_AUTH_TOKENS, ','));
   if (!Array.isArray(raw.upstreams)) return;
   for (const upstream of upstreamList(raw)) {
     if (typeof upstream.name !== 'string') continue;
@@ -108,4 +113,35 @@ async function resolveSecretFiles(raw: Raw): Promise<void> {
       }
     }
   }
+}
+
+/** `auth.tokensFile`: one token per line (blank lines and `#` comments skipped), added to `auth.tokens`. */
+async function resolveTokensFile(raw: Raw): Promise<void> {
+  const auth = raw.auth;
+  if (typeof auth !== 'object' || auth === null || Array.isArray(auth)) return;
+  const section = auth as Raw;
+  const file = section.tokensFile;
+  if (file === undefined) return;
+  delete section.tokensFile;
+  if (typeof file !== 'string') throw new ConfigError([{ path: 'auth.tokensFile', message: 'must be a file path' }]);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: 'auth.tokensFile', message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
+  }
+  addTokens(section, splitTokens(text, '\n').filter((t) => !t.startsWith('#')));
+}
+
+/** Every source of tokens adds to the accepted set: a rotation can run old and new side by side. */
+function addTokens(auth: Raw, tokens: string[]): void {
+  const current = Array.isArray(auth.tokens) ? (auth.tokens as unknown[]) : [];
+  auth.tokens = [...current, ...tokens];
+}
+
+function splitTokens(text: string, separator: string): string[] {
+  return text
+    .split(separator)
+    .map((t) => t.trim())
+    .filter((t) => t !== '');
 }

@@ -6,7 +6,7 @@
  * not count against Docker Hub's pull limit) and only a changed digest costs a GET. When the
  * upstream is down, slow or rate-limiting, the cached manifest is served as it is, marked
  * `x-regcache-stale: true` (stale-if-error). A 404 from a reachable upstream means the tag
- * is gone, and it is forgotten.
+ * is gone, and it is forgotten. Concurrent revalidations of one tag share one HEAD.
  */
 import {
   acceptsMediaType,
@@ -20,7 +20,8 @@ import {
 } from '@regcache/registry-protocol';
 import type { TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
-import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
+import { UpstreamRefusedError } from './errors.js';
+import { servesStale } from './freshness.js';
 import { contentLength, headerValue, setContentHeaders } from './headers.js';
 import { ensureLinked } from './links.js';
 
@@ -50,7 +51,10 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
     return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
   }
   if (usable) return revalidate(parts, rs, tag, cached, accept);
-  if (rs.head) return headUpstream(rs, { kind: 'tag', tag }, accept);
+  // A HEAD by tag for an unknown tag is fetched and stored like a GET: containerd resolves
+  // every pull with that HEAD and then GETs by digest, so passing it through would leave the
+  // tag uncached and unservable offline — and the GET by digest it replaces would cost the
+  // same single counted pull upstream.
   return fetchTag(parts, rs, tag, accept);
 }
 
@@ -65,24 +69,19 @@ async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: A
 /** The tag's TTL has passed: HEAD it upstream; serve stale if the upstream cannot answer. */
 async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached: TagRecord, accept: AcceptEntry[]): Promise<void> {
   const name = rs.upstream.config.name;
+  const upstreamAccept = upstreamManifestAccept(accept);
   let current: Digest | undefined;
   try {
-    const res = await rs.upstream.client.requestOk({
-      method: 'HEAD',
-      repo: rs.repo,
-      path: `/v2/${rs.repo}/manifests/${tag}`,
-      headers: { accept: upstreamManifestAccept(accept) },
-    });
-    await res.body.dump();
-    const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
-    current = header.ok ? header.value : undefined;
+    const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}`;
+    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs, tag, upstreamAccept));
   } catch (error) {
-    if (error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError) {
+    if (servesStale(error)) {
       parts.stats.add('stale', name);
       parts.stats.add('upstreamErrors', name);
       rs.res.setHeader('x-regcache-stale', 'true');
       return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale');
     }
+    // A reachable upstream that no longer has the tag: forget it rather than serve it forever.
     if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
     throw error;
   }
@@ -90,7 +89,20 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt: Date.now() });
     return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
   }
+  // The tag moved; a client that shared this revalidation may already have stored the new manifest.
+  const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
+  if (stored !== undefined && stored.digest === current && acceptsMediaType(accept, stored.mediaType)) {
+    return serveStored(parts, rs, stored.digest, stored.mediaType, 'hit');
+  }
   return fetchTag(parts, rs, tag, accept);
+}
+
+/** The tag's current digest upstream by HEAD (free under Docker Hub's pull limit); undefined if not said. */
+async function headDigest(rs: RequestState, tag: Tag, accept: string): Promise<Digest | undefined> {
+  const res = await rs.upstream.client.requestOk({ method: 'HEAD', repo: rs.repo, path: `/v2/${rs.repo}/manifests/${tag}`, headers: { accept } });
+  await res.body.dump();
+  const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
+  return header.ok ? header.value : undefined;
 }
 
 async function headUpstream(rs: RequestState, reference: Reference, accept: AcceptEntry[]): Promise<void> {

@@ -7,6 +7,9 @@
  *
  * The upstream named `docker.io` is Docker Hub whatever its URL, so its one-component names
  * get `library/` (`alpine` → `library/alpine`).
+ *
+ * A path prefix can only name an upstream without a port: the repository name grammar has no
+ * `:`, so `/v2/registry:5000/img/...` never parses. Such upstreams are reached by `ns=` or Host.
  */
 import { normalizeDockerHubName, splitFirstComponent, type RepositoryName } from '@regcache/registry-protocol';
 import type { Upstream } from './context.js';

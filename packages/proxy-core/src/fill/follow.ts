@@ -86,7 +86,10 @@ async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
         continue;
       }
       position += chunk.length;
-      writes[turn] = writeChunk(res, chunk);
+      const write = writeChunk(res, chunk);
+      // Observed when this buffer's turn comes again (or at the end); never left unhandled meanwhile.
+      write.catch(() => undefined);
+      writes[turn] = write;
       turn = turn === 0 ? 1 : 0;
     }
   } finally {

@@ -29,8 +29,13 @@ export interface UpstreamResponse {
   body: Readable & { dump(): Promise<void> };
 }
 
+/** What the client learned from the upstream's answers; read by stats. */
 export interface UpstreamState {
+  /** Docker Hub's `ratelimit-remaining` (`76;w=21600` → 76): pulls left in its window. */
   rateLimitRemaining?: number;
+  /** Docker Hub's `ratelimit-limit`: pulls allowed per window. */
+  rateLimitLimit?: number;
+  /** After a 429: no request goes upstream before this time (ms since the epoch). */
   rateLimitedUntil: number;
 }
 
@@ -100,11 +105,8 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   }
 
   function record(res: Dispatcher.ResponseData): void {
-    const remaining = res.headers['ratelimit-remaining'];
-    if (typeof remaining === 'string') {
-      const n = Number.parseInt(remaining, 10);
-      if (Number.isFinite(n)) state.rateLimitRemaining = n;
-    }
+    state.rateLimitRemaining = leadingNumber(res.headers['ratelimit-remaining']) ?? state.rateLimitRemaining;
+    state.rateLimitLimit = leadingNumber(res.headers['ratelimit-limit']) ?? state.rateLimitLimit;
     if (res.statusCode === 429) state.rateLimitedUntil = Date.now() + retryAfterMs(res.headers['retry-after']);
   }
 
@@ -130,4 +132,11 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     requestOk,
     close: () => dispatcher.close(),
   };
+}
+
+/** The count before any `;w=` window parameter of a `ratelimit-*` header. */
+function leadingNumber(value: string | string[] | undefined): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined || !/^\s*\d+/.test(raw)) return undefined;
+  return Number.parseInt(raw.trim(), 10);
 }

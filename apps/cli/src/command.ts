@@ -1,0 +1,30 @@
+/** A verb of `regcache-admin`: a subcommand with the global flags every verb takes. */
+import { InvalidArgumentError, type Command } from 'commander';
+import { parseDurationMs, parseSizeBytes } from '@regcache/proxy-core';
+
+export function verb(program: Command, nameAndArgs: string, description: string): Command {
+  return program
+    .command(nameAndArgs)
+    .description(description)
+    .option('-c, --config <file>', 'the server config file (YAML or JSON): finds the store and the admin endpoint')
+    .option('-d, --data <dir>', 'the data directory (default ./data)')
+    .option('--json', 'machine-readable output');
+}
+
+export function sizeArg(value: string): number {
+  const bytes = parseSizeBytes(value);
+  if (bytes === undefined) throw new InvalidArgumentError('not a size (use e.g. 50GiB, 512MB)');
+  return bytes;
+}
+
+export function ageArg(value: string): number {
+  const ms = parseDurationMs(value);
+  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('not a duration (use e.g. 30d, 12h)');
+  return ms;
+}
+
+export function countArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('not a positive whole number');
+  return n;
+}

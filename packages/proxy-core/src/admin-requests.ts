@@ -1,0 +1,48 @@
+/**
+ * Admin API request bodies to operation options. Sizes and ages may be numbers (bytes,
+ * milliseconds) or strings with units (`50GiB`, `30d`); anything else is an
+ * OperationInputError naming the field.
+ */
+import type { GcOptions } from './gc.js';
+import { optionalBoolean, type JsonObject } from './admin-io.js';
+import { OperationInputError } from './operation-errors.js';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+import type { VerifyOptions } from './verify.js';
+import type { WarmOptions } from './warm.js';
+
+function size(body: JsonObject, key: string): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  const bytes = typeof value === 'string' ? parseSizeBytes(value) : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
+  if (bytes === undefined) throw new OperationInputError(`"${key}" must be a size such as 50GiB or a number of bytes`);
+  return bytes;
+}
+
+function age(body: JsonObject, key: string): number | undefined {
+  const value = body[key];
+  if (value === undefined || value === null) return undefined;
+  const ms = typeof value === 'string' ? parseDurationMs(value) : typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
+  if (ms === undefined || ms <= 0) throw new OperationInputError(`"${key}" must be a duration such as 30d or a number of milliseconds`);
+  return ms;
+}
+
+export function gcRequest(body: JsonObject): GcOptions {
+  return { maxSize: size(body, 'maxSize'), maxAge: age(body, 'maxAge'), dryRun: optionalBoolean(body, 'dryRun') };
+}
+
+export function verifyRequest(body: JsonObject): VerifyOptions {
+  const sample = body.sample;
+  if (sample !== undefined && sample !== null && !(typeof sample === 'number' && Number.isSafeInteger(sample) && sample > 0)) {
+    throw new OperationInputError('"sample" must be a positive whole number');
+  }
+  return { sample: typeof sample === 'number' ? sample : undefined, repair: optionalBoolean(body, 'repair') };
+}
+
+export function warmRequest(body: JsonObject): WarmOptions {
+  const { images, platform } = body;
+  if (!Array.isArray(images) || images.length === 0 || !images.every((i): i is string => typeof i === 'string' && i.length > 0 && i.length < 1024)) {
+    throw new OperationInputError('"images" must be a non-empty list of image references');
+  }
+  if (platform !== undefined && platform !== null && typeof platform !== 'string') throw new OperationInputError('"platform" must be a string such as linux/arm64');
+  return { images, platform: typeof platform === 'string' ? platform : undefined };
+}

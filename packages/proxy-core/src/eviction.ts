@@ -1,0 +1,133 @@
+/**
+ * Automatic eviction: the store's size is tracked as it grows (every commit adds its bytes),
+ * and when it passes the high watermark of the budget (`storage.highWatermark` ×
+ * `storage.maxSize`), gc runs — debounced, one at a time — evicting least recently used
+ * blobs down to the low watermark. So the disk never fills and the cache never stops: it
+ * forgets its coldest content instead.
+ *
+ * The tracked size is an estimate between scans (a manifest stored twice counts twice); each
+ * eviction check re-scans the index for the real size before deciding.
+ */
+import type { BlobStore } from '@regcache/blob-store';
+import type { Logger } from './logger.js';
+import { formatBytes } from './units.js';
+
+export interface SizeTracker {
+  /** The last known size in bytes (undefined before the first scan). */
+  current(): number | undefined;
+  /** Scans the index for the real size. */
+  refresh(): Promise<number>;
+  grew(bytes: number): void;
+  set(bytes: number): void;
+}
+
+/** The real size: the sum of every indexed blob's size. */
+export async function measureStore(store: Pick<BlobStore, 'blobs'>): Promise<number> {
+  let size = 0;
+  for await (const meta of store.blobs()) size += meta.size;
+  return size;
+}
+
+export function createSizeTracker(scan: () => Promise<number>): SizeTracker {
+  let size: number | undefined;
+  return {
+    current: () => size,
+    async refresh() {
+      size = await scan();
+      return size;
+    },
+    grew(bytes) {
+      if (size !== undefined) size += bytes;
+    },
+    set(bytes) {
+      size = bytes;
+    },
+  };
+}
+
+export interface AutoEvictionOptions {
+  size: SizeTracker;
+  maxSize: number;
+  highWatermark: number;
+  lowWatermark: number;
+  debounceMs: number;
+  /** Runs gc down to `targetBytes`; resolves with the size after. */
+  evict(targetBytes: number): Promise<{ sizeAfter: number; freedBytes: number; removed: number }>;
+  logger: Logger;
+}
+
+export interface AutoEviction {
+  /** The store grew (a commit): check the watermark, debounced. */
+  grew(bytes: number): void;
+  /** Scan once at start; evicts if the store is already over the high watermark. */
+  start(): void;
+  close(): Promise<void>;
+}
+
+export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
+  const high = Math.floor(opts.maxSize * opts.highWatermark);
+  const low = Math.floor(opts.maxSize * opts.lowWatermark);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let again = false;
+  let closed = false;
+
+  const over = (): boolean => (opts.size.current() ?? 0) > high;
+
+  function schedule(): void {
+    if (closed) return;
+    if (timer !== undefined || running !== undefined) {
+      again = true;
+      return;
+    }
+    timer = setTimeout(() => {
+      timer = undefined;
+      running = check().finally(() => {
+        running = undefined;
+        if (again && over()) schedule();
+        again = false;
+      });
+    }, opts.debounceMs);
+    timer.unref();
+  }
+
+  async function check(): Promise<void> {
+    try {
+      const size = await opts.size.refresh();
+      if (closed || size <= high) return;
+      const result = await opts.evict(low);
+      opts.size.set(result.sizeAfter);
+      const log = { before: size, after: result.sizeAfter, removed: result.removed, freed: result.freedBytes, maxSize: opts.maxSize };
+      opts.logger.info(log, `eviction: store was ${formatBytes(size)} (over ${formatBytes(high)}); now ${formatBytes(result.sizeAfter)}`);
+    } catch (error) {
+      if (!closed) opts.logger.error({ err: String(error) }, 'eviction failed');
+    }
+  }
+
+  return {
+    grew(bytes) {
+      opts.size.grew(bytes);
+      if (over()) schedule();
+    },
+    start() {
+      running = opts.size
+        .refresh()
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            if (!closed) opts.logger.warn({ err: String(error) }, 'eviction: could not measure the store');
+          },
+        )
+        .finally(() => {
+          running = undefined;
+          if (over()) schedule();
+        });
+    },
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
+      await running;
+    },
+  };
+}

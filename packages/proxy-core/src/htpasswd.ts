@@ -1,0 +1,40 @@
+/**
+ * Reading an htpasswd file for client auth. Only bcrypt entries (`htpasswd -B`) are
+ * accepted — the same rule as distribution's htpasswd auth — because the other formats
+ * (MD5-crypt, SHA-1, crypt, plain) are too cheap to brute-force. A file with any other entry
+ * is a configuration error at start, naming the line, never a silent lockout at request time.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseBcryptHash, type BcryptHash } from './bcrypt.js';
+import { ConfigError } from './config.js';
+
+export type HtpasswdUsers = ReadonlyMap<string, BcryptHash>;
+
+export async function loadHtpasswd(path: string): Promise<HtpasswdUsers> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{ path: 'auth.htpasswd', message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
+  }
+  return parseHtpasswd(text, path);
+}
+
+/** `user:hash` lines; blank lines and `#` comments are skipped. */
+export function parseHtpasswd(text: string, source: string): HtpasswdUsers {
+  const users = new Map<string, BcryptHash>();
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const colon = line.indexOf(':');
+    const user = colon > 0 ? line.slice(0, colon) : '';
+    const hash = colon > 0 ? parseBcryptHash(line.slice(colon + 1)) : undefined;
+    if (hash === undefined) {
+      // The line itself is not quoted: it holds a password hash.
+      const message = `${source} line ${index + 1}${user ? ` (user "${user}")` : ''}: not a bcrypt entry (create it with htpasswd -B)`;
+      throw new ConfigError([{ path: 'auth.htpasswd', message }]);
+    }
+    users.set(user, hash);
+  });
+  return users;
+}

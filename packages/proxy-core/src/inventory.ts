@@ -1,0 +1,106 @@
+/**
+ * What the cache holds, by repository: `regcache-admin ls`. A repository is known by its
+ * links (the blobs it may be served) and its cached tags. A tag's size is what its image
+ * occupies on disk: the manifest and every stored blob it references (for an index, every
+ * platform's manifest and blobs). Last use is the latest access of any of those blobs.
+ */
+import { isIndexMediaType, isManifestMediaType, parseManifest, type Digest } from '@regcache/registry-protocol';
+import type { BlobMeta, BlobStore, TagEntry } from '@regcache/blob-store';
+import { OperationInputError } from './operation-errors.js';
+
+export interface TagInfo {
+  tag: string;
+  digest: Digest;
+  mediaType: string;
+  /** Stored bytes of the image (0 when its manifest is no longer stored). */
+  sizeBytes: number;
+  lastUsed: number | null;
+  fetchedAt: number;
+}
+
+export interface RepositoryInfo {
+  /** `upstream/repository`. */
+  name: string;
+  upstream: string;
+  repository: string;
+  tags: TagInfo[];
+  blobs: number;
+  sizeBytes: number;
+  lastUsed: number | null;
+}
+
+export interface Inventory {
+  filter: string | null;
+  repositories: RepositoryInfo[];
+}
+
+const FILTER = /^[a-z0-9][a-z0-9._:/-]*$/i;
+
+function repoEntry(into: Map<string, RepositoryInfo>, upstream: string, repository: string): RepositoryInfo {
+  const name = `${upstream}/${repository}`;
+  const existing = into.get(name);
+  if (existing) return existing;
+  const fresh: RepositoryInfo = { name, upstream, repository, tags: [], blobs: 0, sizeBytes: 0, lastUsed: null };
+  into.set(name, fresh);
+  return fresh;
+}
+
+function latest(a: number | null, b: number | undefined): number | null {
+  if (b === undefined) return a;
+  return a === null ? b : Math.max(a, b);
+}
+
+/** The digests of a manifest and, recursively, everything it references that is stored. */
+async function closure(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, digest: Digest, into: Set<Digest>): Promise<void> {
+  const meta = metas.get(digest);
+  if (meta === undefined || into.has(digest)) return;
+  into.add(digest);
+  if (meta.mediaType === undefined || !isManifestMediaType(meta.mediaType)) return;
+  const bytes = await store.readBytes(digest).catch(() => undefined);
+  const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
+  if (parsed === undefined || !parsed.ok) return;
+  const { config, layers, manifests } = parsed.value;
+  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d)) into.add(d);
+  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await closure(store, metas, child.digest, into);
+}
+
+async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, entry: TagEntry): Promise<TagInfo> {
+  const digests = new Set<Digest>();
+  await closure(store, metas, entry.record.digest, digests);
+  let sizeBytes = 0;
+  let lastUsed: number | null = null;
+  for (const d of digests) {
+    sizeBytes += metas.get(d)?.size ?? 0;
+    lastUsed = latest(lastUsed, metas.get(d)?.lastAccess);
+  }
+  const { digest, mediaType, fetchedAt } = entry.record;
+  return { tag: entry.tag, digest, mediaType, sizeBytes, lastUsed, fetchedAt };
+}
+
+function matches(info: RepositoryInfo, filter: string | undefined): boolean {
+  if (filter === undefined) return true;
+  return info.name === filter || info.name.startsWith(`${filter}/`) || info.repository === filter;
+}
+
+export async function listInventory(store: BlobStore, filter?: string): Promise<Inventory> {
+  if (filter !== undefined && !FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" (use e.g. docker.io/library/alpine)`);
+  const wanted = filter?.replace(/\/+$/, '');
+  const metas = new Map<Digest, BlobMeta>();
+  for await (const meta of store.blobs()) metas.set(meta.digest, meta);
+  const repos = new Map<string, RepositoryInfo>();
+  for await (const link of store.links()) {
+    const repo = repoEntry(repos, link.upstream, link.repo);
+    const meta = metas.get(link.digest);
+    if (meta === undefined) continue;
+    repo.blobs++;
+    repo.sizeBytes += meta.size;
+    repo.lastUsed = latest(repo.lastUsed, meta.lastAccess);
+  }
+  for await (const entry of store.tags()) {
+    const repo = repoEntry(repos, entry.upstream, entry.repo);
+    if (matches(repo, wanted)) repo.tags.push(await tagInfo(store, metas, entry));
+  }
+  const repositories = [...repos.values()].filter((repo) => matches(repo, wanted)).sort((a, b) => (a.name < b.name ? -1 : 1));
+  for (const repo of repositories) repo.tags.sort((a, b) => (a.tag < b.tag ? -1 : 1));
+  return { filter: wanted ?? null, repositories };
+}

@@ -1,0 +1,106 @@
+/**
+ * The admin operations — stats, gc, verify, ls, warm — as functions of one cache instance.
+ * The admin API calls them when a server is running; `regcache-admin` calls the very same
+ * ones on a cache it opens itself when none is. So the output is the same either way.
+ *
+ * gc, verify and automatic eviction change the store: they run one at a time.
+ */
+import type { Digest } from '@regcache/registry-protocol';
+import type { RegcacheConfig } from './config.js';
+import { defaultUpstream } from './config.js';
+import { runGc, type GcOptions, type GcProgress, type GcResult } from './gc.js';
+import type { GuardedStore } from './guarded-store.js';
+import { listInventory, type Inventory } from './inventory.js';
+import type { CacheMetrics } from './metrics.js';
+import { OperationInputError, OperationUnavailableError } from './operation-errors.js';
+import { collectStats, type StatsReport } from './report.js';
+import type { SizeTracker } from './eviction.js';
+import { verifyStore, type VerifyOptions, type VerifyProgress, type VerifyResult } from './verify.js';
+import type { LoopbackClient } from './warm-client.js';
+import { warmImages, type WarmOptions, type WarmProgress, type WarmResult } from './warm.js';
+
+export interface AdminOperations {
+  stats(): Promise<StatsReport>;
+  /** `maxSize` defaults to `storage.maxSize`. */
+  gc(opts: GcOptions, onProgress?: (p: GcProgress) => void): Promise<GcResult>;
+  verify(opts: VerifyOptions, onProgress?: (p: VerifyProgress) => void): Promise<VerifyResult>;
+  /** Repositories, optionally only those matching `upstream/repository`. */
+  inventory(filter?: string): Promise<Inventory>;
+  warm(opts: WarmOptions, onProgress?: (p: WarmProgress) => void): Promise<WarmResult>;
+}
+
+export interface OperationsDeps {
+  store: GuardedStore;
+  config: RegcacheConfig;
+  inFlight(): readonly Digest[];
+  size: SizeTracker;
+  metrics?: CacheMetrics;
+  rateLimitRemaining(upstream: string): number | undefined;
+  /** A client to the cache's own registry handler (warm); absent where there is none. */
+  openLoopback?(): Promise<LoopbackClient>;
+}
+
+export interface InstanceOperations extends AdminOperations {
+  /** gc down to `targetBytes` (automatic eviction). */
+  evictTo(targetBytes: number): Promise<GcResult>;
+  /** Waits for a running gc or verify. */
+  close(): Promise<void>;
+}
+
+function checkGcOptions(opts: GcOptions): void {
+  if (opts.maxSize !== undefined && !(Number.isSafeInteger(opts.maxSize) && opts.maxSize >= 0)) {
+    throw new OperationInputError(`max size must be a number of bytes, not ${String(opts.maxSize)}`);
+  }
+  if (opts.maxAge !== undefined && !(Number.isFinite(opts.maxAge) && opts.maxAge > 0)) {
+    throw new OperationInputError(`max age must be a positive duration, not ${String(opts.maxAge)}`);
+  }
+}
+
+export function createOperations(deps: OperationsDeps): InstanceOperations {
+  const { store, config } = deps;
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
+    const next = chain.then(run, run);
+    chain = next.catch(() => undefined);
+    return next;
+  };
+  const gc = (opts: GcOptions, onProgress?: (p: GcProgress) => void): Promise<GcResult> =>
+    exclusive(async () => {
+      const result = await runGc(
+        { store, inFlight: deps.inFlight, onRemoved: (item) => deps.metrics?.evicted(item.reason, item.size) },
+        { ...opts, maxSize: opts.maxSize ?? config.storage.maxSize },
+        onProgress,
+      );
+      if (!result.dryRun) deps.size.set(result.sizeAfter);
+      return result;
+    });
+
+  return {
+    stats: () =>
+      collectStats(store, {
+        maxSizeBytes: config.storage.maxSize,
+        upstreams: config.upstreams.map((u) => u.name),
+        rateLimitRemaining: deps.rateLimitRemaining,
+      }),
+    async gc(opts, onProgress) {
+      checkGcOptions(opts);
+      return gc(opts, onProgress);
+    },
+    verify: (opts, onProgress) => exclusive(() => verifyStore(store, opts, onProgress)),
+    inventory: (filter) => listInventory(store, filter),
+    async warm(opts, onProgress) {
+      if (deps.openLoopback === undefined) throw new OperationUnavailableError('warm needs the registry handler of a cache instance');
+      const client = await deps.openLoopback();
+      try {
+        const upstreams = config.upstreams.map((u) => u.name);
+        return await warmImages({ client, store, upstreams, defaultUpstream: defaultUpstream(config).name }, opts, onProgress);
+      } finally {
+        await client.close();
+      }
+    },
+    evictTo: (targetBytes) => gc({ maxSize: targetBytes }),
+    async close() {
+      await chain;
+    },
+  };
+}
