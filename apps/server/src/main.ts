@@ -18,6 +18,9 @@ const program = new Command('regcache')
   .showHelpAfterError();
 
 async function main(): Promise<void> {
+  // Fills and hits read and write files through libuv's thread pool; its default of 4 threads
+  // queues them behind each other under load. The pool starts on first use, which is later.
+  process.env.UV_THREADPOOL_SIZE ??= '16';
   program.parse();
   const flags = program.opts<ConfigFlags>();
   const config = await loadConfig(flags);

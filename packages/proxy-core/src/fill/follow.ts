@@ -43,9 +43,10 @@ async function openFill(fill: Fill): Promise<FileHandle> {
 }
 
 /**
- * The next bytes for this client: from the temp file into `buffer` (one of the client's two
- * reused buffers — no allocation per chunk, so memory stays flat with many clients), or,
- * past what reached the disk, from the client's pass-through queue.
+ * The next bytes for this client: from the fill's window of recent bytes when the client
+ * keeps up; else from the temp file into `buffer` (one of the client's two reused buffers —
+ * no allocation per chunk, so memory stays flat with many clients); or, past what reached
+ * the disk, from the client's pass-through queue.
  */
 async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, buffer: Buffer, position: number, length: number): Promise<Buffer | undefined> {
   const onDisk = fill.onDisk();
@@ -55,6 +56,8 @@ async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, buffer:
     return memory;
   }
   const want = Math.min(length, onDisk - position, buffer.length);
+  const recent = fill.fromRecent(position, want);
+  if (recent !== undefined) return recent;
   const { bytesRead } = await fd.read(buffer, 0, want, position);
   return bytesRead === 0 ? undefined : buffer.subarray(0, bytesRead);
 }

@@ -13,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Digest } from '@regcache/registry-protocol';
 import { DigestMismatchError, SizeMismatchError, StoreWriteError, type BlobMeta, type BlobWriter } from '@regcache/blob-store';
 import { startPassthrough, type Passthrough } from './passthrough.js';
+import { createRecentBytes } from './recent.js';
 import type { Fill, FillEngineOptions, FillReader, FillSource, FillStatus } from './types.js';
 
 export class FillIdleError extends Error {
@@ -38,6 +39,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   let failure: unknown;
   let pass: Passthrough | undefined;
   const readers = new Set<FillReader>();
+  const recent = createRecentBytes();
   let waiters: Array<() => void> = [];
   const notify = (): void => {
     const current = waiters;
@@ -61,6 +63,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     if (pass === undefined) {
       try {
         await writer.write(chunk);
+        recent.add(chunk);
         return;
       } catch (error) {
         if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
@@ -143,6 +146,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     finalPath: engine.store.path(digest),
     readable,
     onDisk: () => (pass ? pass.diskBytes : writer.written),
+    fromRecent: (position, max) => recent.slice(position, max),
     status: () => status,
     complete,
     error: () => failure,

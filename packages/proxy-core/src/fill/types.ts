@@ -37,6 +37,8 @@ export interface Fill {
   readable(): number;
   /** Bytes readable from the temp file (all of them, unless the disk failed mid-fill). */
   onDisk(): number;
+  /** Recently written bytes at `position` straight from memory, if still in the window. */
+  fromRecent(position: number, max: number): Buffer | undefined;
   status(): FillStatus;
   complete(): boolean;
   error(): unknown;
