@@ -1,6 +1,6 @@
 /** What a request handler needs: the instance's parts, and the request being answered. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Query, RepositoryName } from '@regcache/registry-protocol';
+import type { AcceptEntry, Query, RepositoryName } from '@regcache/registry-protocol';
 import type { BlobStore } from '@regcache/blob-store';
 import type { RegcacheConfig, UpstreamConfig } from './config.js';
 import type { FillEngine } from './fill/engine.js';
@@ -25,6 +25,8 @@ export interface RequestRecord {
   durationMs: number;
   cache: CacheResult;
   upstream: string | undefined;
+  /** The repository as the upstream knows it, when the request named one. */
+  repo: string | undefined;
   aborted: boolean;
 }
 
@@ -42,6 +44,8 @@ export interface CacheParts {
   readonly logger: Logger;
   readonly stats: Stats;
   readonly observers: RequestObserver[];
+  /** Accept headers repeat across clients: each distinct one is parsed once (per instance). */
+  readonly parseAccept: (header: string) => AcceptEntry[];
 }
 
 /** How a request was answered, for the request log line and the counters. */

@@ -10,6 +10,7 @@ import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registr
 import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
+import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
 import { handleManifest } from './manifests.js';
 import { sendError, sendJson } from './respond.js';
@@ -21,6 +22,7 @@ export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 const MAX_LOGGED_PATH = 512;
 
 export function createHandler(parts: CacheParts, router: Router, clientAuth: ClientAuth): RegistryHandler {
+  const parseTarget = createMemo(parseRequestTarget);
   return async function handle(req, res) {
     const started = process.hrtime.bigint();
     const head = req.method === 'HEAD';
@@ -29,7 +31,7 @@ export function createHandler(parts: CacheParts, router: Router, clientAuth: Cli
     res.once('close', () => logRequest(parts, req, res, state, started, kind));
     try {
       clientAuth.check(req);
-      const target = parseRequestTarget(req.url ?? '/');
+      const target = parseTarget(req.url ?? '/');
       if (!target.ok) throw target.error;
       const { route, query } = target.value;
       kind = routeKind(route);
@@ -82,6 +84,8 @@ function safePath(req: IncomingMessage): string {
 }
 
 function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
+  const logged = parts.logger.isLevelEnabled?.('info') ?? true;
+  if (!logged && parts.observers.length === 0) return;
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
   const record: RequestRecord = {
     method: req.method ?? '',
@@ -92,8 +96,9 @@ function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse
     durationMs: Math.round(durationMs * 10) / 10,
     cache: state?.cache ?? 'local',
     upstream: state?.upstream.config.name,
+    repo: state?.repo,
     aborted: !res.writableFinished,
   };
-  parts.logger.info(record, 'request');
+  if (logged) parts.logger.info(record, 'request');
   for (const observe of parts.observers) observe(record);
 }

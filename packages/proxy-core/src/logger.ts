@@ -7,6 +7,8 @@ export interface Logger {
   info(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
+  /** pino's: lets a hot path skip building a record nobody will write. */
+  isLevelEnabled?(level: string): boolean;
 }
 
 const noop = (): void => undefined;

@@ -25,8 +25,13 @@ import { servesStale } from './freshness.js';
 import { contentLength, headerValue, setContentHeaders } from './headers.js';
 import { ensureLinked } from './links.js';
 
+/** The client's Accept entries; a single header (the usual case) through the instance's memo. */
+function acceptOf(parts: CacheParts, header: string | string[] | undefined): AcceptEntry[] {
+  return typeof header === 'string' ? parts.parseAccept(header) : parseAccept(header);
+}
+
 export async function handleManifest(parts: CacheParts, rs: RequestState, reference: Reference): Promise<void> {
-  const accept = parseAccept(rs.req.headers.accept);
+  const accept = acceptOf(parts, rs.req.headers.accept);
   if (reference.kind === 'digest') return byDigest(parts, rs, reference.digest, accept);
   return byTag(parts, rs, reference.tag, accept);
 }

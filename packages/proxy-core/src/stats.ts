@@ -6,7 +6,6 @@
  * Counter keys in the store: `hits` (total), `hits@docker.io` (per upstream), and
  * `served:docker.io/library/alpine` (body bytes served per repository).
  */
-import { normalizeDockerHubName, parseRequestTarget, splitFirstComponent } from '@regcache/registry-protocol';
 import type { BlobStore } from '@regcache/blob-store';
 import type { CacheResult, RequestObserver } from './context.js';
 
@@ -34,6 +33,15 @@ export interface Stats {
 
 export function createStats(store: BlobStore): Stats {
   const totals: Record<string, number> = {};
+  const keys = new Map<string, Map<string, string>>();
+  /** `hits@docker.io`, built once per name and upstream rather than per request. */
+  const perUpstream = (name: string, upstream: string): string => {
+    let byName = keys.get(upstream);
+    if (byName === undefined) keys.set(upstream, (byName = new Map()));
+    let key = byName.get(name);
+    if (key === undefined) byName.set(name, (key = `${name}@${upstream}`));
+    return key;
+  };
   const bump = (key: string, value: number): void => {
     totals[key] = (totals[key] ?? 0) + value;
   };
@@ -43,8 +51,9 @@ export function createStats(store: BlobStore): Stats {
       bump(name, value);
       const deltas: Record<string, number> = { [name]: value };
       if (upstream !== undefined) {
-        bump(`${name}@${upstream}`, value);
-        deltas[`${name}@${upstream}`] = value;
+        const key = perUpstream(name, upstream);
+        bump(key, value);
+        deltas[key] = value;
       }
       store.addCounters(deltas);
     },
@@ -57,20 +66,10 @@ export function createStats(store: BlobStore): Stats {
 
 const SERVING: ReadonlySet<CacheResult> = new Set(['hit', 'miss', 'coalesced', 'stale', 'pass']);
 
-/**
- * Counts served bytes per repository from the answered-request records. The repository is
- * the one the upstream knows, found the way the router finds it: an upstream prefix stripped
- * (unless `ns=` named the upstream), `library/` added for Docker Hub.
- */
+/** Counts served bytes per repository (as the upstream knows it) from the answered-request records. */
 export function servedBytesObserver(stats: Stats): RequestObserver {
   return (record) => {
-    if (record.upstream === undefined || record.bytes <= 0 || !SERVING.has(record.cache)) return;
-    const target = parseRequestTarget(record.path);
-    if (!target.ok || !('name' in target.value.route)) return;
-    let repo = target.value.route.name;
-    const split = target.value.query.ns === undefined ? splitFirstComponent(repo) : undefined;
-    if (split !== undefined && split.first === record.upstream) repo = split.rest;
-    if (record.upstream === 'docker.io') repo = normalizeDockerHubName(repo);
-    stats.served(record.upstream, repo, record.bytes);
+    if (record.upstream === undefined || record.repo === undefined || record.bytes <= 0 || !SERVING.has(record.cache)) return;
+    stats.served(record.upstream, record.repo, record.bytes);
   };
 }
