@@ -89,11 +89,17 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   parts.stats.add('hits', rs.upstream.config.name);
   startResponse(rs, meta.digest, meta.mediaType ?? OCTET_STREAM, meta.size, range);
   if (rs.head) return void rs.res.end();
-  const stream = parts.store.createReadStream(meta.digest, range);
-  stream.on('data', (chunk: Buffer) => {
-    rs.bytes += chunk.length;
+  // No 'data' listener to count bytes (it costs ~30% of throughput): a completed pipeline
+  // sent exactly the Content-Length; a broken one is counted by what reached the socket.
+  // Set before the response closes (observers read it on 'close').
+  const length = range ? range.end - range.start + 1 : meta.size;
+  const socket = rs.res.socket;
+  const before = socket?.bytesWritten ?? 0;
+  rs.bytes = length;
+  await pipeline(parts.store.createReadStream(meta.digest, range), rs.res).catch(() => {
+    rs.bytes = Math.max(0, Math.min(length, (socket?.bytesWritten ?? before) - before));
+    rs.res.destroy();
   });
-  await pipeline(stream, rs.res).catch(() => rs.res.destroy());
   parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
 }
 

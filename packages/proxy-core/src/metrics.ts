@@ -49,18 +49,58 @@ function upstreamStatus(error: unknown): string | undefined {
 }
 
 function gauges(registers: Registry[], sources: MetricsSources): void {
-  new Gauge({ name: 'regcache_fills_in_flight', help: 'Upstream fills running now', registers, collect() {
-    this.set(sources.inFlightFills());
-  } });
-  new Gauge({ name: 'regcache_store_size_bytes', help: 'Bytes of blobs in the store', registers, async collect() {
-    this.set(await sources.storeSize());
-  } });
+  new Gauge({
+    name: 'regcache_fills_in_flight',
+    help: 'Upstream fills running now',
+    registers,
+    collect() {
+      this.set(sources.inFlightFills());
+    },
+  });
+  new Gauge({
+    name: 'regcache_store_size_bytes',
+    help: 'Bytes of blobs in the store',
+    registers,
+    async collect() {
+      this.set(await sources.storeSize());
+    },
+  });
   if (sources.maxSize !== undefined) {
     new Gauge({ name: 'regcache_store_max_size_bytes', help: 'The store size budget (storage.maxSize)', registers }).set(sources.maxSize);
   }
-  new Gauge({ name: 'regcache_upstream_ratelimit_remaining', help: "Pulls left in the upstream's rate-limit window, as it last said", labelNames: ['upstream'], registers, collect() {
-    for (const [upstream, remaining] of sources.rateLimits()) if (remaining !== undefined) this.set({ upstream }, remaining);
-  } });
+  new Gauge({
+    name: 'regcache_upstream_ratelimit_remaining',
+    help: "Pulls left in the upstream's rate-limit window, as it last said",
+    labelNames: ['upstream'],
+    registers,
+    collect() {
+      for (const [upstream, remaining] of sources.rateLimits()) if (remaining !== undefined) this.set({ upstream }, remaining);
+    },
+  });
+}
+
+/**
+ * Per-request metrics through cached label children: prom-client's `inc(labels)` hashes the
+ * label object on every call, a measurable share of a cache hit. The label sets are few
+ * (routes × cache results × statuses), so each child is looked up once and reused.
+ */
+function labelledChildren(requests: Counter<'route' | 'cache' | 'status'>, durations: Histogram<'route'>, served: Counter<'source'>) {
+  const requestChildren = new Map<string, Map<string, Map<number, ReturnType<typeof requests.labels>>>>();
+  const durationChildren = new Map<string, ReturnType<typeof durations.labels>>();
+  const servedChildren = new Map<string, ReturnType<typeof served.labels>>();
+  const within = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
+    let value = map.get(key);
+    if (value === undefined) map.set(key, (value = make()));
+    return value;
+  };
+  return {
+    request: (route: string, cache: string, status: number) =>
+      within(within(within(requestChildren, route, () => new Map()), cache, () => new Map()), status, () =>
+        requests.labels({ route, cache, status: String(status) }),
+      ),
+    duration: (route: string) => within(durationChildren, route, () => durations.labels({ route })),
+    served: (source: string) => within(servedChildren, source, () => served.labels({ source })),
+  };
 }
 
 export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
@@ -74,14 +114,15 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc and automatic eviction', labelNames: ['reason'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
+  const children = labelledChildren(requests, durations, served);
   return {
     registry,
     contentType: registry.contentType,
     observe(record) {
-      requests.inc({ route: record.route, cache: record.cache, status: String(record.status) });
-      durations.observe({ route: record.route }, record.durationMs / 1000);
+      children.request(record.route, record.cache, record.status).inc();
+      children.duration(record.route).observe(record.durationMs / 1000);
       const source = FROM_CACHE.has(record.cache) ? 'cache' : FROM_UPSTREAM.has(record.cache) ? 'upstream' : undefined;
-      if (source !== undefined && record.bytes > 0) served.inc({ source }, record.bytes);
+      if (source !== undefined && record.bytes > 0) children.served(source).inc(record.bytes);
     },
     fillSettled(outcome) {
       fills.observe({ result: outcome.ok ? 'ok' : 'failed' }, outcome.durationMs / 1000);
