@@ -11,7 +11,12 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, TagRecord } from './types.js';
 
-/** A Map kept in recency order: get() moves an entry to the back, set() evicts from the front. */
+/**
+ * A bounded map that forgets what was not used lately. A hit only sets a flag (no Map
+ * re-insertion: hot hits are the common case and must be cheap); when over its bounds it
+ * evicts from the oldest end, giving entries used since they were last looked at a second
+ * chance at the newest end ("second chance" / CLOCK, close to LRU).
+ */
 export interface Lru<K, V> {
   get(key: K): V | undefined;
   set(key: K, value: V): void;
@@ -19,32 +24,44 @@ export interface Lru<K, V> {
   clear(): void;
 }
 
+interface Slot<V> {
+  value: V;
+  used: boolean;
+}
+
 export function createLru<K, V>(maxEntries: number, weigh: (value: V) => number = () => 1, maxWeight = maxEntries): Lru<K, V> {
-  const entries = new Map<K, V>();
+  const entries = new Map<K, Slot<V>>();
   let weight = 0;
   const remove = (key: K): void => {
-    const value = entries.get(key);
-    if (value === undefined) return;
+    const slot = entries.get(key);
+    if (slot === undefined) return;
     entries.delete(key);
-    weight -= weigh(value);
+    weight -= weigh(slot.value);
+  };
+  const shrink = (): void => {
+    for (const [key, slot] of entries) {
+      if (weight <= maxWeight && entries.size <= maxEntries) return;
+      entries.delete(key);
+      if (slot.used && entries.size > 0) {
+        slot.used = false;
+        entries.set(key, slot);
+      } else {
+        weight -= weigh(slot.value);
+      }
+    }
   };
   return {
     get(key) {
-      const value = entries.get(key);
-      if (value !== undefined) {
-        entries.delete(key);
-        entries.set(key, value);
-      }
-      return value;
+      const slot = entries.get(key);
+      if (slot === undefined) return undefined;
+      slot.used = true;
+      return slot.value;
     },
     set(key, value) {
       remove(key);
-      entries.set(key, value);
+      entries.set(key, { value, used: false });
       weight += weigh(value);
-      for (const oldest of entries.keys()) {
-        if (weight <= maxWeight && entries.size <= maxEntries) break;
-        remove(oldest);
-      }
+      shrink();
     },
     delete: remove,
     clear() {

@@ -31,34 +31,50 @@ export interface Stats {
   snapshot(): Readonly<Record<string, number>>;
 }
 
-export function createStats(store: BlobStore): Stats {
-  const totals: Record<string, number> = {};
+/** Counter keys built once per pair of parts rather than per request. */
+function createKeyMemo(build: (a: string, b: string) => string): (a: string, b: string) => string {
   const keys = new Map<string, Map<string, string>>();
-  /** `hits@docker.io`, built once per name and upstream rather than per request. */
-  const perUpstream = (name: string, upstream: string): string => {
-    let byName = keys.get(upstream);
-    if (byName === undefined) keys.set(upstream, (byName = new Map()));
-    let key = byName.get(name);
-    if (key === undefined) byName.set(name, (key = `${name}@${upstream}`));
+  return (a, b) => {
+    let byA = keys.get(a);
+    if (byA === undefined) keys.set(a, (byA = new Map()));
+    let key = byA.get(b);
+    if (key === undefined) byA.set(b, (key = build(a, b)));
     return key;
   };
-  const bump = (key: string, value: number): void => {
-    totals[key] = (totals[key] ?? 0) + value;
+}
+
+export function createStats(store: BlobStore): Stats {
+  const totals: Record<string, number> = {};
+  const perUpstream = createKeyMemo((name, upstream) => `${name}@${upstream}`);
+  const perRepo = createKeyMemo((upstream, repo) => `${SERVED_PREFIX}${upstream}/${repo}`);
+  // Increments of one event-loop turn are handed to the store together (under load, many
+  // requests finish per turn), and the store batches them again into one LevelDB write.
+  const pending = new Map<string, number>();
+  let scheduled = false;
+  const handOver = (): void => {
+    scheduled = false;
+    store.addCounters(Object.fromEntries(pending));
+    pending.clear();
+  };
+  const count = (name: string, value: number): void => {
+    pending.set(name, (pending.get(name) ?? 0) + value);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(handOver);
+    }
+  };
+  const bump = (name: string, value: number): void => {
+    totals[name] = (totals[name] ?? 0) + value;
+    count(name, value);
   };
   return {
     add(name, upstream, value = 1) {
       if (value === 0) return;
       bump(name, value);
-      const deltas: Record<string, number> = { [name]: value };
-      if (upstream !== undefined) {
-        const key = perUpstream(name, upstream);
-        bump(key, value);
-        deltas[key] = value;
-      }
-      store.addCounters(deltas);
+      if (upstream !== undefined) bump(perUpstream(name, upstream), value);
     },
     served(upstream, repo, bytes) {
-      if (bytes > 0) store.addCounters({ [`${SERVED_PREFIX}${upstream}/${repo}`]: bytes });
+      if (bytes > 0) count(perRepo(upstream, repo), bytes);
     },
     snapshot: () => ({ ...totals }),
   };
