@@ -14,6 +14,8 @@ import type { ServerResponse } from 'node:http';
 import type { Fill, FillReader } from './types.js';
 
 const CHUNK = 256 * 1024;
+/** At most this many window slices per write (one writev). */
+const MAX_PIECES = 32;
 
 export class FillFailedError extends Error {
   override readonly name = 'FillFailedError';
@@ -83,13 +85,15 @@ async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
         continue;
       }
       await writes[turn];
-      const chunk = await nextChunk(fill, reader, fd, buffers[turn], position, Math.min(CHUNK, limit - position, target - position));
+      const budget = Math.min(CHUNK, limit - position, target - position);
+      const chunk = await nextChunk(fill, reader, fd, buffers[turn], position, budget);
       if (chunk === undefined) {
         await new Promise((resolve) => setImmediate(resolve));
         continue;
       }
-      position += chunk.length;
-      const write = writeChunk(res, chunk);
+      const pieces = [chunk, ...moreRecent(fill, position + chunk.length, budget - chunk.length, chunk)];
+      for (const piece of pieces) position += piece.length;
+      const write = writeChunks(res, pieces);
       // Observed when this buffer's turn comes again (or at the end); never left unhandled meanwhile.
       write.catch(() => undefined);
       writes[turn] = write;
@@ -102,16 +106,47 @@ async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
   return position - start;
 }
 
-/** Write one chunk; resolves once it is flushed to the socket, rejects if the client has gone. */
-export function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+/**
+ * After a slice of the recent window, the slices that follow it (up to `budget` bytes): a
+ * client that keeps up gets the fill's chunks as they came, several per write. Disk reads
+ * (into a reused buffer) are never followed by more pieces: that buffer is one piece alone.
+ */
+function moreRecent(fill: Fill, position: number, budget: number, first: Buffer): Buffer[] {
+  const more: Buffer[] = [];
+  if (fill.fromRecent(position - first.length, first.length) === undefined) return more;
+  let next = position;
+  let left = budget;
+  while (left > 0 && more.length < MAX_PIECES) {
+    const piece = fill.fromRecent(next, left);
+    if (piece === undefined || piece.length === 0) break;
+    more.push(piece);
+    next += piece.length;
+    left -= piece.length;
+  }
+  return more;
+}
+
+/**
+ * Write chunks in one corked batch (one writev); resolves once the last is flushed to the
+ * socket, rejects if the client has gone.
+ */
+export function writeChunks(res: ServerResponse, chunks: readonly Buffer[]): Promise<void> {
   if (res.destroyed || res.writableEnded) return Promise.reject(new Error('client gone'));
   return new Promise((resolve, reject) => {
     const gone = (): void => reject(new Error('client gone'));
     res.once('close', gone);
-    res.write(chunk, (error) => {
-      res.off('close', gone);
-      if (error) reject(error);
-      else resolve();
+    res.cork();
+    chunks.forEach((chunk, i) => {
+      if (i < chunks.length - 1) {
+        res.write(chunk);
+        return;
+      }
+      res.write(chunk, (error) => {
+        res.off('close', gone);
+        if (error) reject(error);
+        else resolve();
+      });
     });
+    res.uncork();
   });
 }
