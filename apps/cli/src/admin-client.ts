@@ -65,11 +65,21 @@ async function readStream<T>(where: string, path: string, lines: AsyncIterable<s
   throw new ServerError(`the server at ${where} closed ${path} before sending a result`);
 }
 
-export async function connectAdmin(address: ListenAddress): Promise<AdminClient | undefined> {
-  const where = describeAddress(address);
-  const agent = new Agent({ connect: { timeout: PROBE_TIMEOUT_MS, ...(address.kind === 'unix' ? { socketPath: address.path } : {}) } });
+/** What a failed /healthz probe means: no server (undefined), or an error to report. */
+function probeFailure(error: unknown, where: string): Error | undefined {
+  const code = errorCode(error);
+  if (ABSENT.has(code)) return undefined;
+  if (error instanceof CliError) return error;
+  if (code === 'EACCES') return new CliError(`cannot connect to the admin endpoint ${where}: permission denied (run as the server's user)`);
+  if (code.includes('TIMEOUT')) return new ServerError(`the server at ${where} did not answer within ${PROBE_TIMEOUT_MS / 1000}s (is it stuck?)`);
+  return new ServerError(`cannot talk to the server at ${where}: ${code || (error instanceof Error ? error.message : String(error))}`);
+}
+
+type Send = (method: 'GET' | 'POST', path: string, body: unknown, headersTimeout: number) => ReturnType<typeof request>;
+
+function sender(address: ListenAddress, agent: Agent): Send {
   const origin = address.kind === 'unix' ? 'http://localhost' : `http://${address.host}:${address.port}`;
-  const send = (method: 'GET' | 'POST', path: string, body: unknown, headersTimeout: number) =>
+  return (method, path, body, headersTimeout) =>
     request(`${origin}${path}`, {
       method,
       dispatcher: agent,
@@ -78,6 +88,12 @@ export async function connectAdmin(address: ListenAddress): Promise<AdminClient 
       headersTimeout,
       bodyTimeout: 0,
     });
+}
+
+export async function connectAdmin(address: ListenAddress): Promise<AdminClient | undefined> {
+  const where = describeAddress(address);
+  const agent = new Agent({ connect: { timeout: PROBE_TIMEOUT_MS, ...(address.kind === 'unix' ? { socketPath: address.path } : {}) } });
+  const send = sender(address, agent);
   const get = async <T>(path: string, timeout = ANSWER_TIMEOUT_MS): Promise<T> => {
     const res = await send('GET', path, undefined, timeout);
     const text = await res.body.text();
@@ -89,12 +105,9 @@ export async function connectAdmin(address: ListenAddress): Promise<AdminClient 
     if (health.status !== 'ok') throw new ServerError(`the server at ${where} is not healthy: ${JSON.stringify(health).slice(0, 200)}`);
   } catch (error) {
     await agent.close();
-    const code = errorCode(error);
-    if (ABSENT.has(code)) return undefined;
-    if (error instanceof ServerError || error instanceof CliError) throw error;
-    if (code === 'EACCES') throw new CliError(`cannot connect to the admin endpoint ${where}: permission denied (run as the server's user)`);
-    if (code.includes('TIMEOUT')) throw new ServerError(`the server at ${where} did not answer within ${PROBE_TIMEOUT_MS / 1000}s (is it stuck?)`);
-    throw new ServerError(`cannot talk to the server at ${where}: ${code || (error instanceof Error ? error.message : String(error))}`);
+    const failure = probeFailure(error, where);
+    if (failure === undefined) return undefined;
+    throw failure;
   }
   return {
     where,

@@ -41,7 +41,8 @@ async function openDirect(config: RegcacheConfig, where: string): Promise<Awaite
   }
 }
 
-export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) => Promise<T>): Promise<T> {
+/** `create`: a verb that fills the store (warm) may start a new one; the others need an existing store. */
+export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const config = await loadConfig({ config: flags.config, data: flags.data });
   const endpoint = adminEndpoint(config);
   const admin = await connectAdmin(endpoint);
@@ -52,7 +53,7 @@ export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) =>
       await admin.close();
     }
   }
-  await requireStore(config.storage.path);
+  if (opts.create !== true) await requireStore(config.storage.path);
   const cache = await openDirect(config, describeAddress(endpoint));
   try {
     return await run({ ops: cache.operations, config, via: 'direct' });

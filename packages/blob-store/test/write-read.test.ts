@@ -59,12 +59,12 @@ describe('write, commit, stat, read', () => {
     expect(() => store.createReadStream(digest, { start: 5, end: 4 })).toThrow(RangeError);
   });
 
-  it('reads with a 1 MiB high-water mark', async () => {
+  it('reads with the store read size (READ_HIGH_WATER_MARK, 2 MiB) as high-water mark', async () => {
     const store = await fx.open({ root: await fx.root() });
     const { bytes, digest } = blob(10);
     await store.putBytes(digest, bytes);
     const stream = store.createReadStream(digest);
-    expect(stream.readableHighWaterMark).toBe(1024 * 1024);
+    expect(stream.readableHighWaterMark).toBe(2 * 1024 * 1024);
     await collect(stream);
   });
 

@@ -64,6 +64,20 @@ export interface AutoEviction {
   close(): Promise<void>;
 }
 
+/** One check: measure; over the high watermark, evict down to the low one and log what happened. */
+async function evictOnce(opts: AutoEvictionOptions, high: number, low: number, closed: () => boolean): Promise<void> {
+  try {
+    const size = await opts.size.refresh();
+    if (closed() || size <= high) return;
+    const result = await opts.evict(low);
+    opts.size.set(result.sizeAfter);
+    const log = { before: size, after: result.sizeAfter, removed: result.removed, freed: result.freedBytes, maxSize: opts.maxSize };
+    opts.logger.info(log, `eviction: store was ${formatBytes(size)} (over ${formatBytes(high)}); now ${formatBytes(result.sizeAfter)}`);
+  } catch (error) {
+    if (!closed()) opts.logger.error({ err: String(error) }, 'eviction failed');
+  }
+}
+
 export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
   const high = Math.floor(opts.maxSize * opts.highWatermark);
   const low = Math.floor(opts.maxSize * opts.lowWatermark);
@@ -71,8 +85,16 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
-
+  const isClosed = (): boolean => closed;
   const over = (): boolean => (opts.size.current() ?? 0) > high;
+  const settle = (work: Promise<void>): void => {
+    running = work.finally(() => {
+      running = undefined;
+      const recheck = again;
+      again = false;
+      if (recheck && over()) schedule();
+    });
+  };
 
   function schedule(): void {
     if (closed) return;
@@ -82,26 +104,9 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
     }
     timer = setTimeout(() => {
       timer = undefined;
-      running = check().finally(() => {
-        running = undefined;
-        if (again && over()) schedule();
-        again = false;
-      });
+      settle(evictOnce(opts, high, low, isClosed));
     }, opts.debounceMs);
     timer.unref();
-  }
-
-  async function check(): Promise<void> {
-    try {
-      const size = await opts.size.refresh();
-      if (closed || size <= high) return;
-      const result = await opts.evict(low);
-      opts.size.set(result.sizeAfter);
-      const log = { before: size, after: result.sizeAfter, removed: result.removed, freed: result.freedBytes, maxSize: opts.maxSize };
-      opts.logger.info(log, `eviction: store was ${formatBytes(size)} (over ${formatBytes(high)}); now ${formatBytes(result.sizeAfter)}`);
-    } catch (error) {
-      if (!closed) opts.logger.error({ err: String(error) }, 'eviction failed');
-    }
   }
 
   return {
@@ -110,18 +115,13 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
       if (over()) schedule();
     },
     start() {
-      running = opts.size
-        .refresh()
-        .then(
-          () => undefined,
-          (error: unknown) => {
-            if (!closed) opts.logger.warn({ err: String(error) }, 'eviction: could not measure the store');
-          },
-        )
-        .finally(() => {
-          running = undefined;
-          if (over()) schedule();
-        });
+      again = true;
+      settle(opts.size.refresh().then(
+        () => undefined,
+        (error: unknown) => {
+          if (!closed) opts.logger.warn({ err: String(error) }, 'eviction: could not measure the store');
+        },
+      ));
     },
     async close() {
       closed = true;

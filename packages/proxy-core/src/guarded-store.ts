@@ -10,8 +10,8 @@
  *     is asked, so a stat racing a removal either pins first or sees the blob gone;
  *   - a read pins it until its stream closes (an fd already open would survive an unlink,
  *     but the pin keeps the count honest and the file in place for the reader);
- *   - a blob just committed is pinned like a stat, so a client joining its fill can still
- *     open the final path.
+ *   - a blob just committed is pinned for `commitPinMs` (2 s), so a client that joined its
+ *     fill just before the commit can still open the final path.
  * `removeUnlessInUse` checks the pins and starts the delete in the same tick; a stat of that
  * digest arriving meanwhile waits for the delete and then sees the blob gone (a miss, not a
  * broken read).
@@ -34,39 +34,65 @@ export interface GuardedStore extends BlobStore {
 }
 
 const DEFAULT_LOOK_PIN_MS = 30_000;
+const DEFAULT_COMMIT_PIN_MS = 2_000;
 const SWEEP_AT = 10_000;
+const SWEEP_INTERVAL_MS = 1000;
 
 interface Pins {
   look(digest: Digest): void;
+  committed(digest: Digest, ms: number): void;
   unlook(digest: Digest): void;
   startRead(digest: Digest): void;
   endRead(digest: Digest): void;
   inUse(digest: Digest): boolean;
 }
 
-function createPins(lookPinMs: number): Pins {
-  const reads = new Map<Digest, number>();
-  const looks = new Map<Digest, number[]>();
+/** Pins that lapse: per digest, the times until which each pin holds. */
+interface TimedPins {
+  add(digest: Digest, ms: number): void;
+  /** Releases the pin that would lapse first. */
+  dropOne(digest: Digest): void;
+  held(digest: Digest): boolean;
+}
+
+function createTimedPins(): TimedPins {
+  const pins = new Map<Digest, number[]>();
   const live = (digest: Digest): number[] => {
     const now = Date.now();
-    const kept = (looks.get(digest) ?? []).filter((until) => until > now);
-    if (kept.length === 0) looks.delete(digest);
-    else looks.set(digest, kept);
+    const kept = (pins.get(digest) ?? []).filter((until) => until > now);
+    if (kept.length === 0) pins.delete(digest);
+    else pins.set(digest, kept);
     return kept;
   };
-  const dropOne = (digest: Digest): void => {
-    const kept = live(digest);
-    kept.shift();
-    if (kept.length === 0) looks.delete(digest);
-  };
+  let swept = 0;
   return {
-    look(digest) {
-      if (looks.size > SWEEP_AT) for (const key of [...looks.keys()]) live(key);
-      looks.set(digest, [...(looks.get(digest) ?? []), Date.now() + lookPinMs]);
+    add(digest, ms) {
+      // Pins nobody releases (a HEAD, a stat with no read) lapse; sweep them now and then.
+      if (pins.size > SWEEP_AT && Date.now() - swept > SWEEP_INTERVAL_MS) {
+        swept = Date.now();
+        for (const key of [...pins.keys()]) live(key);
+      }
+      pins.set(digest, [...live(digest), Date.now() + ms].sort((a, b) => a - b));
     },
-    unlook: dropOne,
+    dropOne(digest) {
+      const kept = live(digest);
+      kept.shift();
+      if (kept.length === 0) pins.delete(digest);
+    },
+    held: (digest) => live(digest).length > 0,
+  };
+}
+
+function createPins(lookPinMs: number): Pins {
+  const reads = new Map<Digest, number>();
+  const looks = createTimedPins();
+  const commits = createTimedPins();
+  return {
+    look: (digest) => looks.add(digest, lookPinMs),
+    committed: (digest, ms) => commits.add(digest, ms),
+    unlook: (digest) => looks.dropOne(digest),
     startRead(digest) {
-      dropOne(digest);
+      looks.dropOne(digest);
       reads.set(digest, (reads.get(digest) ?? 0) + 1);
     },
     endRead(digest) {
@@ -74,21 +100,14 @@ function createPins(lookPinMs: number): Pins {
       if (left > 0) reads.set(digest, left);
       else reads.delete(digest);
     },
-    inUse: (digest) => (reads.get(digest) ?? 0) > 0 || live(digest).length > 0,
+    inUse: (digest) => (reads.get(digest) ?? 0) > 0 || looks.held(digest) || commits.held(digest),
   };
 }
 
-export function guardStore(inner: BlobStore, opts: { lookPinMs?: number } = {}): GuardedStore {
-  const pins = createPins(opts.lookPinMs ?? DEFAULT_LOOK_PIN_MS);
-  const deleting = new Map<Digest, Promise<boolean>>();
-  const listeners: Array<(meta: BlobMeta) => void> = [];
-  const committed = (meta: BlobMeta): BlobMeta => {
-    pins.look(meta.digest);
-    for (const listener of listeners) listener(meta);
-    return meta;
-  };
+type Deleting = Map<Digest, Promise<boolean>>;
 
-  const usage: BlobUsage = {
+function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting): BlobUsage {
+  return {
     inUse: (digest) => pins.inUse(digest),
     async removeUnlessInUse(digest) {
       if (pins.inUse(digest) || deleting.has(digest)) return 'in-use';
@@ -101,12 +120,13 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number } = {}):
       }
     },
   };
+}
 
+type ReadMethods = Pick<BlobStore, 'stat' | 'createReadStream' | 'readBytes'>;
+
+/** stat, stream and read, each pinning the digest for as long as it is in use. */
+function pinnedReads(inner: BlobStore, pins: Pins, deleting: Deleting): ReadMethods {
   return {
-    ...inner,
-    usage,
-    peek: (digest) => inner.stat(digest),
-    onCommit: (listener) => void listeners.push(listener),
     async stat(digest) {
       for (let pending = deleting.get(digest); pending; pending = deleting.get(digest)) await pending.catch(() => false);
       pins.look(digest);
@@ -137,6 +157,24 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number } = {}):
         pins.endRead(digest);
       }
     },
+  };
+}
+
+export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitPinMs?: number } = {}): GuardedStore {
+  const pins = createPins(opts.lookPinMs ?? DEFAULT_LOOK_PIN_MS);
+  const deleting: Deleting = new Map();
+  const listeners: Array<(meta: BlobMeta) => void> = [];
+  const committed = (meta: BlobMeta): BlobMeta => {
+    pins.committed(meta.digest, opts.commitPinMs ?? DEFAULT_COMMIT_PIN_MS);
+    for (const listener of listeners) listener(meta);
+    return meta;
+  };
+  return {
+    ...inner,
+    ...pinnedReads(inner, pins, deleting),
+    usage: createUsage(inner, pins, deleting),
+    peek: (digest) => inner.stat(digest),
+    onCommit: (listener) => void listeners.push(listener),
     async beginWrite(digest, writeOpts) {
       const writer = await inner.beginWrite(digest, writeOpts);
       const commit = writer.commit.bind(writer);

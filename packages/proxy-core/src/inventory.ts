@@ -2,7 +2,8 @@
  * What the cache holds, by repository: `regcache-admin ls`. A repository is known by its
  * links (the blobs it may be served) and its cached tags. A tag's size is what its image
  * occupies on disk: the manifest and every stored blob it references (for an index, every
- * platform's manifest and blobs). Last use is the latest access of any of those blobs.
+ * platform's manifest and blobs). Last use is the latest pull of a manifest — layers are
+ * shared between images, so their access times say little about one image.
  */
 import { isIndexMediaType, isManifestMediaType, parseManifest, type Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, BlobStore, TagEntry } from '@regcache/blob-store';
@@ -45,6 +46,10 @@ function repoEntry(into: Map<string, RepositoryInfo>, upstream: string, reposito
   return fresh;
 }
 
+function isManifest(meta: BlobMeta | undefined): boolean {
+  return meta?.mediaType !== undefined && isManifestMediaType(meta.mediaType);
+}
+
 function latest(a: number | null, b: number | undefined): number | null {
   if (b === undefined) return a;
   return a === null ? b : Math.max(a, b);
@@ -55,7 +60,7 @@ async function closure(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, d
   const meta = metas.get(digest);
   if (meta === undefined || into.has(digest)) return;
   into.add(digest);
-  if (meta.mediaType === undefined || !isManifestMediaType(meta.mediaType)) return;
+  if (!isManifest(meta)) return;
   const bytes = await store.readBytes(digest).catch(() => undefined);
   const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
   if (parsed === undefined || !parsed.ok) return;
@@ -70,8 +75,9 @@ async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, e
   let sizeBytes = 0;
   let lastUsed: number | null = null;
   for (const d of digests) {
-    sizeBytes += metas.get(d)?.size ?? 0;
-    lastUsed = latest(lastUsed, metas.get(d)?.lastAccess);
+    const meta = metas.get(d);
+    sizeBytes += meta?.size ?? 0;
+    if (isManifest(meta)) lastUsed = latest(lastUsed, meta?.lastAccess);
   }
   const { digest, mediaType, fetchedAt } = entry.record;
   return { tag: entry.tag, digest, mediaType, sizeBytes, lastUsed, fetchedAt };
@@ -94,7 +100,7 @@ export async function listInventory(store: BlobStore, filter?: string): Promise<
     if (meta === undefined) continue;
     repo.blobs++;
     repo.sizeBytes += meta.size;
-    repo.lastUsed = latest(repo.lastUsed, meta.lastAccess);
+    if (isManifest(meta)) repo.lastUsed = latest(repo.lastUsed, meta.lastAccess);
   }
   for await (const entry of store.tags()) {
     const repo = repoEntry(repos, entry.upstream, entry.repo);

@@ -9,7 +9,7 @@ import { createAdminHandler, type AdminHandler } from './admin.js';
 import type { ClientAuth } from './client-auth.js';
 import type { RegcacheConfig } from './config.js';
 import type { CacheParts } from './context.js';
-import { createAutoEviction, createSizeTracker, measureStore, type AutoEviction } from './eviction.js';
+import { createAutoEviction, createSizeTracker, measureStore, type AutoEviction, type SizeTracker } from './eviction.js';
 import type { FillOutcome } from './fill/types.js';
 import type { GuardedStore } from './guarded-store.js';
 import type { RegistryHandler } from './handler.js';
@@ -39,6 +39,32 @@ export interface Maintenance {
   close(): Promise<void>;
 }
 
+/** The client, with its errors counted by upstream and status (an aborted request is no error). */
+function watchUpstream(client: UpstreamClient, metrics: CacheMetrics): UpstreamClient {
+  const requestOk: UpstreamClient['requestOk'] = async (req) => {
+    try {
+      return await client.requestOk(req);
+    } catch (error) {
+      if (!req.signal?.aborted) metrics.upstreamError(client.name, error);
+      throw error;
+    }
+  };
+  return { ...client, requestOk };
+}
+
+function startEviction(opts: MaintenanceOptions, size: SizeTracker, ops: InstanceOperations): AutoEviction | undefined {
+  const { maxSize, highWatermark, lowWatermark } = opts.config.storage;
+  if (maxSize === undefined || !opts.autoEvict) return undefined;
+  const evict = async (target: number) => {
+    const result = await ops.evictTo(target);
+    return { sizeAfter: result.sizeAfter, freedBytes: result.freedBytes, removed: result.removed.length };
+  };
+  const debounceMs = opts.evictionDebounceMs ?? 1000;
+  const auto = createAutoEviction({ size, maxSize, highWatermark, lowWatermark, debounceMs, evict, logger: opts.logger });
+  auto.start();
+  return auto;
+}
+
 export function createMaintenance(opts: MaintenanceOptions): Maintenance {
   const { config, store, logger } = opts;
   let parts: CacheParts | undefined;
@@ -52,47 +78,17 @@ export function createMaintenance(opts: MaintenanceOptions): Maintenance {
     maxSize: config.storage.maxSize,
     rateLimits: () => config.upstreams.map((u) => [u.name, rateLimitRemaining(u.name)] as [string, number | undefined]),
   });
-
-  function startEviction(ops: InstanceOperations): AutoEviction | undefined {
-    const { maxSize, highWatermark, lowWatermark } = config.storage;
-    if (maxSize === undefined || !opts.autoEvict) return undefined;
-    const evict = async (target: number) => {
-      const result = await ops.evictTo(target);
-      return { sizeAfter: result.sizeAfter, freedBytes: result.freedBytes, removed: result.removed.length };
-    };
-    const auto = createAutoEviction({ size, maxSize, highWatermark, lowWatermark, debounceMs: opts.evictionDebounceMs ?? 1000, evict, logger });
-    auto.start();
-    return auto;
-  }
-
   return {
     metrics,
-    watchUpstream(client) {
-      const requestOk: UpstreamClient['requestOk'] = async (req) => {
-        try {
-          return await client.requestOk(req);
-        } catch (error) {
-          if (!req.signal?.aborted) metrics.upstreamError(client.name, error);
-          throw error;
-        }
-      };
-      return { ...client, requestOk };
-    },
+    watchUpstream: (client) => watchUpstream(client, metrics),
     fillSettled: (outcome) => metrics.fillSettled(outcome),
     attach(attached, makeHandler) {
       parts = attached;
       attached.observers.push(metrics.observe, servedBytesObserver(attached.stats));
-      const ops = createOperations({
-        store,
-        config,
-        inFlight: (): readonly Digest[] => attached.fills.inFlightDigests(),
-        size,
-        metrics,
-        rateLimitRemaining,
-        openLoopback: () => openLoopback(makeHandler),
-      });
+      const inFlight = (): readonly Digest[] => attached.fills.inFlightDigests();
+      const ops = createOperations({ store, config, inFlight, size, metrics, rateLimitRemaining, openLoopback: () => openLoopback(makeHandler) });
       operations = ops;
-      eviction = startEviction(ops);
+      eviction = startEviction(opts, size, ops);
       store.onCommit((meta) => (eviction ? eviction.grew(meta.size) : size.grew(meta.size)));
       const adminHandler = createAdminHandler({ operations: ops, metrics, store, logger, inFlightFills: () => attached.fills.inFlight() });
       return { operations: ops, adminHandler };

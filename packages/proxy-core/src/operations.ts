@@ -8,6 +8,7 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { RegcacheConfig } from './config.js';
 import { defaultUpstream } from './config.js';
+import type { GcItem } from './gc-plan.js';
 import { runGc, type GcOptions, type GcProgress, type GcResult } from './gc.js';
 import type { GuardedStore } from './guarded-store.js';
 import { listInventory, type Inventory } from './inventory.js';
@@ -56,25 +57,40 @@ function checkGcOptions(opts: GcOptions): void {
   }
 }
 
+/** Runs changes to the store one at a time, in call order. */
+function createExclusive(): { run<T>(work: () => Promise<T>): Promise<T>; idle(): Promise<unknown> } {
+  let chain: Promise<unknown> = Promise.resolve();
+  return {
+    run(work) {
+      const next = chain.then(work, work);
+      chain = next.catch(() => undefined);
+      return next;
+    },
+    idle: () => chain,
+  };
+}
+
+async function warmWith(deps: OperationsDeps, opts: WarmOptions, onProgress?: (p: WarmProgress) => void): Promise<WarmResult> {
+  if (deps.openLoopback === undefined) throw new OperationUnavailableError('warm needs the registry handler of a cache instance');
+  const client = await deps.openLoopback();
+  try {
+    const upstreams = deps.config.upstreams.map((u) => u.name);
+    return await warmImages({ client, store: deps.store, upstreams, defaultUpstream: defaultUpstream(deps.config).name }, opts, onProgress);
+  } finally {
+    await client.close();
+  }
+}
+
 export function createOperations(deps: OperationsDeps): InstanceOperations {
   const { store, config } = deps;
-  let chain: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(run: () => Promise<T>): Promise<T> => {
-    const next = chain.then(run, run);
-    chain = next.catch(() => undefined);
-    return next;
-  };
+  const exclusive = createExclusive();
   const gc = (opts: GcOptions, onProgress?: (p: GcProgress) => void): Promise<GcResult> =>
-    exclusive(async () => {
-      const result = await runGc(
-        { store, inFlight: deps.inFlight, onRemoved: (item) => deps.metrics?.evicted(item.reason, item.size) },
-        { ...opts, maxSize: opts.maxSize ?? config.storage.maxSize },
-        onProgress,
-      );
+    exclusive.run(async () => {
+      const gcDeps = { store, inFlight: deps.inFlight, onRemoved: (item: GcItem) => deps.metrics?.evicted(item.reason, item.size) };
+      const result = await runGc(gcDeps, { ...opts, maxSize: opts.maxSize ?? config.storage.maxSize }, onProgress);
       if (!result.dryRun) deps.size.set(result.sizeAfter);
       return result;
     });
-
   return {
     stats: () =>
       collectStats(store, {
@@ -86,21 +102,12 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
       checkGcOptions(opts);
       return gc(opts, onProgress);
     },
-    verify: (opts, onProgress) => exclusive(() => verifyStore(store, opts, onProgress)),
+    verify: (opts, onProgress) => exclusive.run(() => verifyStore(store, opts, onProgress)),
     inventory: (filter) => listInventory(store, filter),
-    async warm(opts, onProgress) {
-      if (deps.openLoopback === undefined) throw new OperationUnavailableError('warm needs the registry handler of a cache instance');
-      const client = await deps.openLoopback();
-      try {
-        const upstreams = config.upstreams.map((u) => u.name);
-        return await warmImages({ client, store, upstreams, defaultUpstream: defaultUpstream(config).name }, opts, onProgress);
-      } finally {
-        await client.close();
-      }
-    },
+    warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
     evictTo: (targetBytes) => gc({ maxSize: targetBytes }),
     async close() {
-      await chain;
+      await exclusive.idle();
     },
   };
 }

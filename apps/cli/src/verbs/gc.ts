@@ -32,7 +32,7 @@ function budgetLine(r: GcResult): string {
 export function formatGc(r: GcResult): string {
   const verbText = r.dryRun ? 'would remove' : 'removed';
   const lines: string[] = [];
-  if (r.removed.length > 0) lines.push(renderTable(['blob', 'size', 'last used', 'reason', 'repositories'], r.removed.map(itemRow)), '');
+  if (r.removed.length > 0) lines.push(renderTable(['blob', 'size', 'last used', 'reason', 'repositories'], r.removed.map(itemRow), [1]), '');
   lines.push(`gc${r.dryRun ? ' (dry run)' : ''}: ${verbText} ${plural(r.removed.length, 'blob')}, ${r.dryRun ? 'freeing' : 'freed'} ${formatBytes(r.freedBytes)}; ${budgetLine(r)}`);
   lines.push(
     `  ${verbText} ${plural(r.tagsRemoved, 'tag')} without a manifest; orphaned temp files: ${r.tempFiles}; index entries without files: ${r.danglingEntries}; files without entries: ${r.unindexedFiles}; kept because in use: ${r.skippedInUse}`,

@@ -17,7 +17,7 @@ function repositoriesTable(inventory: Inventory): string {
     formatBytes(r.sizeBytes),
     formatTime(r.lastUsed),
   ]);
-  return renderTable(['repository', 'tags', 'blobs', 'size', 'last used'], rows);
+  return renderTable(['repository', 'tags', 'blobs', 'size', 'last used'], rows, [2, 3]);
 }
 
 function tagsTable(inventory: Inventory): string {
@@ -26,7 +26,7 @@ function tagsTable(inventory: Inventory): string {
       ? [[r.name, '-', '-', formatBytes(r.sizeBytes), formatTime(r.lastUsed), '-']]
       : r.tags.map((t) => [r.name, t.tag, shortDigest(t.digest), formatBytes(t.sizeBytes), formatTime(t.lastUsed), formatTime(t.fetchedAt)]),
   );
-  return renderTable(['repository', 'tag', 'manifest', 'size', 'last used', 'tag checked'], rows);
+  return renderTable(['repository', 'tag', 'manifest', 'size', 'last used', 'tag checked'], rows, [3]);
 }
 
 export function formatInventory(inventory: Inventory): string {

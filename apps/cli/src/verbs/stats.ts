@@ -39,8 +39,8 @@ export function formatStats(report: StatsReport): string {
   rows.push(upstreamRow('total', report));
   const header = ['upstream', 'hits', 'misses', 'coalesced', 'stale', 'hit ratio', 'from cache', 'from upstream', 'errors', 'rate limit left'];
   const top = report.topRepositories.map((r) => [r.repository, formatBytes(r.bytesServed)]);
-  const repos = top.length === 0 ? 'no bytes served yet' : renderTable(['top repositories', 'served'], top);
-  return `${summary}\n\n${renderTable(header, rows)}\n\n${repos}\n`;
+  const repos = top.length === 0 ? 'no bytes served yet' : renderTable(['top repositories', 'served'], top, [1]);
+  return `${summary}\n\n${renderTable(header, rows, [1, 2, 3, 4, 5, 6, 7, 8, 9])}\n\n${repos}\n`;
 }
 
 export function registerStats(program: Command): void {

@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { formatBytes, parsePlatform, type WarmResult } from '@regcache/proxy-core';
+import { formatBytes, parsePlatform, type WarmProgress, type WarmResult } from '@regcache/proxy-core';
 import { verb } from '../command.js';
 import { printJson } from '../format.js';
 import { createProgress } from '../progress.js';
@@ -34,7 +34,7 @@ export function formatWarm(r: WarmResult): string {
     String(i.cachedBlobs),
     formatBytes(i.fetchedBytes),
   ]);
-  const lines = rows.length === 0 ? [] : [renderTable(['image', 'platforms', 'blobs', 'size', 'already cached', 'fetched'], rows)];
+  const lines = rows.length === 0 ? [] : [renderTable(['image', 'platforms', 'blobs', 'size', 'already cached', 'fetched'], rows, [2, 3, 4, 5])];
   for (const failure of r.failed) lines.push(`failed: ${failure.image}: ${failure.error}`);
   return `${lines.join('\n')}\n`;
 }
@@ -44,9 +44,8 @@ export function registerWarm(program: Command): void {
     .option('--platform <os/arch>', 'only this platform of a multi-platform image, e.g. linux/arm64', platformArg)
     .action(async (images: string[], flags: WarmFlags) => {
       const progress = createProgress('warm');
-      const result = await withTarget(flags, ({ ops }) =>
-        ops.warm({ images, platform: flags.platform }, (p) => progress.update({ done: p.done, total: p.total, bytes: p.bytes, totalBytes: p.totalBytes })),
-      );
+      const update = (p: WarmProgress): void => progress.update({ done: p.done, total: p.total, bytes: p.bytes, totalBytes: p.totalBytes });
+      const result = await withTarget(flags, ({ ops }) => ops.warm({ images, platform: flags.platform }, update), { create: true });
       progress.finish();
       if (flags.json) printJson(result);
       else process.stdout.write(formatWarm(result));

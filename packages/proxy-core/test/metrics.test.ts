@@ -1,0 +1,102 @@
+/**
+ * The admin listener's `/metrics` parses as Prometheus text and its counters move with real
+ * requests against a real registry: requests by route and cache result, bytes by source, fill
+ * durations, store size, evictions, upstream errors by upstream and status. `/healthz` and
+ * `/readyz` answer, and readiness fails once the store is closed.
+ */
+import { register } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MediaTypes, seedImages, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
+import { startCache, type RunningCache } from './helpers.js';
+import { eventually, imageBytes, pinsLapse, startAdmin, type AdminListener } from './ops-helpers.js';
+import { parsePrometheusText, valueOf, type Sample } from './prom-text.js';
+
+describe('metrics and health on the admin listener', () => {
+  let upstream: RunningRegistry;
+  let cache: RunningCache;
+  let admin: AdminListener;
+  let image: TestImage;
+
+  const scrape = async (): Promise<Sample[]> => {
+    const res = await admin.text('/metrics');
+    expect(res.status).toBe(200);
+    expect(res.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
+    return parsePrometheusText(res.body);
+  };
+  const moved = async (name: string, labels: Record<string, string>, atLeast: number): Promise<void> =>
+    eventually(async () => valueOf(await scrape(), name, labels) >= atLeast, 5000, `${name} ${JSON.stringify(labels)} to reach ${atLeast}`);
+  const pullByHttp = async (): Promise<void> => {
+    const manifest = await fetch(`${cache.url}/v2/${image.name}/manifests/${image.tag}`, { headers: { accept: MediaTypes.ociManifest } });
+    expect(manifest.status).toBe(200);
+    await manifest.arrayBuffer();
+    for (const blob of image.blobs) expect((await fetch(`${cache.url}/v2/${image.name}/blobs/${blob.digest}`).then((r) => r.arrayBuffer())).byteLength).toBe(blob.size);
+  };
+
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    image = (await seedImages(upstream, { prefix: 'metrics' })).oci;
+    cache = await startCache({ upstreamUrl: upstream.url });
+    admin = await startAdmin(cache.cache);
+  }, 120_000);
+  afterAll(async () => {
+    await admin?.close();
+    await cache?.close();
+    await upstream?.stop();
+  });
+
+  it('counts misses, upstream bytes and fills, then hits and cache bytes', async () => {
+    const before = await scrape();
+    expect(valueOf(before, 'regcache_requests_total')).toBe(0);
+    const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
+    await pullByHttp();
+    await moved('regcache_requests_total', { route: 'blob', cache: 'miss', status: '200' }, image.blobs.length);
+    const afterMiss = await scrape();
+    expect(valueOf(afterMiss, 'regcache_requests_total', { route: 'manifest', cache: 'miss' })).toBe(1);
+    expect(valueOf(afterMiss, 'regcache_served_bytes_total', { source: 'upstream' })).toBe(blobBytes + image.manifest.length);
+    expect(valueOf(afterMiss, 'regcache_fill_duration_seconds_count', { result: 'ok' })).toBe(image.blobs.length);
+    expect(valueOf(afterMiss, 'regcache_request_duration_seconds_count', { route: 'blob' })).toBe(image.blobs.length);
+    expect(valueOf(afterMiss, 'regcache_store_size_bytes')).toBe(imageBytes(image));
+
+    await pullByHttp();
+    await moved('regcache_requests_total', { route: 'blob', cache: 'hit' }, image.blobs.length);
+    const afterHit = await scrape();
+    expect(valueOf(afterHit, 'regcache_requests_total', { route: 'manifest', cache: 'hit' })).toBe(1);
+    expect(valueOf(afterHit, 'regcache_served_bytes_total', { source: 'cache' })).toBe(blobBytes + image.manifest.length);
+  });
+
+  it('counts upstream errors by upstream and status', async () => {
+    const missing = await fetch(`${cache.url}/v2/${image.name}/manifests/no-such-tag`);
+    expect(missing.status).toBe(404);
+    await moved('regcache_upstream_errors_total', { upstream: 'docker.io', status: '404' }, 1);
+    await upstream.stop();
+    try {
+      const unreachable = await fetch(`${cache.url}/v2/${image.name}/blobs/sha256:${'1'.repeat(64)}`);
+      expect(unreachable.status).toBe(503);
+      await moved('regcache_upstream_errors_total', { upstream: 'docker.io', status: 'unreachable' }, 1);
+    } finally {
+      await upstream.start();
+    }
+  }, 30_000);
+
+  it('counts evictions and the store shrinking', async () => {
+    await pinsLapse();
+    const { result } = await admin.run<{ removed: unknown[] }>('/gc', { maxSize: 0 });
+    expect(result.removed.length).toBeGreaterThan(0);
+    const samples = await scrape();
+    expect(valueOf(samples, 'regcache_evictions_total', { reason: 'size' })).toBe(result.removed.length);
+    expect(valueOf(samples, 'regcache_evicted_bytes_total', { reason: 'size' })).toBe(imageBytes(image));
+    expect(valueOf(samples, 'regcache_store_size_bytes')).toBe(0);
+  });
+
+  it('keeps its metrics in a registry of its own, never the global one', () => {
+    expect(register.getSingleMetric('regcache_requests_total')).toBeUndefined();
+    expect(cache.cache.metrics.registry.getSingleMetric('regcache_requests_total')).toBeDefined();
+  });
+
+  it('answers /healthz and /readyz, and is not ready once the store is closed', async () => {
+    expect(await admin.get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
+    expect(await admin.get('/readyz')).toMatchObject({ status: 200, body: { status: 'ready', checks: { store: 'ok', disk: 'ok' } } });
+    await cache.cache.store.close();
+    expect(await admin.get('/readyz')).toMatchObject({ status: 503, body: { status: 'unready', checks: { store: 'failed' } } });
+  });
+});
