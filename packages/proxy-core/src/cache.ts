@@ -9,6 +9,7 @@ import { defaultUpstream, type RegcacheConfig } from './config.js';
 import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
 import { createMemo } from './memo.js';
+import { createManifestHeads } from './headers.js';
 import { createFillEngine } from './fill/engine.js';
 import { createHandler, type RegistryHandler } from './handler.js';
 import { createClientAuth } from './client-auth.js';
@@ -76,7 +77,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
-  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), freshness: createFreshness(), upstreams, logger, stats, observers: [], parseAccept: createMemo((header: string) => parseAccept(header)) };
+  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), freshness: createFreshness(), upstreams, logger, stats, observers: [], parseAccept: createMemo((header: string) => parseAccept(header)), manifestHead: createManifestHeads() };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
   const router = createRouter(upstreams, fallback);
   const handler = createHandler(parts, router, clientAuth);

@@ -1,6 +1,6 @@
 /** What a request handler needs: the instance's parts, and the request being answered. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AcceptEntry, Query, RepositoryName } from '@regcache/registry-protocol';
+import type { AcceptEntry, Digest, Query, RepositoryName } from '@regcache/registry-protocol';
 import type { BlobStore } from '@regcache/blob-store';
 import type { RegcacheConfig, UpstreamConfig } from './config.js';
 import type { FillEngine } from './fill/engine.js';
@@ -46,6 +46,8 @@ export interface CacheParts {
   readonly observers: RequestObserver[];
   /** Accept headers repeat across clients: each distinct one is parsed once (per instance). */
   readonly parseAccept: (header: string) => AcceptEntry[];
+  /** Response heads of cached manifests, built once per digest (headers.ts). */
+  readonly manifestHead: (digest: Digest, mediaType: string, length: number, result: CacheResult) => Readonly<Record<string, string>>;
 }
 
 /** How a request was answered, for the request log line and the counters. */

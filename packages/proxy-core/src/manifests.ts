@@ -22,7 +22,7 @@ import type { TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { UpstreamRefusedError } from './errors.js';
 import { servesStale } from './freshness.js';
-import { contentLength, headerValue, setContentHeaders } from './headers.js';
+import { contentLength, headerValue } from './headers.js';
 import { ensureLinked } from './links.js';
 
 /** The client's Accept entries; a single header (the usual case) through the instance's memo. */
@@ -139,8 +139,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, 
 
 function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult): void {
   rs.cache = result;
-  setContentHeaders(rs.res, digest, mediaType, bytes.length);
-  rs.res.setHeader('x-regcache-cache', result);
+  rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
   if (rs.head) return void rs.res.end();
   rs.bytes = bytes.length;
   parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, bytes.length);
