@@ -76,22 +76,13 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     await pass.push(chunk);
   }
 
-  const accepted = (callback: (error?: Error | null) => void) => [
-    () => {
-      notify();
-      callback();
-    },
-    callback,
-  ] as const;
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _encoding, callback) {
-      accept(chunk).then(...accepted(callback));
-    },
-    // Chunks that piled up while the previous write ran go to disk as one write (one thread-pool
-    // round trip instead of one per network chunk), so the disk never paces the upstream.
-    writev(chunks, callback) {
-      accept(Buffer.concat(chunks.map((c) => c.chunk as Buffer))).then(...accepted(callback));
+      accept(chunk).then(() => {
+        notify();
+        callback();
+      }, callback);
     },
   });
 
