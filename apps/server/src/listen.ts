@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile, rm } from 'node:fs/promises';
-import { ConfigError, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -19,6 +19,7 @@ export async function createPublicServer(config: RegcacheConfig, handler: Handle
     server = createHttpServer(handler);
   }
   // Many layers per pull over one connection; large blobs take as long as they take.
+  server.on('connect', refuseConnect);
   server.keepAliveTimeout = 75_000;
   server.headersTimeout = 30_000;
   server.requestTimeout = 0;

@@ -37,3 +37,4 @@ export type { WarmedImage, WarmOptions, WarmProgress, WarmResult } from './warm.
 export { parseImageRef } from './image-ref.js';
 export type { ImageRef } from './image-ref.js';
 export type { CacheMetrics } from './metrics.js';
+export { refuseConnect } from './respond.js';

@@ -35,3 +35,17 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.setHeader(API_VERSION_HEADER, API_VERSION);
   res.end(head ? undefined : body);
 }
+
+/**
+ * For a node:http server's 'connect' event: a CONNECT request (proxy tunnelling) gets an
+ * UNSUPPORTED envelope instead of a silently closed connection. regcache opens tunnels to
+ * nobody — it is not an open proxy.
+ */
+export function refuseConnect(_req: unknown, socket: { end(data: string): void; on(event: 'error', listener: () => void): void }): void {
+  const body = errorBody([{ code: 'UNSUPPORTED', message: 'regcache is a registry cache, not a proxy: CONNECT is not supported' }]);
+  socket.on('error', () => undefined);
+  socket.end(
+    `HTTP/1.1 ${errorStatus('UNSUPPORTED')} Method Not Allowed\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\nallow: GET, HEAD\r\nconnection: close\r\n\r\n${body}`,
+  );
+}

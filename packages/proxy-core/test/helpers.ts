@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
-import { createRegistryCache, parseConfig, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
+import { createRegistryCache, parseConfig, refuseConnect, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
 
 export interface RunningCache {
   readonly url: string;
@@ -30,6 +30,7 @@ export async function startCache(input: Partial<RegcacheConfigInput> & { upstrea
   const logs: Array<Record<string, unknown>> = [];
   const cache = await createRegistryCache(config, { logger: captureLogger(logs) });
   const server: Server = createServer((req, res) => void cache.handler(req, res));
+  server.on('connect', refuseConnect);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   return {
