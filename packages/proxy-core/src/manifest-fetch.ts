@@ -21,6 +21,7 @@ import type { BlobStore } from '@regcache/blob-store';
 import type { Upstream } from './context.js';
 import { UpstreamContentError } from './errors.js';
 import { headerValue } from './headers.js';
+import { readBodyCapped } from './upstream/responses.js';
 
 /** distribution refuses manifests over 4 MiB; so does regcache. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -75,18 +76,9 @@ async function fetchAndStore(store: BlobStore, upstream: Upstream, repo: Reposit
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_MANIFEST_BYTES) {
-      await body.dump();
-      throw new UpstreamContentError(upstream, `upstream manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, size);
+  const bytes = await readBodyCapped(body, MAX_MANIFEST_BYTES);
+  if (bytes === undefined) throw new UpstreamContentError(upstream, `upstream manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
+  return bytes;
 }
 
 function hashOf(algorithm: DigestAlgorithm, bytes: Buffer): Digest | undefined {

@@ -13,6 +13,7 @@ import { UpstreamContentError, UpstreamRefusedError } from './errors.js';
 import { servesStale, type TagListPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
+import { readBodyCapped } from './upstream/responses.js';
 
 const MAX_TAGS_BYTES = 8 * 1024 * 1024;
 /** distribution's page size when a Link names none. */
@@ -94,15 +95,7 @@ function clientLink(clientName: RepositoryName, next: { n: number; last: string 
 }
 
 async function readAll(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_TAGS_BYTES) {
-      await body.dump();
-      throw new UpstreamContentError(upstream, 'upstream tags list is too large');
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  const bytes = await readBodyCapped(body, MAX_TAGS_BYTES);
+  if (bytes === undefined) throw new UpstreamContentError(upstream, 'upstream tags list is too large');
+  return bytes;
 }

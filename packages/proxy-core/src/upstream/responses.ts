@@ -23,19 +23,10 @@ export async function upstreamErrorCode(
     await body.dump();
     return {};
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > MAX_ERROR_BODY) {
-      await body.dump();
-      return {};
-    }
-    chunks.push(buf);
-  }
+  const bytes = await readBodyCapped(body, MAX_ERROR_BODY);
+  if (bytes === undefined) return {};
   try {
-    const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
+    const parsed = JSON.parse(bytes.toString('utf8')) as { errors?: Array<{ code?: unknown; message?: unknown }> };
     const first = parsed.errors?.[0];
     return {
       code: typeof first?.code === 'string' ? first.code : undefined,
@@ -44,4 +35,20 @@ export async function upstreamErrorCode(
   } catch {
     return {};
   }
+}
+
+/** A whole (small) upstream body, or undefined — the rest dumped — once it passes `max` bytes. */
+export async function readBodyCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, max: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > max) {
+      await body.dump();
+      return undefined;
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, size);
 }
