@@ -11,19 +11,36 @@ import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } f
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 export async function createPublicServer(config: RegcacheConfig, handler: Handler): Promise<Server> {
+  const options = connectionOptions(config.limits);
   let server: Server;
   if (config.tls) {
     const [cert, key] = await Promise.all([readTlsFile(config.tls.cert, 'tls.cert'), readTlsFile(config.tls.key, 'tls.key')]);
-    server = createHttpsServer({ cert, key }, handler);
+    server = createHttpsServer({ cert, key, ...options }, handler);
   } else {
-    server = createHttpServer(handler);
+    server = createHttpServer(options, handler);
   }
-  // Many layers per pull over one connection; large blobs take as long as they take.
   server.on('connect', refuseConnect);
-  server.keepAliveTimeout = 75_000;
-  server.headersTimeout = 30_000;
-  server.requestTimeout = 0;
+  // Many layers per pull over one connection (limits.keepAliveTimeout); a blob takes as long as
+  // it takes — requestTimeout bounds receiving the request, never sending the response.
+  server.keepAliveTimeout = options.keepAliveTimeout;
+  server.headersTimeout = options.headersTimeout;
+  server.requestTimeout = options.requestTimeout;
   return server;
+}
+
+/**
+ * Slow clients are cut (slowloris): headers within `headersTimeout`, the whole request within
+ * `requestTimeout`. Node checks them every `connectionsCheckingInterval` (30 s by default, which
+ * would let a 2 s limit run to 32 s): a quarter of the shorter limit, at least 250 ms.
+ */
+function connectionOptions(limits: RegcacheConfig['limits']) {
+  const shorter = Math.min(limits.headersTimeout, limits.requestTimeout);
+  return {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(shorter / 4))),
+  };
 }
 
 async function readTlsFile(path: string, key: string): Promise<Buffer> {

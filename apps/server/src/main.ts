@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   );
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    server.close().then(
+    server.close(config.limits.shutdownTimeout).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');

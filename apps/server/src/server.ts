@@ -2,8 +2,13 @@
  * Wiring the server: the cache, the public listener, the admin listener, and a graceful
  * close — stop accepting, let in-flight pulls finish up to a deadline, then cut what is
  * left and close the store (flushing LevelDB).
+ *
+ * Keep-alive and shutdown: Node keeps a connection open for `keepAliveTimeout` after its
+ * response, even once the server is closing, so a pull that finished would hold the process
+ * until the deadline. While closing, every response says `Connection: close` and connections
+ * are closed as soon as they fall idle.
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
 import { createPublicServer, listenOn } from './listen.js';
 
@@ -19,8 +24,9 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
   const publicAddress = parseListen(config.listen, 'listen');
   const admin = adminEndpoint(config);
   const cache = await createRegistryCache(config, { logger });
-  const server = await createPublicServer(config, (req, res) => void cache.handler(req, res));
-  const adminServer = await createPublicServer({ ...config, tls: undefined }, (req, res) => void cache.adminHandler(req, res));
+  const draining = { on: false };
+  const server = await createPublicServer(config, lastWhileDraining(draining, cache.handler));
+  const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, cache.adminHandler));
   let address: string;
   let adminBound: string;
   try {
@@ -37,24 +43,36 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     address,
     adminAddress: adminBound,
     close(deadlineMs = 30_000) {
+      draining.on = true;
       closing ??= shutdown([server, adminServer], cache, deadlineMs);
       return closing;
     },
   };
 }
 
+/** How often a closing server looks for connections that fell idle. */
+const IDLE_SWEEP_MS = 100;
+
+/** While draining, a response is the last on its connection. */
+function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    if (draining.on) res.setHeader('connection', 'close');
+    void handler(req, res);
+  };
+}
+
 async function shutdown(servers: Server[], cache: RegistryCache, deadlineMs: number): Promise<void> {
-  const closed = servers.map(
-    (server) =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  );
+  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+  const sweepIdle = (): void => {
+    for (const server of servers) server.closeIdleConnections();
+  };
+  sweepIdle();
+  const sweep = setInterval(sweepIdle, IDLE_SWEEP_MS);
   const timer = setTimeout(() => {
     for (const server of servers) server.closeAllConnections();
   }, deadlineMs);
   await Promise.all(closed);
+  clearInterval(sweep);
   clearTimeout(timer);
   await cache.close();
 }

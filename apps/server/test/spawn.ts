@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { onProcessExit } from '@regcache/testkit';
 
 export const BIN = fileURLToPath(new URL('../bin/regcache.js', import.meta.url));
 
@@ -15,13 +16,28 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function runServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The child is SIGKILLed if the test process exits first. `wrap` runs it under another command (e.g. strace). */
+function spawnBin(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
+  const [command, ...prefix] = [...wrap, process.execPath];
+  const child = spawn(command as string, [...prefix, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const unregister = onProcessExit(() => void child.kill('SIGKILL'));
+  child.once('exit', unregister);
+  return child;
+}
+
+/**
+ * Starts the bin and resolves once it listens. `keepLogs: false` stops reading log lines after
+ * that (stdout is still drained): a load test's hundreds of thousands of request lines would
+ * otherwise cost the test process more than the server. With `wrap`, `child` is the wrapper.
+ */
+export async function runServer(args: string[], env: NodeJS.ProcessEnv = {}, opts: { keepLogs?: boolean; wrap?: readonly string[] } = {}): Promise<ServerProcess> {
+  const child = spawnBin(args, env, opts.wrap);
   const lines: Array<Record<string, unknown>> = [];
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const reader = createInterface({ input: child.stdout! });
   const listening = new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    reader.on('line', (line) => {
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         lines.push(entry);
@@ -33,6 +49,10 @@ export async function runServer(args: string[], env: NodeJS.ProcessEnv = {}): Pr
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${stderr}`)));
   });
   const address = await listening;
+  if (opts.keepLogs === false) {
+    reader.close();
+    child.stdout?.resume();
+  }
   return {
     child,
     lines,
@@ -47,13 +67,15 @@ export async function runServer(args: string[], env: NodeJS.ProcessEnv = {}): Pr
   };
 }
 
-/** Runs the bin to completion (for start-up failures). */
-export async function runToExit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Runs the bin to completion (for start-up failures); one that is still running after `timeoutMs` is killed (code null). */
+export async function runToExit(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 20_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnBin(args, env);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
   return { code, stdout, stderr };
 }

@@ -96,7 +96,10 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   const socket = rs.res.socket;
   const before = socket?.bytesWritten ?? 0;
   rs.bytes = length;
-  await pipeline(parts.store.createReadStream(meta.digest, range), rs.res).catch(() => {
+  // Always a range: without one the store's reader cannot size its reads to the blob, and each
+  // read of a small blob would allocate (and pin, through the chunk it sends) a 2 MiB buffer.
+  const bytes = range ?? (meta.size > 0 ? { start: 0, end: meta.size - 1 } : undefined);
+  await pipeline(parts.store.createReadStream(meta.digest, bytes), rs.res).catch(() => {
     rs.bytes = Math.max(0, Math.min(length, (socket?.bytesWritten ?? before) - before));
     rs.res.destroy();
   });

@@ -50,6 +50,14 @@ export interface RegistryCache {
   close(): Promise<void>;
 }
 
+/** A verified manifest the disk could not take was answered without being stored: say so once. */
+function manifestDiskError(stats: Stats, logger: Logger): (digest: string, error: unknown) => void {
+  return (digest, error) => {
+    stats.add('diskErrors', undefined);
+    logger.error({ digest, err: String(error) }, 'disk write failed: answering the manifest without storing it');
+  };
+}
+
 export async function createRegistryCache(config: RegcacheConfig, options: RegistryCacheOptions = {}): Promise<RegistryCache> {
   const logger = options.logger ?? silentLogger;
   // Before the store opens: a bad htpasswd file stops start-up with nothing to clean up.
@@ -77,7 +85,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
-  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store), freshness: createFreshness(), upstreams, logger, stats, observers: [], parseAccept: createMemo((header: string) => parseAccept(header)), manifestHead: createManifestHeads() };
+  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store, { onDiskError: manifestDiskError(stats, logger) }), freshness: createFreshness(), upstreams, logger, stats, observers: [], parseAccept: createMemo((header: string) => parseAccept(header)), manifestHead: createManifestHeads() };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
   const router = createRouter(upstreams, fallback);
   const handler = createHandler(parts, router, clientAuth);

@@ -45,7 +45,10 @@ const secret = z
 const upstreamSchema = z
   .object({
     name: z.string().regex(UPSTREAM_NAME, 'must be a registry host name such as docker.io or ghcr.io'),
-    url: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
+    url: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      // Credentials in the URL would be logged with it (and never sent): they go in username/password.
+      .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'must not contain credentials: use username and password (or passwordFile)'),
     username: z.string().min(1).optional(),
     password: secret.optional(),
     token: secret.optional(),
@@ -104,6 +107,21 @@ export const configSchema = z
         idleTimeout: duration('60s'),
       })
       .strict()
+      .prefault({}),
+    // Client connections: what a slow or idle client may hold (slowloris), and SIGTERM's grace.
+    limits: z
+      .object({
+        /** A client must have sent its request headers this long after it started the request. */
+        headersTimeout: duration('30s'),
+        /** …and the whole request (a body: no registry route reads one). Never limits the response. */
+        requestTimeout: duration('60s'),
+        /** An idle keep-alive connection is closed after this. */
+        keepAliveTimeout: duration('75s'),
+        /** On SIGTERM, pulls in flight get this long to finish before their connections are cut. */
+        shutdownTimeout: duration('30s'),
+      })
+      .strict()
+      .refine((l) => l.headersTimeout <= l.requestTimeout, { message: 'headersTimeout must not exceed requestTimeout', path: ['headersTimeout'] })
       .prefault({}),
     log: z
       .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })

@@ -3,7 +3,9 @@
  * time however many clients ask, the body read with a size cap, its digest computed and
  * checked (against the reference when pulled by digest, against the upstream's
  * Docker-Content-Digest otherwise), its JSON validated, then stored and the repository linked
- * to it and to everything it references.
+ * to it and to everything it references. When the disk cannot take it (full, read-only,
+ * failing) the verified manifest is still answered — like a blob passed through — and the
+ * failure reported once; nothing half-written is kept (the store's writer guarantees that).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -17,7 +19,7 @@ import {
   type Reference,
   type RepositoryName,
 } from '@regcache/registry-protocol';
-import type { BlobStore } from '@regcache/blob-store';
+import { StoreWriteError, type BlobStore } from '@regcache/blob-store';
 import type { Upstream } from './context.js';
 import { UpstreamContentError } from './errors.js';
 import { headerValue } from './headers.js';
@@ -38,14 +40,19 @@ export interface ManifestFetcher {
   fetch(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest>;
 }
 
-export function createManifestFetcher(store: BlobStore): ManifestFetcher {
+export interface ManifestFetcherEvents {
+  /** The store could not take a verified manifest (or its links): it was answered without being kept. */
+  onDiskError?(digest: Digest, error: unknown): void;
+}
+
+export function createManifestFetcher(store: BlobStore, events: ManifestFetcherEvents = {}): ManifestFetcher {
   const inflight = new Map<string, Promise<FetchedManifest>>();
   return {
     fetch(upstream, repo, reference, accept) {
       const key = `${upstream.config.name}\u0000${repo}\u0000${referenceString(reference)}\u0000${accept}`;
       let pending = inflight.get(key);
       if (!pending) {
-        pending = fetchAndStore(store, upstream, repo, reference, accept).finally(() => inflight.delete(key));
+        pending = fetchAndStore(store, events, upstream, repo, reference, accept).finally(() => inflight.delete(key));
         inflight.set(key, pending);
       }
       return pending;
@@ -53,7 +60,7 @@ export function createManifestFetcher(store: BlobStore): ManifestFetcher {
   };
 }
 
-async function fetchAndStore(store: BlobStore, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
+async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
   const name = upstream.config.name;
   const res = await upstream.client.requestOk({
     method: 'GET',
@@ -69,10 +76,25 @@ async function fetchAndStore(store: BlobStore, upstream: Upstream, repo: Reposit
   if (!parsed.ok) throw new UpstreamContentError(name, `upstream sent an invalid manifest: ${parsed.error.message}`);
   const manifest = parsed.value;
   const mediaType = manifest.mediaType;
-  await store.putBytes(digest, bytes, { mediaType });
   const references = [manifest.config, ...manifest.layers, ...manifest.manifests].flatMap((d) => (d ? [d.digest] : []));
-  await Promise.all([digest, ...references].map((d) => store.link(name, repo, d)));
+  try {
+    await store.putBytes(digest, bytes, { mediaType });
+    await Promise.all([digest, ...references].map((d) => store.link(name, repo, d)));
+  } catch (error) {
+    if (!isDiskError(error)) throw error;
+    events.onDiskError?.(digest, error);
+  }
   return { digest, mediaType, bytes, references };
+}
+
+/**
+ * A write the disk refused: the store's own (ENOSPC, EROFS, EIO on a blob file) or LevelDB's
+ * (its log and tables live on the same disk). An unwritten link only costs a HEAD upstream later.
+ */
+export function isDiskError(error: unknown): boolean {
+  if (error instanceof StoreWriteError) return true;
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === 'LEVEL_IO_ERROR' || code === 'LEVEL_CORRUPTION';
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {

@@ -1,89 +1,92 @@
 /**
  * A fault-injecting HTTP proxy in front of a real registry: requests are forwarded as they
- * are, and responses whose path matches are damaged on the way back the way real networks
+ * are, and responses to matching requests are damaged on the way back the way real networks
  * and registries damage them — cut short with a correct Content-Length, one byte flipped,
- * stalled, reset mid-stream, trickled, or replaced by an error status. It counts what it
- * forwarded, so a test can assert how often regcache asked.
+ * stalled, reset mid-stream, trickled, never answered, replaced by an error status, given wrong headers or a
+ * wrong body, or redirected (to itself in a loop, or to another host). A fault can be limited
+ * to the next N matching requests (a burst). It records every request with its headers, so a
+ * test can assert how often regcache asked and what it sent.
  */
-import { request, type IncomingMessage, type ServerResponse } from 'node:http';
-import { Transform, type TransformCallback } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { damage, type BodyFault, type CutKind } from './fault-damage.js';
 import { httpListener } from './http-listener.js';
 
 export type Fault =
   | { kind: 'none' }
-  | { kind: 'truncate'; at?: number }
-  | { kind: 'corrupt'; at?: number }
-  | { kind: 'stall'; at?: number }
-  | { kind: 'reset'; at?: number }
-  | { kind: 'trickle'; bytesPerSecond: number }
-  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string };
+  | BodyFault
+  /** Never answer (until the proxy stops): an upstream that times out before its headers. */
+  | { kind: 'hang' }
+  /** Answer this status instead of forwarding (e.g. 503, or 429 with `retry-after`). */
+  | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
+  /** Forward, then override these response headers (e.g. a wrong `docker-content-digest`). */
+  | { kind: 'headers'; headers: Record<string, string> }
+  /** Forward status and headers, replace the body; Docker-Content-Digest is recomputed to match it. */
+  | { kind: 'body'; body: string | Buffer }
+  /** Answer a redirect to `location` (a URL, or made from the request path) instead of forwarding. */
+  | { kind: 'redirect'; location: string | ((path: string) => string); status?: number };
+
+export interface FaultOptions {
+  /** Requests whose path (and query) matches; default every blob GET. */
+  match?: RegExp;
+  /** Methods damaged (default GET only). */
+  methods?: readonly string[];
+  /** Damage only the next `times` matching requests, then forward unharmed. */
+  times?: number;
+}
+
+export interface ProxiedRequest {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The fault applied to it ('none' when forwarded unharmed). */
+  fault: Fault['kind'];
+}
 
 export interface FaultProxy {
   readonly url: string;
   readonly host: string;
-  /** Damage responses to requests whose path matches (default: every blob GET). */
-  setFault(fault: Fault, match?: RegExp): void;
+  /** Damage responses to matching requests (a RegExp is `{ match }`). */
+  setFault(fault: Fault, options?: RegExp | FaultOptions): void;
   /** Requests seen, as `METHOD path`. */
   seen(): string[];
+  /** Requests seen, with their headers and the fault applied. */
+  requests(): ProxiedRequest[];
   stop(): Promise<void>;
 }
 
 const BLOB_GET = /\/blobs\/sha\d+:/;
-
-/** Passes bytes until `at`, then applies the damage. */
-function damage(fault: Fault, length: number, onCut: (how: 'end' | 'reset' | 'stall') => void): Transform {
-  let offset = 0;
-  const at = 'at' in fault && fault.at !== undefined ? fault.at : Math.floor(length / 2);
-  let cut = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, callback: TransformCallback) {
-      if (cut) return callback();
-      const start = offset;
-      offset += chunk.length;
-      if (fault.kind === 'corrupt' && at >= start && at < offset) {
-        const copy = Buffer.from(chunk);
-        copy[at - start] = (copy[at - start] ?? 0) ^ 0xff;
-        return callback(null, copy);
-      }
-      if ((fault.kind === 'truncate' || fault.kind === 'stall' || fault.kind === 'reset') && offset > at) {
-        cut = true;
-        this.push(chunk.subarray(0, at - start));
-        onCut(fault.kind === 'truncate' ? 'end' : fault.kind);
-        return callback();
-      }
-      if (fault.kind === 'trickle') {
-        const delay = (chunk.length / fault.bytesPerSecond) * 1000;
-        setTimeout(() => callback(null, chunk), delay);
-        return;
-      }
-      callback(null, chunk);
-    },
-  });
-}
+const NONE: Fault = { kind: 'none' };
 
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
-  let fault: Fault = { kind: 'none' };
-  let match = BLOB_GET;
-  const seen: string[] = [];
+  let fault: Fault = NONE;
+  let options: Required<Omit<FaultOptions, 'times'>> & { times: number } = { match: BLOB_GET, methods: ['GET'], times: Infinity };
+  const log: ProxiedRequest[] = [];
+
+  function faultFor(req: IncomingMessage): Fault {
+    if (fault.kind === 'none' || options.times <= 0) return NONE;
+    if (!options.methods.includes(req.method ?? '') || !options.match.test(req.url ?? '')) return NONE;
+    options.times -= 1;
+    return fault;
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    seen.push(`${req.method} ${req.url}`);
-    const active = match.test(req.url ?? '') && req.method === 'GET' ? fault : { kind: 'none' as const };
-    if (active.kind === 'status') {
-      res.writeHead(active.status, { 'content-type': 'application/json', ...active.headers });
-      res.end(active.body ?? JSON.stringify({ errors: [{ code: 'UNKNOWN', message: 'injected fault' }] }));
-      return;
-    }
+    const active = faultFor(req);
+    log.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, fault: active.kind });
+    if (active.kind === 'hang') return void req.resume();
+    if (active.kind === 'status' || active.kind === 'redirect') return answer(req, res, active);
     const upstreamRes = await forward(req, upstream);
-    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
     if (active.kind === 'none' || upstreamRes.statusCode !== 200) {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       await pipeline(upstreamRes, res).catch(() => undefined);
       return;
     }
+    if (active.kind === 'headers' || active.kind === 'body') return rewrite(upstreamRes, res, active);
+    res.writeHead(200, upstreamRes.headers);
     const length = Number(upstreamRes.headers['content-length'] ?? 0);
-    const cut = (how: 'end' | 'reset' | 'stall') => {
+    const cut = (how: CutKind) => {
       // Let the bytes before the cut reach the client, then cut the way the fault says.
       setTimeout(() => {
         if (how === 'end') res.socket?.destroy();
@@ -100,13 +103,42 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   return {
     url: `http://${host}`,
     host,
-    setFault(next, pattern = BLOB_GET) {
+    setFault(next, opts = {}) {
+      const given = opts instanceof RegExp ? { match: opts } : opts;
       fault = next;
-      match = pattern;
+      options = { match: given.match ?? BLOB_GET, methods: given.methods ?? ['GET'], times: given.times ?? Infinity };
     },
-    seen: () => [...seen],
+    seen: () => log.map((r) => `${r.method} ${r.url}`),
+    requests: () => [...log],
     stop: () => listener.stop(),
   };
+}
+
+/** A status or redirect of the proxy's own; the request is never forwarded. */
+function answer(req: IncomingMessage, res: ServerResponse, fault: Extract<Fault, { kind: 'status' | 'redirect' }>): void {
+  req.resume();
+  if (fault.kind === 'redirect') {
+    const location = typeof fault.location === 'string' ? fault.location : fault.location(req.url ?? '/');
+    res.writeHead(fault.status ?? 307, { location, 'content-length': '0' });
+    res.end();
+    return;
+  }
+  res.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers });
+  res.end(fault.body ?? JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: 'injected fault' }] }));
+}
+
+/** The upstream's answer with headers overridden, or its body replaced. */
+async function rewrite(upstreamRes: IncomingMessage, res: ServerResponse, fault: Extract<Fault, { kind: 'headers' | 'body' }>): Promise<void> {
+  if (fault.kind === 'headers') {
+    res.writeHead(200, { ...upstreamRes.headers, ...fault.headers });
+    await pipeline(upstreamRes, res).catch(() => undefined);
+    return;
+  }
+  upstreamRes.resume();
+  const body = Buffer.from(fault.body);
+  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  res.writeHead(200, { ...upstreamRes.headers, 'content-length': String(body.length), 'docker-content-digest': digest });
+  res.end(body);
 }
 
 function forward(req: IncomingMessage, upstream: URL): Promise<IncomingMessage> {

@@ -5,7 +5,8 @@
  *
  * It stops by itself when it receives nothing for `idleTimeoutMs`, and when its last client
  * leaves while the blob is larger than `detachedMaxSize` (or detached fills are off). When the
- * disk fails it falls back to pass-through (passthrough.ts) for the clients it already has.
+ * disk fails it falls back to pass-through (passthrough.ts) for the clients it already has;
+ * when the disk refuses only the commit, the verified bytes are released to them all the same.
  */
 import type { FileHandle } from 'node:fs/promises';
 import { Writable } from 'node:stream';
@@ -38,6 +39,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   let status: FillStatus = 'running';
   let failure: unknown;
   let pass: Passthrough | undefined;
+  /** The disk refused the commit of verified bytes (see commitOrPass). */
+  let refused = false;
   const readers = new Set<FillReader>();
   const recent = createRecentBytes();
   let waiters: Array<() => void> = [];
@@ -86,8 +89,25 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     },
   });
 
+  /**
+   * The store checks size and digest before it writes anything durable, so a StoreWriteError
+   * from commit means verified bytes the disk would not keep (full, read-only, failing): the
+   * clients following still get them — the fill ends 'passed', nothing stored.
+   */
+  async function commitOrPass(): Promise<BlobMeta | undefined> {
+    try {
+      return await writer.commit();
+    } catch (error) {
+      if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
+      refused = true;
+      args.release();
+      engine.onDiskError?.(fill, error);
+      return undefined;
+    }
+  }
+
   async function finish(): Promise<BlobMeta | undefined> {
-    if (pass === undefined) return writer.commit();
+    if (pass === undefined) return commitOrPass();
     if (source.size !== undefined && total() !== source.size) throw new SizeMismatchError(source.size, total());
     if (!pass.digestMatches()) throw new DigestMismatchError(digest, 'the bytes passed through');
     return undefined;
@@ -97,7 +117,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   const done = pipeline(source.body, sink, { signal: controller.signal })
     .then(finish)
     .then(
-      (meta) => settle(pass === undefined ? 'committed' : 'passed', undefined, meta),
+      (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),
       async (error: unknown) => {
         await writer.abort().catch(() => undefined);
         settle('failed', error, undefined);

@@ -3,8 +3,10 @@
  * built from a seeded PRNG (so a failure is reproducible from its seed), aimed at the ways a
  * registry cache gets attacked — traversal in every encoding, over-long names and headers,
  * invalid UTF-8, NUL, huge `n=`, bad Range/Accept, `ns=` and path prefixes naming a host that
- * is not a configured upstream, absolute-form targets, and a zoo of methods.
+ * is not a configured upstream, absolute-form targets, and a zoo of methods. `rawExchange`
+ * sends one over a raw socket (nothing normalises it on the way) and reads the answer.
  */
+import { connect } from 'node:net';
 export function prng(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
@@ -31,9 +33,18 @@ function pick<T>(rand: () => number, items: readonly T[]): T {
   return items[Math.floor(rand() * items.length)] as T;
 }
 
+/** Characters an HTTP parser lets through in a request target (RFC 3986 pchar and friends). */
+const URL_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~!$&'()*+,;=:@%/";
+
+/**
+ * Random printable junk. Mostly from URL_CHARS, so most hostile targets get past node's parser
+ * and reach regcache's own parsing; one in five from all of printable ASCII (which the parser
+ * usually refuses first).
+ */
 function junk(rand: () => number, length: number): string {
+  const anything = rand() < 0.2;
   let out = '';
-  for (let i = 0; i < length; i++) out += String.fromCharCode(33 + Math.floor(rand() * 94));
+  for (let i = 0; i < length; i++) out += anything ? String.fromCharCode(33 + Math.floor(rand() * 94)) : (URL_CHARS[Math.floor(rand() * URL_CHARS.length)] as string);
   return out;
 }
 
@@ -94,4 +105,23 @@ export function fuzzRequest(rand: () => number, t: FuzzTargets): Buffer {
   if (roll < 0.05) return Buffer.concat([bytes.subarray(0, 6), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), bytes.subarray(6)]);
   if (roll < 0.08) return Buffer.concat([bytes.subarray(0, 8), Buffer.from([0x00]), bytes.subarray(8)]);
   return bytes;
+}
+
+/** Sends `request` on a fresh connection and resolves with the status (0: no answer) and everything received. */
+export function rawExchange(port: number, request: Buffer, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('latin1');
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1];
+      resolve({ status: status === undefined ? 0 : Number(status), body: text });
+    });
+    // write, not end: a client that half-closes first gets its connection closed by node:http
+    // before an answer that needed the upstream is ready (real clients do not half-close).
+    socket.write(request);
+  });
 }

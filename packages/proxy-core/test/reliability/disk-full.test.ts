@@ -1,0 +1,116 @@
+/**
+ * A full disk: the data dir on a 32 MiB tmpfs. A blob larger than the free space reaches its
+ * client through pass-through (verified in memory, nothing stored); with the disk filled to
+ * the last byte, new blobs and manifests still reach their clients, cached content is still
+ * served, and nothing partial is kept; once space returns (the tmpfs grown, the filler
+ * removed) the same pulls fill and commit again. A disk that refuses only the commit (blobs/
+ * bind-mounted read-only) still hands the verified bytes over. The store verifies at the end.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountTmpfs, pushBlob, reportFigures, runChecked, scaled, startRegistry, type RunningRegistry, type Tmpfs } from '@regcache/testkit';
+import type { Digest } from '@regcache/registry-protocol';
+import { startCache, type RunningCache } from '../helpers.js';
+import { getBlob, looksComplete, randomBlob } from '../fill-helpers.js';
+import { httpPull, pushTinyImage, type TinyImage } from '../images.js';
+
+const MiB = 1024 * 1024;
+/** New blobs and images pulled while the disk is full (REGCACHE_DISK_ROUNDS). */
+const ROUNDS = scaled('DISK_ROUNDS', 1, 8);
+
+describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
+  let upstream: RunningRegistry;
+  let disk: Tmpfs;
+  let cache: RunningCache;
+  let cached: TinyImage;
+  const big = randomBlob(48 * MiB);
+  const smalls = Array.from({ length: ROUNDS }, (_, i) => randomBlob(256 * 1024 + i * 4096));
+  const lates: TinyImage[] = [];
+  const filler = (): string => join(disk.dir, 'filler');
+  const blobUrl = (repo: string, digest: string): string => `${cache.url}/v2/${repo}/blobs/${digest}`;
+  const tempFiles = (): Promise<string[]> => readdir(join(cache.dataDir, 'tmp'));
+
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    disk = await mountTmpfs(32, 'disk-full');
+    cache = await startCache({ upstreamUrl: upstream.url, storage: { path: join(disk.dir, 'data') } });
+    cached = await pushTinyImage(upstream, 'full/cached', 'v1');
+    expect((await httpPull(cache.url, cached.name, 'v1')).digest).toBe(cached.digest);
+    await pushBlob(upstream, 'full/blobs', big.bytes);
+    for (const small of smalls) await pushBlob(upstream, 'full/blobs', small.bytes);
+    for (let i = 0; i < ROUNDS; i++) lates.push(await pushTinyImage(upstream, `full/late${i}`, 'v1'));
+  }, 120_000);
+
+  afterAll(async () => {
+    await cache?.close();
+    await disk?.unmount();
+    await upstream?.stop();
+  });
+
+  it('passes a blob larger than the free space through to its client and keeps nothing of it', async () => {
+    const through = await getBlob(blobUrl('full/blobs', big.digest));
+    expect(looksComplete(through)).toBe(true);
+    expect(through.digest).toBe(big.digest);
+    expect(await cache.cache.store.stat(big.digest as Digest)).toBeUndefined();
+    await expect.poll(tempFiles, { timeout: 5000 }).toEqual([]);
+    expect(cache.cache.stats.snapshot().diskErrors).toBe(1);
+    expect(cache.logs.some((l) => l.level === 'error' && String(l.msg).startsWith('disk write failed'))).toBe(true);
+    expect((await httpPull(cache.url, cached.name, cached.digest)).digest).toBe(cached.digest);
+  }, 60_000);
+
+  it('with not one byte free: new blobs and manifests still reach clients, cached content is served, nothing is stored', async () => {
+    await runChecked('fallocate', ['-l', String(await disk.freeBytes()), filler()]);
+    expect(await disk.freeBytes()).toBeLessThan(64 * 1024);
+    for (const [small, late] of smalls.map((blob, i) => [blob, lates[i] as TinyImage] as const)) {
+      const blob = await getBlob(blobUrl('full/blobs', small.digest));
+      expect(looksComplete(blob) ? blob.digest : `status ${blob.status}`).toBe(small.digest);
+      expect((await httpPull(cache.url, late.name, 'v1')).digest).toBe(late.digest);
+      expect((await httpPull(cache.url, cached.name, 'v1')).digest).toBe(cached.digest);
+      expect((await httpPull(cache.url, cached.name, cached.digest)).digest).toBe(cached.digest);
+      for (const digest of [small.digest, late.digest]) expect(await cache.cache.store.stat(digest as Digest)).toBeUndefined();
+    }
+    await expect.poll(tempFiles, { timeout: 5000 }).toEqual([]);
+  }, 60_000);
+
+  it('fills and commits again once space returns', async () => {
+    await rm(filler());
+    await disk.remount({ sizeMiB: 128 });
+    for (const blob of [big, ...smalls]) {
+      const got = await getBlob(blobUrl('full/blobs', blob.digest));
+      expect(looksComplete(got) && got.digest).toBe(blob.digest);
+      expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+    }
+    for (const late of lates) {
+      expect((await httpPull(cache.url, late.name, 'v1')).digest).toBe(late.digest);
+      expect(await cache.cache.store.stat(late.digest as Digest)).toBeDefined();
+    }
+  }, 60_000);
+
+  it('hands the verified bytes to the client when only the commit is refused (blobs/ read-only)', async () => {
+    const blob = randomBlob(2 * MiB);
+    await pushBlob(upstream, 'full/blobs', blob.bytes);
+    const blobs = join(cache.dataDir, 'blobs');
+    await runChecked('mount', ['--bind', blobs, blobs]);
+    try {
+      await runChecked('mount', ['-o', 'remount,bind,ro', blobs]);
+      const got = await getBlob(blobUrl('full/blobs', blob.digest));
+      expect(looksComplete(got) && got.digest).toBe(blob.digest);
+      expect((await httpPull(cache.url, cached.name, cached.digest)).digest).toBe(cached.digest);
+    } finally {
+      await runChecked('umount', [blobs]);
+    }
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
+    await expect.poll(tempFiles, { timeout: 5000 }).toEqual([]);
+    expect(cache.logs.some((l) => l.digest === blob.digest && String(l.msg).startsWith('disk write failed'))).toBe(true);
+    const again = await getBlob(blobUrl('full/blobs', blob.digest));
+    expect(looksComplete(again) && again.digest).toBe(blob.digest);
+    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+  }, 60_000);
+
+  it('leaves a store in which every blob verifies', async () => {
+    const report = await cache.cache.store.check({ rehash: true });
+    expect({ corrupt: report.corrupt, missing: report.missingFiles, unindexed: report.unindexedFiles, temp: report.tempFiles }).toEqual({ corrupt: [], missing: [], unindexed: [], temp: 0 });
+    reportFigures('disk-full', { pullsWhileFull: ROUNDS * 2, diskErrors: cache.cache.stats.snapshot().diskErrors ?? 0, rehashed: report.rehashed, corrupt: report.corrupt.length });
+  }, 60_000);
+});
