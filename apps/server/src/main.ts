@@ -26,10 +26,6 @@ async function main(): Promise<void> {
   const config = await loadConfig(flags);
   const logger = pino({ level: config.log.level, base: { service: 'regcache' } });
   const server = await startServer(config, logger);
-  logger.info(
-    { listen: server.address, admin: server.adminAddress, data: config.storage.path, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })) },
-    'regcache listening',
-  );
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     server.close(config.limits.shutdownTimeout).then(
@@ -40,8 +36,13 @@ async function main(): Promise<void> {
       },
     );
   };
+  // Before the ready line: a supervisor may send SIGTERM the moment it reads it.
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  logger.info(
+    { listen: server.address, admin: server.adminAddress, data: config.storage.path, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })) },
+    'regcache listening',
+  );
 }
 
 main().catch((error: unknown) => {
