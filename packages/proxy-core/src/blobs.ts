@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { contentRange, parseRange, type Digest } from '@regcache/registry-protocol';
 import type { BlobMeta } from '@regcache/blob-store';
 import type { CacheParts, RequestState } from './context.js';
-import { RangeNotSatisfiableError } from './errors.js';
+import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
@@ -44,7 +44,7 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
 async function openUpstream(parts: CacheParts, rs: RequestState, digest: Digest, signal: AbortSignal): Promise<FillSource> {
   const res = await rs.upstream.client.requestOk({ method: 'GET', repo: rs.repo, path: `/v2/${rs.repo}/blobs/${digest}`, signal });
   // The upstream served it through this name: the repository is linked to the blob.
-  await parts.store.link(rs.upstream.config.name, rs.repo, digest);
+  await parts.store.link(rs.upstream.config.name, rs.repo, digest).catch(unlessDiskError);
   return {
     body: res.body,
     size: contentLength(res.headers['content-length']),

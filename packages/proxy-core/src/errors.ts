@@ -4,7 +4,7 @@
  * errors and know nothing of HTTP; `toOciError` runs once, in the handler.
  */
 import { basicChallenge, isProtocolError, type ErrorCode } from '@regcache/registry-protocol';
-import { BlobNotFoundError, BlobStoreError, DigestMismatchError, SizeMismatchError } from '@regcache/blob-store';
+import { BlobNotFoundError, BlobStoreError, DigestMismatchError, SizeMismatchError, StoreWriteError } from '@regcache/blob-store';
 
 export type RouteKind = 'manifest' | 'blob' | 'tags' | 'base' | 'other';
 
@@ -83,6 +83,29 @@ export class ClientAuthError extends Error {
   }
 }
 
+/** The `code` of a LevelDB error (`LEVEL_IO_ERROR`, `LEVEL_CORRUPTION`, …): the store's index failed. */
+function levelErrorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && code.startsWith('LEVEL_') ? code : undefined;
+}
+
+/**
+ * A write the disk refused (full, read-only, failing): the blob store's own, or LevelDB's (the
+ * index lives on the same disk). What was being written is verified content that can still be
+ * answered; only keeping it failed.
+ */
+export function isDiskError(error: unknown): boolean {
+  return error instanceof StoreWriteError || levelErrorCode(error) === 'LEVEL_IO_ERROR';
+}
+
+/**
+ * For a write that only remembers something (a repository link, a tag's record): a disk that
+ * refuses it costs a question to the upstream later, never the answer now. Rethrows the rest.
+ */
+export function unlessDiskError(error: unknown): void {
+  if (!isDiskError(error)) throw error;
+}
+
 export interface OciErrorInfo {
   code: ErrorCode;
   message: string;
@@ -120,7 +143,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
   if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) {
     return { code: 'UNAVAILABLE', message: 'upstream content did not match its digest or size' };
   }
-  if (error instanceof BlobStoreError) return { code: 'UNAVAILABLE', message: 'the cache store failed' };
+  if (error instanceof BlobStoreError || levelErrorCode(error) !== undefined) return { code: 'UNAVAILABLE', message: 'the cache store failed' };
   return { code: 'UNKNOWN', message: 'internal error' };
 }
 

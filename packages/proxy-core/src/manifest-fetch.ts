@@ -19,9 +19,9 @@ import {
   type Reference,
   type RepositoryName,
 } from '@regcache/registry-protocol';
-import { StoreWriteError, type BlobStore } from '@regcache/blob-store';
+import type { BlobStore } from '@regcache/blob-store';
 import type { Upstream } from './context.js';
-import { UpstreamContentError } from './errors.js';
+import { isDiskError, UpstreamContentError } from './errors.js';
 import { headerValue } from './headers.js';
 import { readBodyCapped } from './upstream/responses.js';
 
@@ -85,16 +85,6 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
     events.onDiskError?.(digest, error);
   }
   return { digest, mediaType, bytes, references };
-}
-
-/**
- * A write the disk refused: the store's own (ENOSPC, EROFS, EIO on a blob file) or LevelDB's
- * (its log and tables live on the same disk). An unwritten link only costs a HEAD upstream later.
- */
-export function isDiskError(error: unknown): boolean {
-  if (error instanceof StoreWriteError) return true;
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === 'LEVEL_IO_ERROR' || code === 'LEVEL_CORRUPTION';
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {

@@ -20,7 +20,7 @@ import {
 } from '@regcache/registry-protocol';
 import type { TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
-import { UpstreamRefusedError } from './errors.js';
+import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
 import { ensureLinked } from './links.js';
@@ -66,7 +66,7 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
-  await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record);
+  await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record).catch(unlessDiskError);
   parts.stats.add('misses', rs.upstream.config.name);
   return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss');
 }
@@ -91,7 +91,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     throw error;
   }
   if (current === cached.digest) {
-    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt: Date.now() });
+    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt: Date.now() }).catch(unlessDiskError);
     return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.

@@ -12,12 +12,14 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
 import { createBlobStore } from '@regcache/blob-store';
-import { pushBlob, reportFigures, startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import { pushBlob, reportFigures, scaled, startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
 import { writeConfig } from './config-file.js';
 import { hashedGet, type Hashed } from './hashed-get.js';
 
 const MiB = 1024 * 1024;
+/** Cold pulls in flight at SIGTERM (REGCACHE_SHUTDOWN_PULLS). */
+const COLD_PULLS = scaled('SHUTDOWN_PULLS', 3, 12);
 
 async function startWith(data: string, upstreamUrl: string, shutdownTimeout: string): Promise<ServerProcess> {
   const config = await writeConfig({ listen: '127.0.0.1:0', storage: { path: data }, upstreams: [{ name: 'docker.io', url: upstreamUrl }], limits: { shutdownTimeout } });
@@ -37,12 +39,15 @@ describe('SIGTERM during pulls', () => {
   let upstream: RunningRegistry;
   let proxy: FaultProxy;
   const blobs: Array<{ digest: string; size: number }> = [];
+  let slow: { digest: string; size: number };
   const agent = new Agent({ connections: 8 });
 
   beforeAll(async () => {
     upstream = await startRegistry();
     proxy = await startFaultProxy(upstream.url);
-    for (const size of [6 * MiB, 6 * MiB, 5 * MiB, 4 * MiB, 16 * MiB]) blobs.push({ digest: await pushBlob(upstream, 'term/blobs', randomBytes(size)), size });
+    const sizes = [6 * MiB, ...Array.from({ length: COLD_PULLS }, (_, i) => (4 + (i % 3)) * MiB)];
+    for (const size of sizes) blobs.push({ digest: await pushBlob(upstream, 'term/blobs', randomBytes(size)), size });
+    slow = { digest: await pushBlob(upstream, 'term/blobs', randomBytes(16 * MiB)), size: 16 * MiB };
   }, 60_000);
   afterAll(async () => {
     await agent.close();
@@ -54,7 +59,7 @@ describe('SIGTERM during pulls', () => {
     const data = await tempDir('term-data');
     const server = await startWith(data, proxy.url, '20s');
     const url = (digest: string): string => `http://${server.address}/v2/term/blobs/blobs/${digest}`;
-    const [cached, ...cold] = blobs.slice(0, 4) as Array<{ digest: string; size: number }>;
+    const [cached, ...cold] = blobs;
     if (cached === undefined) throw new Error('no blobs');
     expect((await hashedGet(url(cached.digest), { agent })).digest).toBe(cached.digest);
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 4 * MiB });
@@ -86,7 +91,6 @@ describe('SIGTERM during pulls', () => {
   it('cuts a pull that outlasts limits.shutdownTimeout, exits 0, and leaves a consistent store', async () => {
     const data = await tempDir('term-deadline');
     const server = await startWith(data, proxy.url, '1s');
-    const slow = blobs[4] as { digest: string; size: number };
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 2 * MiB });
     const pull = hashedGet(`http://${server.address}/v2/term/blobs/blobs/${slow.digest}`, { agent });
     await sleep(500);

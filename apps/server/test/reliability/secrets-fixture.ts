@@ -9,10 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { runChecked, runCommand, tempDir } from '@regcache/testkit';
-
-export const CLI = fileURLToPath(new URL('../../../cli/bin/regcache-admin.js', import.meta.url));
+import { runChecked, tempDir } from '@regcache/testkit';
 
 export interface Secrets {
   upstreamA: string;
@@ -89,10 +86,4 @@ export function adminCall(socketPath: string, method: string, path: string, body
     req.on('error', reject);
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
-}
-
-/** `regcache-admin ARGS`: exit code, stdout and stderr as one text. */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; text: string }> {
-  const result = await runCommand(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
-  return { code: result.code, text: `${result.stdout}\n${result.stderr}` };
 }

@@ -14,7 +14,8 @@ import { request } from 'undici';
 import { pushSmallImage, reportFigures, skopeoPull, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 import { runServer, runToExit, type ServerProcess } from '../spawn.js';
 import { writeConfig } from './config-file.js';
-import { adminCall, createCapture, makeSecrets, runCli, writeSecretFiles } from './secrets-fixture.js';
+import { runCli } from './admin-cli.js';
+import { adminCall, createCapture, makeSecrets, writeSecretFiles } from './secrets-fixture.js';
 
 const USERS = ['alice', 'bob', 'ci', 'robot-a', 'robot-b'];
 const MANIFEST_ACCEPT = 'application/vnd.oci.image.manifest.v1+json';

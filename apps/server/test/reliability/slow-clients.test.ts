@@ -1,7 +1,7 @@
 /**
  * Slowloris: the real server with `limits.headersTimeout: 1s`, `requestTimeout: 2s`,
  * `keepAliveTimeout: 2s`. A client that sends its headers a byte at a time, one that trickles a
- * request body, and 200 that connect and send nothing are all cut by those limits — while the
+ * request body, and 200 (1000 in the long suite) that connect and send nothing are all cut by those limits — while the
  * server keeps answering others, and its descriptors return to the baseline. A slow *download*
  * is not a slow request: a client that holds a 32 MiB blob's response for longer than every
  * limit still gets all of it.
@@ -10,14 +10,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { pushBlob, reportFigures, startRegistry, tempDir, type RunningRegistry } from '@regcache/testkit';
+import { pushBlob, reportFigures, scaled, startRegistry, tempDir, type RunningRegistry } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
 import { writeConfig } from './config-file.js';
 import { countFds } from './process-stats.js';
 import { rawConnect } from './raw-client.js';
 
 const MiB = 1024 * 1024;
-const IDLE_CONNECTIONS = 200;
+/** Connections that never send a byte (REGCACHE_IDLE_CONNECTIONS). */
+const IDLE_CONNECTIONS = scaled('IDLE_CONNECTIONS', 200, 1000);
 
 describe('slow clients are cut by the connection limits', () => {
   let upstream: RunningRegistry;
@@ -70,6 +71,7 @@ describe('slow clients are cut by the connection limits', () => {
     await meanwhile.body.dump();
     expect(meanwhile.statusCode).toBe(200);
     const closed = await Promise.all(idle.map((c) => c.closed));
+    figures.idleConnections = IDLE_CONNECTIONS;
     figures.idleCutMaxMs = Math.max(...closed.map((c) => c.afterMs));
     expect(figures.idleCutMaxMs).toBeLessThan(3000);
     await expect.poll(async () => (await countFds(pid)).total, { timeout: 5000 }).toBeLessThanOrEqual(baseline.total);

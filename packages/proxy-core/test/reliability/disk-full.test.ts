@@ -34,7 +34,8 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
   beforeAll(async () => {
     upstream = await startRegistry();
     disk = await mountTmpfs(32, 'disk-full');
-    cache = await startCache({ upstreamUrl: upstream.url, storage: { path: join(disk.dir, 'data') } });
+    // A short tag TTL: pulls by tag while the disk is full revalidate (and rewrite) a cached tag.
+    cache = await startCache({ upstreams: [{ name: 'docker.io', url: upstream.url, tagTtl: '1s' }], storage: { path: join(disk.dir, 'data') } });
     cached = await pushTinyImage(upstream, 'full/cached', 'v1');
     expect((await httpPull(cache.url, cached.name, 'v1')).digest).toBe(cached.digest);
     await pushBlob(upstream, 'full/blobs', big.bytes);
@@ -62,6 +63,7 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
   it('with not one byte free: new blobs and manifests still reach clients, cached content is served, nothing is stored', async () => {
     await runChecked('fallocate', ['-l', String(await disk.freeBytes()), filler()]);
     expect(await disk.freeBytes()).toBeLessThan(64 * 1024);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     for (const [small, late] of smalls.map((blob, i) => [blob, lates[i] as TinyImage] as const)) {
       const blob = await getBlob(blobUrl('full/blobs', small.digest));
       expect(looksComplete(blob) ? blob.digest : `status ${blob.status}`).toBe(small.digest);
