@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "regcache_sendfile",
+      "sources": ["src/sendfile.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-std=gnu11"],
+      "conditions": [["OS!='linux'", {"type": "none"}]]
+    }
+  ]
+}

@@ -1,0 +1,90 @@
+/**
+ * sendfile(2) from a file descriptor to a Node socket, done by the addon's sender threads
+ * (src/sendfile.c) instead of the JavaScript thread: bytes go page cache → socket inside the
+ * kernel, and the event loop stays free for everything else.
+ *
+ * The caller owns the protocol: it writes the response head through Node first, waits until
+ * Node has handed it to the kernel (`flushed`), and writes nothing on the socket until the
+ * job settles. Jobs dup both descriptors, so the caller may close its file, and Node its
+ * socket, at any time; cancel() stops a job at its next step.
+ *
+ * Linux only, and plain TCP only (TLS sockets encrypt in user space): `loadSendfile()` and
+ * `socketFd()` return undefined where it cannot work, and the caller streams as before.
+ */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import type { Socket } from 'node:net';
+
+export interface SendfileJob {
+  /** Resolves with the bytes sent (fewer than asked only if the file ended); rejects with SendfileError. */
+  readonly done: Promise<number>;
+  /** Stop at the next step; `done` then rejects with code ECANCELED. */
+  cancel(): void;
+}
+
+export interface Sendfile {
+  /**
+   * Send `length` bytes of `fileFd` from `offset` to `socketFd`. A client that takes nothing
+   * for `stallMs` (0: never) fails the job with ETIMEDOUT.
+   */
+  send(socketFd: number, fileFd: number, offset: number, length: number, stallMs: number): SendfileJob;
+}
+
+export class SendfileError extends Error {
+  override readonly name = 'SendfileError';
+  constructor(
+    readonly code: string,
+    /** Bytes that reached the socket before the job stopped. */
+    readonly sent: number,
+  ) {
+    super(`sendfile: ${code} after ${sent} bytes`);
+  }
+}
+
+type NativeSend = (socketFd: number, fileFd: number, offset: number, length: number, stallMs: number, cancel: Int32Array, callback: (errno: number, sent: number) => void) => void;
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+
+function loadNative(): NativeSend | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    // The same relative path from src/ (tests, typecheck) and dist/ (built packages).
+    const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
+    const send: unknown = typeof addon === 'object' && addon !== null ? Reflect.get(addon, 'send') : undefined;
+    return typeof send === 'function' ? (send as NativeSend) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let loaded: { native: NativeSend | undefined } | undefined;
+
+/** The addon, or undefined when it is not built or not supported here. */
+export function loadSendfile(): Sendfile | undefined {
+  loaded ??= { native: loadNative() };
+  const native = loaded.native;
+  if (native === undefined) return undefined;
+  return {
+    send(socketFd, fileFd, offset, length, stallMs) {
+      const cancel = new Int32Array(new SharedArrayBuffer(4));
+      const done = new Promise<number>((resolve, reject) => {
+        native(socketFd, fileFd, offset, length, stallMs, cancel, (errno, sent) => {
+          if (errno === 0) resolve(sent);
+          else reject(new SendfileError(errnoNames.get(errno) ?? `errno ${errno}`, sent));
+        });
+      });
+      return { done, cancel: () => void Atomics.store(cancel, 0, 1) };
+    },
+  };
+}
+
+/**
+ * The kernel descriptor of a plain TCP (or unix) socket, or undefined (TLS, not connected,
+ * or a runtime that does not expose it).
+ */
+export function socketFd(socket: Socket | null | undefined): number | undefined {
+  if (socket === null || socket === undefined || 'encrypted' in socket) return undefined;
+  const handle: unknown = Reflect.get(socket, '_handle');
+  const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
