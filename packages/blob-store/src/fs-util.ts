@@ -35,12 +35,15 @@ export async function makeDirDurable(dir: string): Promise<void> {
   }
 }
 
-/** Writes all of `bytes` at the handle's current position (a write may be short). */
-export async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, offset, bytes.byteLength - offset);
-    offset += bytesWritten;
+/** Writes all of `chunks`, in order, at the handle's current position (writev may be short). */
+export async function writevAll(handle: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    let i = 0;
+    while (i < rest.length && bytesWritten >= (rest[i] as Uint8Array).byteLength) bytesWritten -= (rest[i++] as Uint8Array).byteLength;
+    const partial = rest[i];
+    rest = partial === undefined ? [] : [partial.subarray(bytesWritten), ...rest.slice(i + 1)];
   }
 }
 

@@ -11,6 +11,7 @@ export type {
   CheckOptions,
   ConsistencyReport,
   LinkEntry,
+  OpenBlob,
   StoreLogger,
   TagEntry,
   TagRecord,

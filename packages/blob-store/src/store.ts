@@ -19,7 +19,7 @@ import { COUNTER_RANGE, decodeCounter } from './keys.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { blobPath, indexDir } from './layout.js';
 import { prepareRoot } from './prepare.js';
-import { openBlobStream, readBlobBytes } from './reader.js';
+import { openBlobFile, openBlobStream, readBlobBytes } from './reader.js';
 import { refMethods } from './refs.js';
 import type { BlobMeta, BlobStore, BlobStoreOptions, StoreLogger } from './types.js';
 import { openBlobWriter } from './writer.js';
@@ -97,7 +97,7 @@ async function recoverAtStart(ctx: CheckContext): Promise<void> {
   else ctx.logger.debug(log, 'blob-store: recovery found nothing to fix');
 }
 
-type BlobMethods = Pick<BlobStore, 'root' | 'path' | 'stat' | 'createReadStream' | 'readBytes' | 'beginWrite' | 'putBytes' | 'touch' | 'delete' | 'blobs'>;
+type BlobMethods = Pick<BlobStore, 'root' | 'path' | 'stat' | 'createReadStream' | 'readBytes' | 'openBlob' | 'beginWrite' | 'putBytes' | 'touch' | 'delete' | 'blobs'>;
 
 function blobMethods(ctx: StoreContext): BlobMethods {
   const { root, db, batcher } = ctx;
@@ -126,6 +126,7 @@ function blobMethods(ctx: StoreContext): BlobMethods {
       return batcher.merge(meta);
     },
     createReadStream: (digest, range) => openBlobStream(blobPath(root, digest), digest, range),
+    openBlob: (digest) => openBlobFile(blobPath(root, digest), digest),
     async readBytes(digest) {
       const cached = ctx.hot.bytes.get(digest);
       if (cached !== undefined) return cached;

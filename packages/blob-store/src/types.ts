@@ -98,8 +98,25 @@ export interface BlobWriter {
   /** Bytes already in the temp file (readable by others). */
   readonly written: number;
   write(chunk: Uint8Array): Promise<void>;
+  /**
+   * Waits for the writes and checks size and digest (a mismatch fails the write and removes
+   * the temp file). After it, the bytes in the temp file are the blob — not yet durable nor
+   * indexed; commit() makes them both. Optional: commit() verifies too.
+   */
+  verify(): Promise<void>;
   commit(): Promise<BlobMeta>;
   abort(): Promise<void>;
+}
+
+/**
+ * A committed blob held open: its descriptor stays readable (and names the same bytes) even if
+ * the blob is deleted or replaced meanwhile, until close().
+ */
+export interface OpenBlob {
+  readonly fd: number;
+  /** Bytes in the file when it was opened. */
+  readonly size: number;
+  close(): Promise<void>;
 }
 
 export interface BlobStore {
@@ -108,6 +125,8 @@ export interface BlobStore {
   stat(digest: Digest): Promise<BlobMeta | undefined>;
   createReadStream(digest: Digest, range?: ByteRange): NodeJS.ReadableStream & Readable;
   readBytes(digest: Digest): Promise<Buffer>;
+  /** The committed blob opened for reading by descriptor (sendfile); close it when done. */
+  openBlob(digest: Digest): Promise<OpenBlob>;
   beginWrite(digest: Digest, opts?: WriteOptions): Promise<BlobWriter>;
   putBytes(digest: Digest, bytes: Uint8Array, opts?: { mediaType?: string }): Promise<BlobMeta>;
   link(upstream: string, repo: string, digest: Digest): Promise<void>;

@@ -2,8 +2,8 @@
  * One verified blob write. The life of a write, and what a crash at each step leaves:
  *
  *   1. open `<root>/tmp/<random>.part` (O_EXCL)   crash → a temp file: recovery deletes all of tmp/
- *   2. write(): hash + append each chunk           crash → same
- *   3. commit(): size and digest checked           mismatch → temp removed, nothing indexed
+ *   2. write(): hash each chunk, append (batched)  crash → same
+ *   3. verify() (or commit()): size, digest checked  mismatch → temp removed, nothing indexed
  *   4. fsync the file, close it                    crash → same as 1
  *   5. rename into blobs/<alg>/<xx>/<hex>          crash → file in place, no index entry yet:
  *                                                  recovery re-hashes it and indexes it (or deletes it)
@@ -28,7 +28,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { digestAlgorithm, type Digest } from '@regcache/registry-protocol';
 import { BlobStoreError, DigestMismatchError, SizeMismatchError, StoreWriteError } from './errors.js';
-import { fsyncDir, makeDirDurable, writeAll } from './fs-util.js';
+import { fsyncDir, makeDirDurable, writevAll } from './fs-util.js';
 import { getMeta, putMetaOp, type IndexDb } from './index-db.js';
 import { INDEX_LOCK, type KeyedLock } from './keyed-lock.js';
 import { blobDir, blobPath, newTempPath } from './layout.js';
@@ -104,9 +104,15 @@ export async function openBlobWriter(ctx: WriterContext, digest: Digest, opts: W
       return state.written;
     },
     write: (chunk) => writeChunk(state, chunk),
+    verify: () => verifyWrite(state),
     commit: () => commitWrite(state),
     abort: () => abortWrite(state),
   };
+}
+
+interface Batch {
+  chunks: Uint8Array[];
+  bytes: number;
 }
 
 /** Everything one write owns. */
@@ -125,9 +131,13 @@ interface WriteState {
   written: number;
   /** The chain of file writes, in call order. */
   tail: Promise<void>;
+  /** Chunks waiting for the write in progress to finish; written together next. */
+  batch?: Batch;
   /** Closing and removing the temp file after a failure. */
   cleanup: Promise<void>;
   failure?: BlobStoreError;
+  /** Set by verify() (or commit()): the content check, done once; the write takes no more chunks. */
+  verified?: Promise<void>;
   committing?: Promise<BlobMeta>;
 }
 
@@ -156,25 +166,48 @@ function closedError(s: WriteState): BlobStoreError {
  * must not modify `chunk` until the returned promise settles.
  */
 function writeChunk(s: WriteState, chunk: Uint8Array): Promise<void> {
-  if (s.status !== 'open') return Promise.reject(closedError(s));
+  if (s.status !== 'open' || s.verified !== undefined) return Promise.reject(closedError(s));
   const total = s.accepted + chunk.byteLength;
   // Reject as soon as the announced size is exceeded, not at the end of a (maybe huge) stream.
   if (s.expectedSize !== undefined && total > s.expectedSize) return failWrite(s, new SizeMismatchError(s.expectedSize, total));
   s.accepted = total;
   s.hash.update(chunk);
-  s.tail = s.tail.then(async () => {
-    await writeAll(s.handle, chunk);
-    s.written += chunk.byteLength;
-  });
+  // Chunks that arrive while the previous write is in the thread pool go out together, in one
+  // writev: one round trip for many upstream chunks. `written` grows only once they are in.
+  let batch = s.batch;
+  if (batch === undefined) {
+    const next: Batch = { chunks: [], bytes: 0 };
+    batch = next;
+    s.batch = next;
+    s.tail = s.tail.then(async () => {
+      if (s.batch === next) s.batch = undefined;
+      await writevAll(s.handle, next.chunks);
+      s.written += next.bytes;
+    });
+  }
+  batch.chunks.push(chunk);
+  batch.bytes += chunk.byteLength;
   return s.tail.catch((error: unknown) => failWrite(s, error));
 }
 
-/** Steps 3–7: verify size and digest, fsync, then publish. */
-async function verifyAndPublish(s: WriteState): Promise<BlobMeta> {
+/** Step 3: every write done, size and digest checked. Seals the write: no chunk is taken after. */
+function verifyWrite(s: WriteState): Promise<void> {
+  if (s.verified !== undefined) return s.verified;
+  if (s.status !== 'open') return Promise.reject(closedError(s));
+  s.verified = checkContent(s);
+  return s.verified;
+}
+
+async function checkContent(s: WriteState): Promise<void> {
   await s.tail.catch((error: unknown) => failWrite(s, error));
   if (s.expectedSize !== undefined && s.written !== s.expectedSize) return failWrite(s, new SizeMismatchError(s.expectedSize, s.written));
   const actual = `${digestAlgorithm(s.digest)}:${s.hash.digest('hex')}`;
   if (actual !== s.digest) return failWrite(s, new DigestMismatchError(s.digest, actual));
+}
+
+/** Steps 3–7: verify size and digest (once), fsync, then publish. */
+async function verifyAndPublish(s: WriteState): Promise<BlobMeta> {
+  await verifyWrite(s);
   try {
     await s.handle.sync();
     await s.handle.close();
@@ -191,6 +224,9 @@ async function verifyAndPublish(s: WriteState): Promise<BlobMeta> {
 function commitWrite(s: WriteState): Promise<BlobMeta> {
   if (s.committing !== undefined) return s.committing;
   if (s.status !== 'open') return Promise.reject(closedError(s));
+  // Sealed before any await: verifyWrite sees status 'open' here, and later writes are refused.
+  const verified = verifyWrite(s);
+  verified.catch(() => undefined);
   s.status = 'committing';
   s.committing = verifyAndPublish(s);
   return s.committing;
