@@ -4,12 +4,12 @@
  * (the store grew: the size tracker and automatic eviction hear of it).
  *
  * A request reads a stored blob in two steps: `stat()` (is it there?) and, a little later,
- * `createReadStream()` or `readBytes()`. Both count as use:
+ * `createReadStream()`, `openBlob()` or `readBytes()`. Each counts as use:
  *   - a successful stat pins the digest until a read starts (or `lookPinMs` passes, for a
  *     HEAD or a stat that is never followed by a read); the pin is taken *before* the index
  *     is asked, so a stat racing a removal either pins first or sees the blob gone;
- *   - a read pins it until its stream closes (an fd already open would survive an unlink,
- *     but the pin keeps the count honest and the file in place for the reader);
+ *   - a read pins it until its stream (or open blob) closes (an fd already open would survive
+ *     an unlink, but the pin keeps the count honest and the file in place for the reader);
  *   - a blob just committed is pinned for `commitPinMs` (2 s), so a client that joined its
  *     fill just before the commit can still open the final path.
  * `removeUnlessInUse` checks the pins and starts the delete in the same tick; a stat of that
@@ -122,7 +122,7 @@ function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting): BlobUsag
   };
 }
 
-type ReadMethods = Pick<BlobStore, 'stat' | 'createReadStream' | 'readBytes'>;
+type ReadMethods = Pick<BlobStore, 'stat' | 'createReadStream' | 'readBytes' | 'openBlob'>;
 
 /** stat, stream and read, each pinning the digest for as long as it is in use. */
 function pinnedReads(inner: BlobStore, pins: Pins, deleting: Deleting): ReadMethods {
@@ -148,6 +148,25 @@ function pinnedReads(inner: BlobStore, pins: Pins, deleting: Deleting): ReadMeth
       }
       stream.once('close', () => pins.endRead(digest));
       return stream;
+    },
+    async openBlob(digest) {
+      pins.startRead(digest);
+      try {
+        const blob = await inner.openBlob(digest);
+        let closed = false;
+        return {
+          fd: blob.fd,
+          size: blob.size,
+          close: () => {
+            if (!closed) pins.endRead(digest);
+            closed = true;
+            return blob.close();
+          },
+        };
+      } catch (error) {
+        pins.endRead(digest);
+        throw error;
+      }
     },
     async readBytes(digest) {
       pins.startRead(digest);

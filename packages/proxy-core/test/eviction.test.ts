@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedImages, skopeoPull, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import type { StatsReport } from '../src/index.js';
-import { startCache, type RunningCache } from './helpers.js';
+import { expectStored, startCache, type RunningCache } from './helpers.js';
 import { eventually, imageBytes, imageDigests, pinsLapse, startAdmin, type AdminListener } from './ops-helpers.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 
@@ -47,7 +47,7 @@ describe('automatic eviction at the watermarks', () => {
     await pull(images.multiArch);
     await eventually(async () => (await size()) <= low, 15_000, 'the store to shrink to the low watermark');
 
-    for (const digest of imageDigests(images.multiArch)) expect(await cache.cache.store.stat(digest as never), digest).toBeDefined();
+    for (const digest of imageDigests(images.multiArch)) await expectStored(cache, digest);
     const docker = await Promise.all(imageDigests(images.docker).map((d) => cache.cache.store.stat(d as never)));
     expect(docker.every((meta) => meta === undefined)).toBe(true);
     const metrics = parsePrometheusText((await admin.text('/metrics')).body);

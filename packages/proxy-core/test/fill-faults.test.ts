@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { pushBlob, type Fault } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
-import { useProxiedCache } from './helpers.js';
+import { expectStored, useProxiedCache } from './helpers.js';
 import { getBlob, looksComplete, randomBlob } from './fill-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -52,7 +52,7 @@ describe('faults from the upstream and the disk', () => {
     const healthy = await getBlob(url);
     expect(looksComplete(healthy)).toBe(true);
     expect(healthy.digest).toBe(blob.digest);
-    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+    await expectStored(cache, blob.digest);
   }, 30_000);
 
   it('counts a corrupt upstream body as an upstream error', () => {
@@ -84,6 +84,6 @@ describe('faults from the upstream and the disk', () => {
     expect((await getBlob(cachedUrl)).digest).toBe(cached.digest);
     // Space is back: the next pull fills and stores it.
     expect((await getBlob(`${cache.url}/v2/faults/disk/blobs/${blob.digest}`)).digest).toBe(blob.digest);
-    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+    await expectStored(cache, blob.digest);
   }, 60_000);
 });

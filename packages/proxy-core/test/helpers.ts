@@ -1,7 +1,8 @@
 /** Starting a real regcache (createRegistryCache + node:http on 127.0.0.1:0) in front of a real upstream. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Digest } from '@regcache/registry-protocol';
 import { startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import { createRegistryCache, parseConfig, refuseConnect, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
 
@@ -78,4 +79,12 @@ export function useProxiedCache(config: Partial<RegcacheConfigInput> = {}): () =
     if (parts === undefined) throw new Error('fixture not started');
     return parts;
   };
+}
+
+/**
+ * Waits until the store has `digest`. A pull ends as soon as its bytes verify; the fsync,
+ * rename and index entry that store them follow a moment later.
+ */
+export async function expectStored(cache: RunningCache, digest: string, timeout = 10_000): Promise<void> {
+  await expect.poll(() => cache.cache.store.stat(digest as Digest), { timeout, message: `${digest} stored` }).toBeDefined();
 }

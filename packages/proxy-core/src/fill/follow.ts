@@ -11,9 +11,13 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
+import type { BodySender } from '../send-file.js';
 import type { Fill, FillReader } from './types.js';
 
 const CHUNK = 256 * 1024;
+/** A sendfile follower waits until this much is readable ahead of it (or GATHER_MS passes). */
+const MIN_SEND = 2 * 1024 * 1024;
+const GATHER_MS = 20;
 /** At most this many window slices per write (one writev). */
 const MAX_PIECES = 32;
 
@@ -21,12 +25,17 @@ export class FillFailedError extends Error {
   override readonly name = 'FillFailedError';
 }
 
-/** Bytes [start, end) of the fill (to its end when `end` is undefined), written to `res`. Resolves with the bytes written. */
-export async function followFill(fill: Fill, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
+/**
+ * Bytes [start, end) of the fill (to its end when `end` is undefined), written to `res` — by
+ * `sender` (sendfile, when the response has a Content-Length and a plain socket) or through
+ * Node. Resolves with the bytes written.
+ */
+export async function followFill(fill: Fill, res: ServerResponse, start: number, end: number | undefined, sender?: BodySender): Promise<number> {
   const reader = fill.attach();
   let fd: FileHandle | undefined;
   try {
     fd = await openFill(fill);
+    if (sender !== undefined) return await sendFromFill(fill, reader, fd, res, sender, start, end);
     return await copyFromFill(fill, reader, fd, res, start, end);
   } finally {
     reader.detach();
@@ -65,6 +74,60 @@ async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, buffer:
 }
 
 /**
+ * Following by sendfile: each step sends what is on disk and readable now, straight from the
+ * temp file's pages; the JavaScript thread copies nothing. Bytes that exist only in memory
+ * (pass-through after a disk failure) go through Node.
+ */
+async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, sender: BodySender, start: number, end: number | undefined): Promise<number> {
+  let position = start;
+  let gathered = false;
+  // The head goes out now: a client learns at once that its blob is coming.
+  res.flushHeaders();
+  for (;;) {
+    if (fill.status() === 'failed' && !fill.verified()) throw new FillFailedError(`fill of ${fill.digest} failed`);
+    const target = end ?? (fill.complete() || fill.verified() ? fill.readable() : Number.POSITIVE_INFINITY);
+    if (position >= target) break;
+    const limit = Math.min(fill.readable(), target);
+    if (position >= limit) {
+      await fill.wait(position);
+      continue;
+    }
+    if (!gathered && limit - position < MIN_SEND && limit < target && fill.status() === 'running') {
+      await gather(fill, position);
+      gathered = true;
+      continue;
+    }
+    gathered = false;
+    const onDisk = fill.onDisk();
+    if (position < onDisk) {
+      const sent = await sender.send(fd.fd, position, Math.min(limit, onDisk) - position);
+      if (sent === 0) throw new FillFailedError(`temp file of ${fill.digest} is shorter than written`);
+      position += sent;
+      continue;
+    }
+    const memory = reader.fromMemory(position, limit - position);
+    if (memory === undefined) throw new FillFailedError(`fill of ${fill.digest} can no longer be followed`);
+    await writeChunks(res, [memory]);
+    position += memory.length;
+  }
+  return position - start;
+}
+
+/**
+ * A job per few MiB, not per upstream chunk: sixteen followers waking for every 64 KiB would
+ * cost the fill's own thread more than the bytes do. Waits for MIN_SEND more bytes, but never
+ * longer than GATHER_MS (a slow upstream still streams).
+ */
+async function gather(fill: Fill, position: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, GATHER_MS);
+  });
+  await Promise.race([fill.wait(position + MIN_SEND - 1), timeout]);
+  clearTimeout(timer);
+}
+
+/**
  * Two buffers per client, alternating: one is being flushed to the socket while the next
  * is read. A buffer is reused only after its write has completed, which also bounds what a
  * client can have outstanding (backpressure without a drain listener per chunk).
@@ -76,8 +139,8 @@ async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
   let position = start;
   try {
     for (;;) {
-      if (fill.status() === 'failed') throw new FillFailedError(`fill of ${fill.digest} failed`);
-      const target = end ?? (fill.complete() ? fill.readable() : Number.POSITIVE_INFINITY);
+      if (fill.status() === 'failed' && !fill.verified()) throw new FillFailedError(`fill of ${fill.digest} failed`);
+      const target = end ?? (fill.complete() || fill.verified() ? fill.readable() : Number.POSITIVE_INFINITY);
       if (position >= target) break;
       const limit = fill.readable();
       if (position >= limit) {

@@ -14,7 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Digest } from '@regcache/registry-protocol';
 import { DigestMismatchError, SizeMismatchError, StoreWriteError, type BlobMeta, type BlobWriter } from '@regcache/blob-store';
 import { startPassthrough, type Passthrough } from './passthrough.js';
-import { createRecentBytes } from './recent.js';
+import { sendfileAvailable } from '../send-file.js';
+import { createRecentBytes, RECENT_BYTES } from './recent.js';
 import type { Fill, FillEngineOptions, FillReader, FillSource, FillStatus } from './types.js';
 
 export class FillIdleError extends Error {
@@ -42,12 +43,20 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   /** The disk refused the commit of verified bytes (see commitOrPass). */
   let refused = false;
   const readers = new Set<FillReader>();
-  const recent = createRecentBytes();
-  let waiters: Array<() => void> = [];
+  // Followers served by sendfile read the temp file's pages, never the window: keep it minimal.
+  const recent = createRecentBytes(sendfileAvailable() ? 0 : RECENT_BYTES);
+  /** Clients waiting for bytes past `offset`; woken only when those arrive (or the fill settles). */
+  let waiters: Array<{ offset: number; wake: () => void }> = [];
   const notify = (): void => {
+    if (waiters.length === 0) return;
+    const settled = status !== 'running';
+    const upTo = readable();
     const current = waiters;
     waiters = [];
-    for (const wake of current) wake();
+    for (const waiter of current) {
+      if (settled || upTo > waiter.offset) waiter.wake();
+      else waiters.push(waiter);
+    }
   };
 
   let idle: NodeJS.Timeout | undefined;
@@ -59,14 +68,17 @@ export function createRunningFill(args: RunningFillArgs): Fill {
 
   const total = (): number => (pass ? pass.diskBytes + pass.memBytes() : writer.written);
   const complete = (): boolean => status === 'committed' || status === 'passed';
-  const readable = (): number => (complete() || source.size === undefined ? total() : Math.min(total(), source.size - 1));
+  /** The digest checked out (the blob is all there); durability and the index may still be pending. */
+  let verified = false;
+  const readable = (): number => (verified || complete() || source.size === undefined ? total() : Math.min(total(), source.size - 1));
 
-  async function accept(chunk: Buffer): Promise<void> {
+  /** The chunks that arrived while the previous ones were being written: one batched write. */
+  async function accept(chunks: Buffer[]): Promise<void> {
     resetIdle();
     if (pass === undefined) {
       try {
-        await writer.write(chunk);
-        recent.add(chunk);
+        await Promise.all(chunks.map((chunk) => writer.write(chunk)));
+        for (const chunk of chunks) recent.add(chunk);
         return;
       } catch (error) {
         if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
@@ -76,13 +88,14 @@ export function createRunningFill(args: RunningFillArgs): Fill {
         engine.onDiskError?.(fill, error);
       }
     }
-    await pass.push(chunk);
+    // The disk failed on this batch: none of it counts as on disk, all of it goes through memory.
+    for (const chunk of chunks) await pass.push(chunk);
   }
 
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
-    write(chunk: Buffer, _encoding, callback) {
-      accept(chunk).then(() => {
+    writev(entries, callback) {
+      accept(entries.map((entry) => entry.chunk as Buffer)).then(() => {
         notify();
         callback();
       }, callback);
@@ -98,7 +111,9 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     try {
       return await writer.commit();
     } catch (error) {
-      if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
+      // The verified bytes may already be with clients that have since left: the disk refused
+      // to keep them, nothing more (counted as a disk error, not a failed fill).
+      if (!(error instanceof StoreWriteError)) throw error;
       refused = true;
       args.release();
       engine.onDiskError?.(fill, error);
@@ -106,8 +121,19 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     }
   }
 
+  /**
+   * The last byte goes out as soon as the digest verifies — before the fsync, rename and index
+   * entry that make the blob durable (fsync of a large blob takes as long as the transfer on a
+   * slow disk). A client never depends on our durability, only on verified bytes; the fill
+   * stays joinable until committed, so a client arriving meanwhile follows it, not the upstream.
+   */
   async function finish(): Promise<BlobMeta | undefined> {
-    if (pass === undefined) return commitOrPass();
+    if (pass === undefined) {
+      await writer.verify();
+      verified = true;
+      notify();
+      return commitOrPass();
+    }
     if (source.size !== undefined && total() !== source.size) throw new SizeMismatchError(source.size, total());
     if (!pass.digestMatches()) throw new DigestMismatchError(digest, 'the bytes passed through');
     return undefined;
@@ -169,8 +195,9 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     fromRecent: (position, max) => recent.slice(position, max),
     status: () => status,
     complete,
+    verified: () => verified,
     error: () => failure,
-    wait: (offset) => (status !== 'running' || readable() > offset ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
+    wait: (offset) => (status !== 'running' || readable() > offset ? Promise.resolve() : new Promise((wake) => waiters.push({ offset, wake }))),
     attach,
     done,
   };

@@ -30,7 +30,7 @@ export interface Fill {
   readonly tempPath: string;
   readonly finalPath: string;
   /**
-   * How far a client may read now: all of a finished blob; while running, all that has
+   * How far a client may read now: all of a verified blob; before that, all that has
    * arrived except the last byte of a blob of known size, which is only released once the
    * digest is verified — so a wrong blob never reaches a client complete-looking.
    */
@@ -41,6 +41,8 @@ export interface Fill {
   fromRecent(position: number, max: number): Buffer | undefined;
   status(): FillStatus;
   complete(): boolean;
+  /** All bytes arrived and match the digest (commit may still be running, or have failed after). */
+  verified(): boolean;
   error(): unknown;
   /** Resolves once more than `offset` bytes are readable, or the fill has settled. */
   wait(offset: number): Promise<void>;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { RunningRegistry } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
-import type { RunningCache } from '../helpers.js';
+import { expectStored, type RunningCache } from '../helpers.js';
 import type { TinyImage } from '../images.js';
 import { parsePrometheusText, valueOf } from '../prom-text.js';
 import { startControlTraffic } from './control-traffic.js';
@@ -78,7 +78,7 @@ export async function runRound(ctx: RoundContext, c: FaultCase, blobSize: number
   await sleep(c.recoverAfterMs ?? 0);
   const healthy = await subject.pull(cache.url);
   expect(rightBody(subject, healthy), `recovery pull: status ${healthy.status}`).toBe(true);
-  expect(await cache.cache.store.stat(subject.digest as Digest)).toBeDefined();
+  await expectStored(cache, subject.digest);
 }
 
 async function expectFailedCleanly(ctx: RoundContext, c: FaultCase, subject: Subject, pulls: readonly Pulled[], storedBefore: ReadonlySet<string>): Promise<void> {

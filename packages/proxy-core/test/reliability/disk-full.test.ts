@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountTmpfs, pushBlob, reportFigures, runChecked, scaled, startRegistry, type RunningRegistry, type Tmpfs } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
-import { startCache, type RunningCache } from '../helpers.js';
+import { expectStored, startCache, type RunningCache } from '../helpers.js';
 import { getBlob, looksComplete, randomBlob } from '../fill-helpers.js';
 import { httpPull, pushTinyImage, type TinyImage } from '../images.js';
 
@@ -81,11 +81,11 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
     for (const blob of [big, ...smalls]) {
       const got = await getBlob(blobUrl('full/blobs', blob.digest));
       expect(looksComplete(got) && got.digest).toBe(blob.digest);
-      expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+      await expectStored(cache, blob.digest);
     }
     for (const late of lates) {
       expect((await httpPull(cache.url, late.name, 'v1')).digest).toBe(late.digest);
-      expect(await cache.cache.store.stat(late.digest as Digest)).toBeDefined();
+      await expectStored(cache, late.digest);
     }
   }, 60_000);
 
@@ -99,6 +99,9 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
       const got = await getBlob(blobUrl('full/blobs', blob.digest));
       expect(looksComplete(got) && got.digest).toBe(blob.digest);
       expect((await httpPull(cache.url, cached.name, cached.digest)).digest).toBe(cached.digest);
+      // The client has its bytes once they verify; the refused commit comes after: wait for it
+      // while blobs/ is still read-only.
+      await expect.poll(() => cache.logs.some((l) => l.digest === blob.digest && String(l.msg).startsWith('disk write failed')), { timeout: 10_000 }).toBe(true);
     } finally {
       await runChecked('umount', [blobs]);
     }
@@ -107,7 +110,7 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
     expect(cache.logs.some((l) => l.digest === blob.digest && String(l.msg).startsWith('disk write failed'))).toBe(true);
     const again = await getBlob(blobUrl('full/blobs', blob.digest));
     expect(looksComplete(again) && again.digest).toBe(blob.digest);
-    expect(await cache.cache.store.stat(blob.digest as Digest)).toBeDefined();
+    await expectStored(cache, blob.digest);
   }, 60_000);
 
   it('leaves a store in which every blob verifies', async () => {
