@@ -1,10 +1,11 @@
 /**
- * regcache: the built server (apps/server/dist/main.js) with an empty data directory, the
- * upstream as its default upstream (or a given data dir, kept, for profiling a warm cache), default settings (tag TTL 5m) and --log-level warn so
- * per-request log lines do not dominate (nginx's access log is off, distribution's too).
+ * regcache: the built server (apps/server/dist/main.js), run with the Node flags of its bin,
+ * with an empty data directory (or a given one, kept, for profiling a warm cache), the upstream
+ * as its default upstream, default settings (tag TTL 5m) and --log-level warn so per-request
+ * log lines do not dominate (nginx's access log is off, distribution's too).
  */
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { freePort, tempDir } from '@regcache/testkit';
 import { startServerProcess } from '../server-process.js';
 import type { Target, TargetFactory } from './target.js';
@@ -15,11 +16,24 @@ function blobPath(dataDir: string, digest: string): string {
   return join(dataDir, 'blobs', alg, hex.slice(0, 2), hex);
 }
 
+/**
+ * The Node flags the `regcache` bin runs the server with, read from its shebang
+ * (`#!/usr/bin/env -S node --flag …`): the bench measures the server as shipped, with this
+ * Node (process.execPath) and any profiling flags added.
+ */
+async function launcherNodeFlags(serverMain: string): Promise<string[]> {
+  const bin = join(dirname(dirname(serverMain)), 'bin', 'regcache.js');
+  const shebang = (await readFile(bin, 'utf8')).split('\n', 1)[0] ?? '';
+  const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
+  return words.slice(words.indexOf('node') + 1);
+}
+
 export const startRegcache: TargetFactory = async ({ upstream, serverMain, nodeArgs = [], dataDir: keptDataDir }) => {
   const dir = keptDataDir === undefined ? await tempDir('bench-regcache') : undefined;
   const dataDir = keptDataDir ?? join(dir ?? '', 'data');
   const port = await freePort();
-  const args = [...nodeArgs, serverMain, '--listen', `127.0.0.1:${port}`, '--data', dataDir, '--upstream', upstream.url, '--log-level', 'warn'];
+  const flags = await launcherNodeFlags(serverMain);
+  const args = [...flags, ...nodeArgs, serverMain, '--listen', `127.0.0.1:${port}`, '--data', dataDir, '--upstream', upstream.url, '--log-level', 'warn'];
   const server = await startServerProcess({ name: 'regcache', command: process.execPath, args, port });
   const target: Target = {
     id: 'regcache',
