@@ -93,7 +93,7 @@ async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
       continue;
     }
     if (!gathered && limit - position < MIN_SEND && limit < target && fill.status() === 'running') {
-      await gather(fill, position);
+      await gather(fill, Math.min(position + MIN_SEND, target));
       gathered = true;
       continue;
     }
@@ -115,15 +115,16 @@ async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
 
 /**
  * A job per few MiB, not per upstream chunk: sixteen followers waking for every 64 KiB would
- * cost the fill's own thread more than the bytes do. Waits for MIN_SEND more bytes, but never
- * longer than GATHER_MS (a slow upstream still streams).
+ * cost the fill's own thread more than the bytes do. Waits until the fill is readable up to
+ * `upTo` (MIN_SEND ahead, or the end of the blob), but never longer than GATHER_MS (a slow
+ * upstream still streams).
  */
-async function gather(fill: Fill, position: number): Promise<void> {
+async function gather(fill: Fill, upTo: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<void>((resolve) => {
     timer = setTimeout(resolve, GATHER_MS);
   });
-  await Promise.race([fill.wait(position + MIN_SEND - 1), timeout]);
+  await Promise.race([fill.wait(upTo - 1), timeout]);
   clearTimeout(timer);
 }
 
