@@ -4,7 +4,7 @@
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
-import { ConfigError, loadConfig, type ConfigFlags } from '@regcache/proxy-core';
+import { ConfigError, loadConfig, sendfileAvailable, type ConfigFlags } from '@regcache/proxy-core';
 import { startServer } from './server.js';
 
 const program = new Command('regcache')
@@ -40,7 +40,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   logger.info(
-    { listen: server.address, admin: server.adminAddress, data: config.storage.path, upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })) },
+    {
+      listen: server.address,
+      admin: server.adminAddress,
+      data: config.storage.path,
+      upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })),
+      // Blob bodies by sendfile(2) (the @regcache/sendfile addon); false: streamed through Node.
+      sendfile: sendfileAvailable() && config.tls === undefined,
+    },
     'regcache listening',
   );
 }

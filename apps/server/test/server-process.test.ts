@@ -27,6 +27,8 @@ describe('the regcache server process', () => {
     const args = ['--config', `${config}/regcache.yaml`, '--listen', '127.0.0.1:0', '--data', data];
     const server = await runServer(args, env);
     try {
+      // Linux, plain HTTP: blob bodies go out by sendfile (the addon npm ci builds must be there).
+      expect(server.lines.find((l) => l.msg === 'regcache listening')?.sendfile).toBe(process.platform === 'linux');
       const pulled = await skopeoPull(`${server.address}/${image.name}:${image.tag}`);
       expect(pulled.code, pulled.stderr).toBe(0);
       expect(pulled.manifestDigest).toBe(image.digest);

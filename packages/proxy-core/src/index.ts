@@ -38,3 +38,4 @@ export { parseImageRef } from './image-ref.js';
 export type { ImageRef } from './image-ref.js';
 export type { CacheMetrics } from './metrics.js';
 export { refuseConnect } from './respond.js';
+export { sendfileAvailable } from './send-file.js';
