@@ -1,11 +1,14 @@
 /** Runs the built `regcache` bin as a real process and reads its pino log lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { onProcessExit } from '@regcache/testkit';
+import { onProcessExit, shebangNodeFlags } from '@regcache/testkit';
 
 export const BIN = fileURLToPath(new URL('../bin/regcache.js', import.meta.url));
+/** The Node flags the bin runs with (its shebang), passed along: the server under test runs as shipped. */
+const BIN_NODE_FLAGS = shebangNodeFlags(readFileSync(BIN, 'utf8'));
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -19,7 +22,7 @@ export interface ServerProcess {
 /** The child is SIGKILLed if the test process exits first. `wrap` runs it under another command (e.g. strace). */
 function spawnBin(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
   const [command, ...prefix] = [...wrap, process.execPath];
-  const child = spawn(command as string, [...prefix, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command as string, [...prefix, ...BIN_NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const unregister = onProcessExit(() => void child.kill('SIGKILL'));
   child.once('exit', unregister);
   return child;

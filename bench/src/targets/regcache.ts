@@ -6,7 +6,7 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { freePort, tempDir } from '@regcache/testkit';
+import { freePort, shebangNodeFlags, tempDir } from '@regcache/testkit';
 import { startServerProcess } from '../server-process.js';
 import type { Target, TargetFactory } from './target.js';
 
@@ -16,16 +16,9 @@ function blobPath(dataDir: string, digest: string): string {
   return join(dataDir, 'blobs', alg, hex.slice(0, 2), hex);
 }
 
-/**
- * The Node flags the `regcache` bin runs the server with, read from its shebang
- * (`#!/usr/bin/env -S node --flag …`): the bench measures the server as shipped, with this
- * Node (process.execPath) and any profiling flags added.
- */
+/** The Node flags of the `regcache` bin (its shebang): the bench measures the server as shipped. */
 async function launcherNodeFlags(serverMain: string): Promise<string[]> {
-  const bin = join(dirname(dirname(serverMain)), 'bin', 'regcache.js');
-  const shebang = (await readFile(bin, 'utf8')).split('\n', 1)[0] ?? '';
-  const words = shebang.replace(/^#!/, '').trim().split(/\s+/);
-  return words.slice(words.indexOf('node') + 1);
+  return shebangNodeFlags(await readFile(join(dirname(dirname(serverMain)), 'bin', 'regcache.js'), 'utf8'));
 }
 
 export const startRegcache: TargetFactory = async ({ upstream, serverMain, nodeArgs = [], dataDir: keptDataDir }) => {

@@ -50,6 +50,8 @@ describe('metrics and health on the admin listener', () => {
     const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
     await pullByHttp();
     await moved('regcache_requests_total', { route: 'blob', cache: 'miss', status: '200' }, image.blobs.length);
+    // A pull ends when its bytes verify; each fill settles (and counts) once its commit is done.
+    await moved('regcache_fill_duration_seconds_count', { result: 'ok' }, image.blobs.length);
     const afterMiss = await scrape();
     expect(valueOf(afterMiss, 'regcache_requests_total', { route: 'manifest', cache: 'miss' })).toBe(1);
     expect(valueOf(afterMiss, 'regcache_served_bytes_total', { source: 'upstream' })).toBe(blobBytes + image.manifest.length);

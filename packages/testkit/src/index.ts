@@ -17,7 +17,7 @@ export { fuzzRequest, prng, rawExchange } from './http-fuzz.js';
 export type { FuzzTargets } from './http-fuzz.js';
 export { pushSmallImage } from './push-image.js';
 export type { SmallImage } from './push-image.js';
-export { runChecked, runCommand, spawnManaged } from './process.js';
+export { runChecked, runCommand, shebangNodeFlags, spawnManaged } from './process.js';
 export type { CommandResult, ManagedProcess, SpawnOptions } from './process.js';
 export { DEFAULT_PASSWORD, DEFAULT_USERNAME, TOKEN_ISSUER, TOKEN_SERVICE } from './registry-auth.js';
 export { authorizationFor, deleteManifest, fetchManifest, pushBlob, pushManifest, registryRequest } from './registry-client.js';

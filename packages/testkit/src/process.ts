@@ -139,3 +139,16 @@ export async function runChecked(command: string, args: string[], opts: { timeou
   }
   return result;
 }
+
+/**
+ * The Node flags in a script's shebang (`#!/usr/bin/env -S node --flag …`): tests and the bench
+ * run the `regcache` bin with `process.execPath` (so the Node under test is the one running
+ * them) and pass these, so the server runs as shipped.
+ */
+export function shebangNodeFlags(script: string): string[] {
+  const first = script.split('\n', 1)[0] ?? '';
+  if (!first.startsWith('#!')) return [];
+  const words = first.slice(2).trim().split(/\s+/);
+  const node = words.findIndex((w) => w === 'node' || w.endsWith('/node'));
+  return node < 0 ? [] : words.slice(node + 1);
+}

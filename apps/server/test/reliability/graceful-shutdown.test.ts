@@ -66,7 +66,8 @@ describe('SIGTERM during pulls', () => {
     const pulls: Array<Promise<Hashed>> = [...cold.map((b) => hashedGet(url(b.digest), { agent })), hashedGet(url(cached.digest), { agent, holdMs: 1500 })];
     await sleep(300);
     const stopping = terminate(server);
-    await sleep(200);
+    // The listener closes right after the 'shutting down' line (a fixed sleep raced a loaded CI machine).
+    await expect.poll(() => server.lines.some((l) => l.msg === 'shutting down'), { timeout: 5000 }).toBe(true);
     await expect(hashedGet(url(cached.digest))).rejects.toThrow(/ECONNREFUSED/);
     const done = await Promise.all(pulls);
     const lastPullEnded = Date.now();
