@@ -10,6 +10,7 @@ import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
 import { createMemo } from './memo.js';
 import { createManifestHeads } from './headers.js';
+import { createHotResponses } from './hot-responses.js';
 import { createFillEngine } from './fill/engine.js';
 import { createHandler, type RegistryHandler } from './handler.js';
 import { createClientAuth } from './client-auth.js';
@@ -85,7 +86,23 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
-  const parts: CacheParts = { config, store, fills, manifests: createManifestFetcher(store, { onDiskError: manifestDiskError(stats, logger) }), freshness: createFreshness(), upstreams, logger, stats, observers: [], parseAccept: createMemo((header: string) => parseAccept(header)), manifestHead: createManifestHeads() };
+  const hot = createHotResponses({ byHost: config.upstreams.some((u) => u.hosts.length > 0) });
+  store.onRemove((digest) => hot.forgetDigest(digest));
+  store.onTagChange((upstream, repo, tag) => hot.forgetTag(upstream, repo, tag));
+  const parts: CacheParts = {
+    config,
+    store,
+    fills,
+    manifests: createManifestFetcher(store, { onDiskError: manifestDiskError(stats, logger) }),
+    freshness: createFreshness(),
+    upstreams,
+    logger,
+    stats,
+    observers: [],
+    parseAccept: createMemo((header: string) => parseAccept(header)),
+    hot,
+    manifestHead: createManifestHeads(),
+  };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
   const router = createRouter(upstreams, fallback);
   const handler = createHandler(parts, router, clientAuth);

@@ -28,6 +28,8 @@ export interface ClientAuth {
   readonly enabled: boolean;
   /** Returns when the request may proceed; throws `ClientAuthError` otherwise. */
   check(req: IncomingMessage): void;
+  /** The same decision, quietly: no log line, no throw (the hot path falls back to `check`). */
+  allows(req: IncomingMessage): boolean;
 }
 
 const VERIFIED_TTL_MS = 5 * 60_000;
@@ -47,21 +49,23 @@ export async function createClientAuth(config: ClientAuthConfig, logger: Logger)
     throw new ClientAuthError(reason, config.realm);
   };
 
+  /** Why the request may not proceed (and the user it named), or undefined when it may. */
+  const refusal = (req: IncomingMessage): { reason: ClientAuthError['reason']; user?: string } | undefined => {
+    const credentials = parseAuthorization(headerValue(req.headers.authorization));
+    if (credentials === 'missing' || credentials === 'malformed') return { reason: credentials };
+    if (credentials.kind === 'bearer') return tokenMatches(credentials.token) ? undefined : { reason: 'bad-token' };
+    if (tokenMatches(credentials.password) || passwordMatches(credentials.user, credentials.password)) return undefined;
+    return { reason: users.has(credentials.user) ? 'bad-password' : 'unknown-user', user: credentials.user };
+  };
+
   return {
     enabled,
     check(req) {
       if (!enabled) return;
-      const credentials = parseAuthorization(headerValue(req.headers.authorization));
-      if (credentials === 'missing' || credentials === 'malformed') return fail(req, credentials);
-      if (credentials.kind === 'bearer') {
-        if (!tokenMatches(credentials.token)) fail(req, 'bad-token');
-        return;
-      }
-      if (tokenMatches(credentials.password)) return;
-      if (!passwordMatches(credentials.user, credentials.password)) {
-        fail(req, users.has(credentials.user) ? 'bad-password' : 'unknown-user', credentials.user);
-      }
+      const refused = refusal(req);
+      if (refused !== undefined) fail(req, refused.reason, refused.user);
     },
+    allows: (req) => !enabled || refusal(req) === undefined,
   };
 }
 

@@ -9,6 +9,7 @@ import type { Stats } from './stats.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ManifestFetcher } from './manifest-fetch.js';
 import type { Freshness } from './freshness.js';
+import type { HotResponses } from './hot-responses.js';
 
 export interface Upstream {
   readonly config: UpstreamConfig;
@@ -46,6 +47,8 @@ export interface CacheParts {
   readonly observers: RequestObserver[];
   /** Accept headers repeat across clients: each distinct one is parsed once (per instance). */
   readonly parseAccept: (header: string) => AcceptEntry[];
+  /** Whole manifest answers replayed without a store read (hot-responses.ts). */
+  readonly hot: HotResponses;
   /** Response heads of cached manifests, built once per digest (headers.ts). */
   readonly manifestHead: (digest: Digest, mediaType: string, length: number, result: CacheResult) => Readonly<Record<string, string>>;
 }

@@ -31,6 +31,10 @@ export interface GuardedStore extends BlobStore {
   peek(digest: Digest): Promise<BlobMeta | undefined>;
   /** Called with the metadata of every committed write (fills and manifests). */
   onCommit(listener: (meta: BlobMeta) => void): void;
+  /** Called before a blob's removal starts (gc, eviction): copies of it must go first. */
+  onRemove(listener: (digest: Digest) => void): void;
+  /** Called before a tag is written or deleted. */
+  onTagChange(listener: (upstream: string, repo: string, tag: string) => void): void;
 }
 
 const DEFAULT_LOOK_PIN_MS = 30_000;
@@ -106,11 +110,12 @@ function createPins(lookPinMs: number): Pins {
 
 type Deleting = Map<Digest, Promise<boolean>>;
 
-function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting): BlobUsage {
+function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting, removing: (digest: Digest) => void): BlobUsage {
   return {
     inUse: (digest) => pins.inUse(digest),
     async removeUnlessInUse(digest) {
       if (pins.inUse(digest) || deleting.has(digest)) return 'in-use';
+      removing(digest);
       const removal = inner.delete(digest);
       deleting.set(digest, removal);
       try {
@@ -183,6 +188,11 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitP
   const pins = createPins(opts.lookPinMs ?? DEFAULT_LOOK_PIN_MS);
   const deleting: Deleting = new Map();
   const listeners: Array<(meta: BlobMeta) => void> = [];
+  const removeListeners: Array<(digest: Digest) => void> = [];
+  const tagListeners: Array<(upstream: string, repo: string, tag: string) => void> = [];
+  const tagChanging = (upstream: string, repo: string, tag: string): void => {
+    for (const listener of tagListeners) listener(upstream, repo, tag);
+  };
   const committed = (meta: BlobMeta): BlobMeta => {
     pins.committed(meta.digest, opts.commitPinMs ?? DEFAULT_COMMIT_PIN_MS);
     for (const listener of listeners) listener(meta);
@@ -191,9 +201,27 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitP
   return {
     ...inner,
     ...pinnedReads(inner, pins, deleting),
-    usage: createUsage(inner, pins, deleting),
+    usage: createUsage(inner, pins, deleting, (digest) => {
+      for (const listener of removeListeners) listener(digest);
+    }),
     peek: (digest) => inner.stat(digest),
     onCommit: (listener) => void listeners.push(listener),
+    onRemove: (listener) => void removeListeners.push(listener),
+    onTagChange: (listener) => void tagListeners.push(listener),
+    async check(checkOpts) {
+      const report = await inner.check(checkOpts);
+      // A repair deleted what it found corrupt or missing: copies of those must go too.
+      if (report.repaired) for (const digest of [...report.corrupt, ...report.missingFiles]) for (const listener of removeListeners) listener(digest);
+      return report;
+    },
+    putTag(upstream, repo, tag, record) {
+      tagChanging(upstream, repo, tag);
+      return inner.putTag(upstream, repo, tag, record);
+    },
+    deleteTag(upstream, repo, tag) {
+      tagChanging(upstream, repo, tag);
+      return inner.deleteTag(upstream, repo, tag);
+    },
     async beginWrite(digest, writeOpts) {
       const writer = await inner.beginWrite(digest, writeOpts);
       const commit = writer.commit.bind(writer);

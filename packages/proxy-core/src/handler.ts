@@ -12,6 +12,7 @@ import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
+import type { HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
 import { sendError, sendJson } from './respond.js';
 import type { Router } from './routing.js';
@@ -25,6 +26,9 @@ export function createHandler(parts: CacheParts, router: Router, clientAuth: Cli
   const parseTarget = createMemo(parseRequestTarget);
   return async function handle(req, res) {
     const started = process.hrtime.bigint();
+    // A manifest answered a moment ago is replayed as it was: synchronously, nothing parsed.
+    const replayed = clientAuth.allows(req) ? parts.hot.serve(req, res) : undefined;
+    if (replayed !== undefined) return hotServed(parts, req, res, replayed, started);
     const head = req.method === 'HEAD';
     let kind: RouteKind = 'other';
     let state: RequestState | undefined;
@@ -83,22 +87,28 @@ function safePath(req: IncomingMessage): string {
   return url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url;
 }
 
+/** The bookkeeping of a replayed answer: what the normal path does for a hit. */
+function hotServed(parts: CacheParts, req: IncomingMessage, res: ServerResponse, answer: HotAnswer, started: bigint): void {
+  const bytes = req.method === 'HEAD' ? 0 : answer.body.length;
+  parts.store.touch(answer.digest);
+  parts.stats.add('hits', answer.upstream);
+  if (bytes > 0) parts.stats.add('bytesFromCache', answer.upstream, bytes);
+  record(parts, req, res, started, { route: 'manifest', bytes, cache: 'hit', upstream: answer.upstream, repo: answer.repo, aborted: false });
+}
+
 function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
+  const outcome = { route, bytes: state?.bytes ?? 0, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished };
+  record(parts, req, res, started, outcome);
+}
+
+type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'repo' | 'aborted'>;
+
+/** One log line (at info) and the observers (metrics), per answered request. */
+function record(parts: CacheParts, req: IncomingMessage, res: ServerResponse, started: bigint, outcome: Outcome): void {
   const logged = parts.logger.isLevelEnabled?.('info') ?? true;
   if (!logged && parts.observers.length === 0) return;
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-  const record: RequestRecord = {
-    method: req.method ?? '',
-    path: safePath(req),
-    route,
-    status: res.statusCode,
-    bytes: state?.bytes ?? 0,
-    durationMs: Math.round(durationMs * 10) / 10,
-    cache: state?.cache ?? 'local',
-    upstream: state?.upstream.config.name,
-    repo: state?.repo,
-    aborted: !res.writableFinished,
-  };
-  if (logged) parts.logger.info(record, 'request');
-  for (const observe of parts.observers) observe(record);
+  const entry: RequestRecord = { method: req.method ?? '', path: safePath(req), status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ...outcome };
+  if (logged) parts.logger.info(entry, 'request');
+  for (const observe of parts.observers) observe(entry);
 }

@@ -34,6 +34,8 @@ export interface FetchedManifest {
   bytes: Buffer;
   /** The digests the manifest references (config, layers, child manifests). */
   references: Digest[];
+  /** Stored and linked (false when the disk refused: served, but not kept). */
+  stored: boolean;
 }
 
 export interface ManifestFetcher {
@@ -83,8 +85,9 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
   } catch (error) {
     if (!isDiskError(error)) throw error;
     events.onDiskError?.(digest, error);
+    return { digest, mediaType, bytes, references, stored: false };
   }
-  return { digest, mediaType, bytes, references };
+  return { digest, mediaType, bytes, references, stored: true };
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {

@@ -23,6 +23,7 @@ import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
+import { tagKey } from './hot-responses.js';
 import { ensureLinked } from './links.js';
 
 /** The client's Accept entries; a single header (the usual case) through the instance's memo. */
@@ -40,12 +41,13 @@ async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, acc
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'manifests');
-    return serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit');
+    return serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER);
   }
   if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, accept);
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, upstreamManifestAccept(accept));
   parts.stats.add('misses', rs.upstream.config.name);
-  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss');
+  // Replayed only once stored: a manifest the disk refused is fetched again (and stored) next time.
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', fetched.stored ? FOREVER : undefined);
 }
 
 async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
@@ -53,7 +55,7 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
   const cached = await parts.store.getTag(name, rs.repo, tag);
   const usable = cached !== undefined && acceptsMediaType(accept, cached.mediaType) && (await parts.store.stat(cached.digest)) !== undefined;
   if (usable && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl) {
-    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
+    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt));
   }
   if (usable) return revalidate(parts, rs, tag, cached, accept);
   // A HEAD by tag for an unknown tag is fetched and stored like a GET: containerd resolves
@@ -66,9 +68,16 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
-  await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record).catch(unlessDiskError);
+  const tagStored = await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record).then(
+    () => true,
+    (error: unknown) => {
+      unlessDiskError(error);
+      return false;
+    },
+  );
   parts.stats.add('misses', rs.upstream.config.name);
-  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss');
+  const replay = fetched.stored && tagStored ? tagAnswer(rs, tag, record.fetchedAt) : undefined;
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', replay);
 }
 
 /** The tag's TTL has passed: HEAD it upstream; serve stale if the upstream cannot answer. */
@@ -84,20 +93,21 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
       parts.stats.add('stale', name);
       parts.stats.add('upstreamErrors', name);
       rs.res.setHeader('x-regcache-stale', 'true');
-      return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale');
+      return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined);
     }
     // A reachable upstream that no longer has the tag: forget it rather than serve it forever.
     if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
     throw error;
   }
   if (current === cached.digest) {
-    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt: Date.now() }).catch(unlessDiskError);
-    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit');
+    const fetchedAt = Date.now();
+    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt }).catch(unlessDiskError);
+    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, fetchedAt));
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.
   const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
   if (stored !== undefined && stored.digest === current && acceptsMediaType(accept, stored.mediaType)) {
-    return serveStored(parts, rs, stored.digest, stored.mediaType, 'hit');
+    return serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt));
   }
   return fetchTag(parts, rs, tag, accept);
 }
@@ -130,16 +140,33 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: Acce
   rs.res.end();
 }
 
-async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult): Promise<void> {
+async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult, replay: Replay | undefined): Promise<void> {
   const bytes = await parts.store.readBytes(digest);
   parts.store.touch(digest);
   if (result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
-  return send(parts, rs, digest, mediaType, bytes, result);
+  return send(parts, rs, digest, mediaType, bytes, result, replay);
 }
 
-function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult): void {
+/** How long an answer may be replayed from the hot table, and the tag it answers for. */
+interface Replay {
+  expiresAt: number;
+  tag?: string;
+}
+
+const FOREVER: Replay = { expiresAt: Number.POSITIVE_INFINITY };
+
+function tagAnswer(rs: RequestState, tag: Tag, fetchedAt: number): Replay {
+  return { expiresAt: fetchedAt + rs.upstream.config.tagTtl, tag: tagKey(rs.upstream.config.name, rs.repo, tag) };
+}
+
+/** Sends the manifest; a fresh answer (`replay`; never a stale one) is kept to be replayed as a hit. */
+function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult, replay: Replay | undefined): void {
   rs.cache = result;
   rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
+  if (replay !== undefined) {
+    const answer = { head: parts.manifestHead(digest, mediaType, bytes.length, 'hit'), body: bytes, digest, upstream: rs.upstream.config.name, repo: rs.repo, tag: replay.tag, expiresAt: replay.expiresAt };
+    parts.hot.remember(rs.req, answer);
+  }
   if (rs.head) return void rs.res.end();
   rs.bytes = bytes.length;
   parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, bytes.length);

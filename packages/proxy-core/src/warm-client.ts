@@ -5,7 +5,7 @@
  * only a random token made for this warm, so the listener is no way around client auth.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent, request } from 'undici';
 import { CURRENT_MANIFEST_MEDIA_TYPES, parseDigest, type Digest } from '@regcache/registry-protocol';
@@ -35,11 +35,13 @@ const sha = (value: string): Buffer => createHash('sha256').update(value).digest
 
 function tokenAuth(token: string): ClientAuth {
   const expected = sha(`Bearer ${token}`);
+  const allows = (req: IncomingMessage): boolean => timingSafeEqual(sha(req.headers.authorization ?? ''), expected);
   return {
     enabled: true,
     check(req) {
-      if (!timingSafeEqual(sha(req.headers.authorization ?? ''), expected)) throw new ClientAuthError('bad-token', 'regcache');
+      if (!allows(req)) throw new ClientAuthError('bad-token', 'regcache');
     },
+    allows,
   };
 }
 
