@@ -47,8 +47,9 @@ async function openFill(fill: Fill): Promise<FileHandle> {
   try {
     return await open(fill.tempPath, 'r');
   } catch (error) {
-    // Renamed into place between our lookup and this open: the committed file is the same content.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && fill.status() === 'committed') return open(fill.finalPath, 'r');
+    // Renamed into place between our lookup and this open (the commit runs after the bytes
+    // verify, while the fill can still be joined): the final file is the same content.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && (fill.verified() || fill.status() === 'committed')) return open(fill.finalPath, 'r');
     throw error;
   }
 }

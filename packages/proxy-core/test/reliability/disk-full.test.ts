@@ -9,7 +9,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mountTmpfs, pushBlob, reportFigures, runChecked, scaled, startRegistry, type RunningRegistry, type Tmpfs } from '@regcache/testkit';
+import { mountTmpfs, pushBlob, reportFigures, runChecked, runCommand, scaled, startRegistry, type RunningRegistry, type Tmpfs } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
 import { expectStored, startCache, type RunningCache } from '../helpers.js';
 import { getBlob, looksComplete, randomBlob } from '../fill-helpers.js';
@@ -103,7 +103,8 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
       // while blobs/ is still read-only.
       await expect.poll(() => cache.logs.some((l) => l.digest === blob.digest && String(l.msg).startsWith('disk write failed')), { timeout: 10_000 }).toBe(true);
     } finally {
-      await runChecked('umount', [blobs]);
+      // A blob served a moment ago may still be open for its last sendfile: busy, briefly.
+      await expect.poll(async () => (await runCommand('umount', [blobs])).code, { timeout: 10_000 }).toBe(0);
     }
     expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
     await expect.poll(tempFiles, { timeout: 5000 }).toEqual([]);
