@@ -11,7 +11,8 @@
  *     eviction) *before* the removal starts;
  *   - by tag: valid until the tag's TTL runs out (then the normal path revalidates), and
  *     dropped whenever that tag is written or deleted (a move seen through another Accept).
- * Bounded: when full it starts over. Per instance.
+ * Bounded (entries and body bytes; large bodies are not kept): when full it starts over. Per
+ * instance.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Digest } from '@regcache/registry-protocol';
@@ -35,16 +36,21 @@ export interface HotResponses {
   remember(req: IncomingMessage, answer: HotAnswer): void;
   forgetDigest(digest: Digest): void;
   forgetTag(upstream: string, repo: string, tag: string): void;
-  clear(): void;
 }
 
 export const tagKey = (upstream: string, repo: string, tag: string): string => `${upstream}\u0000${repo}\u0000${tag}`;
 
 const MAX_KEY_LENGTH = 2048;
 
-export function createHotResponses(opts: { byHost: boolean; maxEntries?: number }): HotResponses {
+/** Bodies above this are not kept (an index of many platforms is tens of KiB; the cap is 4 MiB). */
+const MAX_BODY_BYTES = 512 * 1024;
+
+export function createHotResponses(opts: { byHost: boolean; maxEntries?: number; maxBytes?: number }): HotResponses {
   const maxEntries = opts.maxEntries ?? 4096;
+  const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
   let answers = new Map<string, HotAnswer>();
+  /** Body bytes held (an answer replaced under the same key is counted twice until the next start-over). */
+  let bytes = 0;
   const keyOf = (req: IncomingMessage): string => {
     const accept = req.headers.accept ?? '';
     const target = `${req.url ?? ''}\n${accept}`;
@@ -71,15 +77,18 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number 
     },
     remember(req, answer) {
       const key = keyOf(req);
-      if (key.length > MAX_KEY_LENGTH || answer.expiresAt <= Date.now()) return;
-      if (answers.size >= maxEntries) answers = new Map();
+      if (key.length > MAX_KEY_LENGTH || answer.body.length > MAX_BODY_BYTES || answer.expiresAt <= Date.now()) return;
+      if (answers.size >= maxEntries || bytes + answer.body.length > maxBytes) {
+        answers = new Map();
+        bytes = 0;
+      }
       answers.set(key, answer);
+      bytes += answer.body.length;
     },
     forgetDigest: (digest) => dropWhere((a) => a.digest === digest),
     forgetTag: (upstream, repo, tag) => {
       const key = tagKey(upstream, repo, tag);
       dropWhere((a) => a.tag === key);
     },
-    clear: () => answers.clear(),
   };
 }

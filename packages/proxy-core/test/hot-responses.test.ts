@@ -4,9 +4,12 @@
  * an answer by digest goes when gc removes the manifest; Accept variants never share an
  * answer; client auth is checked before any replay; the counters still count every hit.
  */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Digest } from '@regcache/registry-protocol';
 import { MediaTypes, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import type { GcResult } from '../src/index.js';
+import { createHotResponses } from '../src/hot-responses.js';
 import { startCache, type RunningCache } from './helpers.js';
 import { pushTinyImage, served } from './images.js';
 import { pinsLapse } from './ops-helpers.js';
@@ -112,4 +115,37 @@ describe('hot manifest answers with client auth', () => {
       await upstream.stop();
     }
   }, 30_000);
+});
+
+describe('the hot answer table', () => {
+  const request = (url: string, method = 'GET') => ({ method, url, headers: { accept: OCI } }) as unknown as IncomingMessage;
+  const response = () => {
+    const written: Array<Buffer | undefined> = [];
+    const res = { writeHead: () => res, end: (body?: Buffer) => void written.push(body) };
+    return { res: res as unknown as ServerResponse, written };
+  };
+  const answer = (size: number, expiresAt = Number.POSITIVE_INFINITY) => ({
+    head: {},
+    body: Buffer.alloc(size),
+    digest: `sha256:${'a'.repeat(64)}` as Digest,
+    upstream: 'docker.io',
+    repo: 'r',
+    tag: undefined,
+    expiresAt,
+  });
+
+  it('keeps within its byte budget, skips large bodies and expired answers, and answers only GET and HEAD', () => {
+    const hot = createHotResponses({ byHost: false, maxBytes: 1000 });
+    hot.remember(request('/a'), answer(600));
+    hot.remember(request('/b'), answer(600));
+    expect(hot.serve(request('/a'), response().res)).toBeUndefined();
+    const head = response();
+    expect(hot.serve(request('/b', 'HEAD'), head.res)).toBeDefined();
+    expect(head.written).toEqual([undefined]);
+    expect(hot.serve(request('/b', 'DELETE'), response().res)).toBeUndefined();
+    hot.remember(request('/big'), answer(600 * 1024));
+    expect(hot.serve(request('/big'), response().res)).toBeUndefined();
+    hot.remember(request('/old'), answer(10, Date.now() - 1));
+    expect(hot.serve(request('/old'), response().res)).toBeUndefined();
+  });
 });
