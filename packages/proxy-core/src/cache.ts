@@ -99,6 +99,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     logger,
     stats,
     observers: [],
+    metrics: maintenance.metrics,
     parseAccept: createMemo((header: string) => parseAccept(header)),
     hot,
     manifestHead: createManifestHeads(),

@@ -14,13 +14,19 @@
  * bcrypt check is remembered for a while, keyed by a digest of the credentials, because a pull
  * sends them with every layer and bcrypt is deliberately slow. Failures are logged with the
  * reason and user name, never the secret.
+ *
+ * A connection remembers the one Authorization header that passed on it, so the next request
+ * on it sending the same header costs a string comparison instead of parsing and hashing (a
+ * replayed manifest costs well under that otherwise). The header is held only as long as the
+ * connection, and compared only with what that connection itself sends: its timing tells a
+ * client nothing but whether it sent the same header as before.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { bcryptVerify, type BcryptHash } from './bcrypt.js';
 import type { ClientAuthConfig } from './config.js';
 import { ClientAuthError } from './errors.js';
-import { headerValue } from './headers.js';
+import { headerValue, rawHeader, REPEATED_HEADER } from './headers.js';
 import { loadHtpasswd, type HtpasswdUsers } from './htpasswd.js';
 import type { Logger } from './logger.js';
 
@@ -58,14 +64,37 @@ export async function createClientAuth(config: ClientAuthConfig, logger: Logger)
     return { reason: users.has(credentials.user) ? 'bad-password' : 'unknown-user', user: credentials.user };
   };
 
+  const passed = createConnectionMemo();
   return {
     enabled,
     check(req) {
-      if (!enabled) return;
+      if (!enabled || passed.has(req)) return;
       const refused = refusal(req);
       if (refused !== undefined) fail(req, refused.reason, refused.user);
+      passed.add(req);
     },
-    allows: (req) => !enabled || refusal(req) === undefined,
+    allows(req) {
+      if (!enabled || passed.has(req)) return true;
+      if (refusal(req) !== undefined) return false;
+      passed.add(req);
+      return true;
+    },
+  };
+}
+
+/** Per connection, the Authorization header that last passed on it (a header sent twice is never remembered). */
+function createConnectionMemo(): { has(req: IncomingMessage): boolean; add(req: IncomingMessage): void } {
+  const passed = new WeakMap<object, string>();
+  const header = (req: IncomingMessage): string => rawHeader(req.rawHeaders, 'authorization');
+  return {
+    has(req) {
+      const remembered = req.socket === null ? undefined : passed.get(req.socket);
+      return remembered !== undefined && remembered === header(req);
+    },
+    add(req) {
+      const value = header(req);
+      if (req.socket !== null && value !== '' && value !== REPEATED_HEADER) passed.set(req.socket, value);
+    },
   };
 }
 

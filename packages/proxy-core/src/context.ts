@@ -9,7 +9,8 @@ import type { Stats } from './stats.js';
 import type { UpstreamClient } from './upstream/client.js';
 import type { ManifestFetcher } from './manifest-fetch.js';
 import type { Freshness } from './freshness.js';
-import type { HotResponses } from './hot-responses.js';
+import type { HotEpoch, HotResponses } from './hot-responses.js';
+import type { CacheMetrics } from './metrics.js';
 
 export interface Upstream {
   readonly config: UpstreamConfig;
@@ -31,7 +32,11 @@ export interface RequestRecord {
   aborted: boolean;
 }
 
-/** Observers of answered requests (metrics); called once per request when its response closes. */
+/**
+ * Observers of answered requests (metrics, served bytes); called once per request when its
+ * response closes. Replayed hot answers are not observed: they are counted directly
+ * (`stats.replayed`, `metrics.replayed`), the same counts for a fraction of the cost.
+ */
 export type RequestObserver = (record: RequestRecord) => void;
 
 export interface CacheParts {
@@ -45,6 +50,8 @@ export interface CacheParts {
   readonly logger: Logger;
   readonly stats: Stats;
   readonly observers: RequestObserver[];
+  /** The instance's Prometheus metrics (replays count in them directly). */
+  readonly metrics: CacheMetrics;
   /** Accept headers repeat across clients: each distinct one is parsed once (per instance). */
   readonly parseAccept: (header: string) => AcceptEntry[];
   /** Whole manifest answers replayed without a store read (hot-responses.ts). */
@@ -66,4 +73,9 @@ export interface RequestState {
   readonly repo: RepositoryName;
   cache: CacheResult;
   bytes: number;
+  /**
+   * `hot.epoch()` before anything this request answers with was read (or written by it): its
+   * answer is kept for replay only if nothing was forgotten since.
+   */
+  hotEpoch: HotEpoch;
 }

@@ -3,7 +3,12 @@
  * anything else, so an anonymous caller learns nothing — not even whether a path parses),
  * parse the request target once (registry-protocol), refuse what a read-only cache cannot
  * do, pick the upstream, dispatch by route, and map any error once to its OCI envelope. One
- * log line per request, with the cache result.
+ * log line per request (at info), with the cache result.
+ *
+ * A manifest answered a moment ago is replayed first, synchronously (hot-responses.ts): no
+ * parse, no await, no closure, no per-request object of ours; its bookkeeping — the store's
+ * access time, the hit and byte counters, the request metrics — is a few integer additions.
+ * This is the whole cost of a cache's most frequent request, so it is kept that small.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registry-protocol';
@@ -22,13 +27,30 @@ export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Pro
 
 const MAX_LOGGED_PATH = 512;
 
+/** What a replay returns: the handler's promise, settled already (one for all requests). */
+const SETTLED: Promise<void> = Promise.resolve();
+
 export function createHandler(parts: CacheParts, router: Router, clientAuth: ClientAuth): RegistryHandler {
+  const answer = createAnswer(parts, router, clientAuth);
+  return function handle(req, res) {
+    try {
+      // Credentials first: a refused request takes the normal path, which says why.
+      const hot = clientAuth.enabled && !clientAuth.allows(req) ? undefined : parts.hot.lookup(req);
+      if (hot === undefined) return answer(req, res);
+      replay(parts, req, res, hot);
+      return SETTLED;
+    } catch (error) {
+      // As from an async handler: a promise, never a synchronous throw.
+      return Promise.reject(error);
+    }
+  };
+}
+
+/** The normal path: every request that is not a replay. */
+function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth): RegistryHandler {
   const parseTarget = createMemo(parseRequestTarget);
-  return async function handle(req, res) {
+  return async function answer(req, res) {
     const started = process.hrtime.bigint();
-    // A manifest answered a moment ago is replayed as it was: synchronously, nothing parsed.
-    const replayed = clientAuth.allows(req) ? parts.hot.serve(req, res) : undefined;
-    if (replayed !== undefined) return hotServed(parts, req, res, replayed, started);
     const head = req.method === 'HEAD';
     let kind: RouteKind = 'other';
     let state: RequestState | undefined;
@@ -44,7 +66,7 @@ export function createHandler(parts: CacheParts, router: Router, clientAuth: Cli
       const name = 'name' in route ? route.name : undefined;
       const { upstream, repo } = router.resolve(name, query.ns, req.headers.host);
       if (repo === undefined) throw new ProtocolError('UNSUPPORTED', 'the catalog is not available through a pull-through cache');
-      state = { req, res, head, query, upstream, repo, cache: 'miss', bytes: 0 };
+      state = { req, res, head, query, upstream, repo, cache: 'miss', bytes: 0, hotEpoch: parts.hot.epoch() };
       await dispatch(parts, state, route);
     } catch (error) {
       const info = toOciError(error, kind);
@@ -87,14 +109,23 @@ function safePath(req: IncomingMessage): string {
   return url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url;
 }
 
-/** The bookkeeping of a replayed answer: what the normal path does for a hit. */
-function hotServed(parts: CacheParts, req: IncomingMessage, res: ServerResponse, answer: HotAnswer, started: bigint): void {
+/** Replays a hot answer, with the bookkeeping the normal path does for a hit (observers excepted: counted directly). */
+function replay(parts: CacheParts, req: IncomingMessage, res: ServerResponse, answer: HotAnswer): void {
+  const started = infoLogged(parts) ? process.hrtime.bigint() : undefined;
   const bytes = req.method === 'HEAD' ? 0 : answer.body.length;
+  res.writeHead(200, answer.head);
+  if (bytes === 0) res.end();
+  else res.end(answer.body);
   parts.store.touch(answer.digest);
-  parts.stats.add('hits', answer.upstream);
-  if (bytes > 0) parts.stats.add('bytesFromCache', answer.upstream, bytes);
-  record(parts, req, res, started, { route: 'manifest', bytes, cache: 'hit', upstream: answer.upstream, repo: answer.repo, aborted: false });
+  parts.stats.replayed(answer.counts, bytes);
+  parts.metrics.replayed(bytes);
+  if (started === undefined) return;
+  const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
+  const entry: RequestRecord = { method: req.method ?? '', path: safePath(req), status: 200, durationMs, route: 'manifest', bytes, cache: 'hit', upstream: answer.upstream, repo: answer.repo, aborted: false };
+  parts.logger.info(entry, 'request');
 }
+
+const infoLogged = (parts: CacheParts): boolean => parts.logger.isLevelEnabled?.('info') ?? true;
 
 function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
   const outcome = { route, bytes: state?.bytes ?? 0, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished };
@@ -105,7 +136,7 @@ type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'r
 
 /** One log line (at info) and the observers (metrics), per answered request. */
 function record(parts: CacheParts, req: IncomingMessage, res: ServerResponse, started: bigint, outcome: Outcome): void {
-  const logged = parts.logger.isLevelEnabled?.('info') ?? true;
+  const logged = infoLogged(parts);
   if (!logged && parts.observers.length === 0) return;
   const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
   const entry: RequestRecord = { method: req.method ?? '', path: safePath(req), status: res.statusCode, durationMs: Math.round(durationMs * 10) / 10, ...outcome };

@@ -1,4 +1,4 @@
-/** Response headers shared by the blob and manifest paths. */
+/** Response headers shared by the blob and manifest paths, and request headers read without `req.headers`. */
 import type { ServerResponse } from 'node:http';
 import type { Digest } from '@regcache/registry-protocol';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
@@ -22,6 +22,36 @@ export function setBlobHeaders(res: ServerResponse, digest: Digest, mediaType: s
 
 export function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** What `rawHeader` returns for a header sent more than once. */
+export const REPEATED_HEADER = '\u0000repeated';
+
+/** `candidate` equals `name` (lower-case letters and '-') ignoring case. */
+function sameName(candidate: string, name: string): boolean {
+  if (candidate.length !== name.length) return false;
+  for (let i = 0; i < name.length; i++) {
+    // Exact for letters and '-', the only characters of the names asked for.
+    if ((candidate.charCodeAt(i) | 0x20) !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * The value of request header `name` (lower case) read from `rawHeaders` (name, value, …):
+ * '' when absent, REPEATED_HEADER when sent more than once. `req.headers` is built on first
+ * use; a replayed answer does without it.
+ */
+export function rawHeader(raw: readonly string[], name: string): string {
+  let value = '';
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!sameName(raw[i] ?? '', name)) continue;
+    if (seen) return REPEATED_HEADER;
+    seen = true;
+    value = raw[i + 1] ?? '';
+  }
+  return value;
 }
 
 export function contentLength(value: string | string[] | undefined): number | undefined {

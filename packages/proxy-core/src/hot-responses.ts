@@ -2,21 +2,27 @@
  * Hot manifest answers, kept whole: the head and body a manifest request got, keyed by what
  * decided that answer (request target, Accept, and Host when Host routing is configured), so
  * the next identical request is answered synchronously — no parse, no route, no store read,
- * no await. Kubelets and CI runners resolve the same few tags and digests all day; this is
- * what they hit.
+ * no await, no closure. Kubelets and CI runners resolve the same few tags and digests all day;
+ * this is what they hit.
  *
  * Only ever filled by the normal path, after it served a fresh answer (a hit or a miss it just
  * stored; never a stale one), and only ever an exact replay of it:
  *   - by digest: valid while the blob is stored — dropped when the store removes it (gc,
- *     eviction) *before* the removal starts;
+ *     eviction, repair) *before* the removal starts;
  *   - by tag: valid until the tag's TTL runs out (then the normal path revalidates), and
  *     dropped whenever that tag is written or deleted (a move seen through another Accept).
- * Bounded (entries and body bytes; large bodies are not kept): when full it starts over. Per
- * instance.
+ * An answer whose request saw a removal (or, for an answer by tag, a tag write) happen while
+ * it was being answered is not kept (`epoch`): it may already be out of date.
+ *
+ * The lookup reads the few headers it needs from `req.rawHeaders`: `req.headers` is built on
+ * first use, a cost a replay does not need. A header sent twice never matches (the normal path
+ * answers it). Bounded (entries and body bytes; large bodies are not kept): when full it starts
+ * over. Per instance.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Digest } from '@regcache/registry-protocol';
-import type { ResponseHead } from './headers.js';
+import { rawHeader, REPEATED_HEADER, type ResponseHead } from './headers.js';
+import type { HitCell } from './stats.js';
 
 export interface HotAnswer {
   readonly head: ResponseHead;
@@ -26,67 +32,109 @@ export interface HotAnswer {
   readonly repo: string;
   /** `${upstream}\0${repo}\0${tag}` for an answer by tag. */
   readonly tag: string | undefined;
-  /** Date.now() after which the answer may no longer be replayed. */
+  /** Date.now() after which the answer may no longer be replayed (Infinity: by digest). */
   readonly expiresAt: number;
+  /** Where its replays are counted (stats.ts). */
+  readonly counts: HitCell;
 }
 
 export interface HotResponses {
-  /** Answers `req` from the table and returns the answer; undefined (nothing written) when it has none fresh. */
-  serve(req: IncomingMessage, res: ServerResponse): HotAnswer | undefined;
-  remember(req: IncomingMessage, answer: HotAnswer): void;
+  /** The answer `req` may be replayed from, or undefined. Writes nothing. */
+  lookup(req: IncomingMessage): HotAnswer | undefined;
+  /** Keeps `answer` for requests like `req`, unless what it depends on was forgotten since `epoch`. */
+  remember(req: IncomingMessage, answer: HotAnswer, epoch: HotEpoch): void;
+  /** Counts the forgets so far: a request notes it before reading what it will answer with. */
+  epoch(): HotEpoch;
   forgetDigest(digest: Digest): void;
   forgetTag(upstream: string, repo: string, tag: string): void;
 }
 
+/** How many removals and tag writes the table has seen. */
+export interface HotEpoch {
+  readonly removals: number;
+  readonly tagWrites: number;
+}
+
+interface Slot {
+  readonly accept: string;
+  readonly host: string;
+  readonly answer: HotAnswer;
+}
+
 export const tagKey = (upstream: string, repo: string, tag: string): string => `${upstream}\u0000${repo}\u0000${tag}`;
 
-const MAX_KEY_LENGTH = 2048;
-
+const MAX_TARGET_LENGTH = 1024;
+const MAX_HEADER_LENGTH = 1024;
+const MAX_VARIANTS = 8;
 /** Bodies above this are not kept (an index of many platforms is tens of KiB; the cap is 4 MiB). */
 const MAX_BODY_BYTES = 512 * 1024;
+
+const bodyBytes = (slots: readonly Slot[]): number => slots.reduce((sum, slot) => sum + slot.answer.body.length, 0);
 
 export function createHotResponses(opts: { byHost: boolean; maxEntries?: number; maxBytes?: number }): HotResponses {
   const maxEntries = opts.maxEntries ?? 4096;
   const maxBytes = opts.maxBytes ?? 32 * 1024 * 1024;
-  let answers = new Map<string, HotAnswer>();
-  /** Body bytes held (an answer replaced under the same key is counted twice until the next start-over). */
+  let byTarget = new Map<string, Slot[]>();
+  /** Answers and their body bytes held. */
+  let size = 0;
   let bytes = 0;
-  const keyOf = (req: IncomingMessage): string => {
-    const accept = req.headers.accept ?? '';
-    const target = `${req.url ?? ''}\n${accept}`;
-    return opts.byHost ? `${target}\n${(req.headers.host ?? '').toLowerCase()}` : target;
+  let epoch: HotEpoch = { removals: 0, tagWrites: 0 };
+  /** Nothing `answer` depends on was forgotten since `since`. */
+  const unchanged = (answer: HotAnswer, since: HotEpoch): boolean =>
+    since.removals === epoch.removals && (answer.tag === undefined || since.tagWrites === epoch.tagWrites);
+  const hostOf = (req: IncomingMessage): string => (opts.byHost ? rawHeader(req.rawHeaders, 'host') : '');
+  const put = (target: string, slots: Slot[]): void => {
+    const previous = byTarget.get(target) ?? [];
+    size += slots.length - previous.length;
+    bytes += bodyBytes(slots) - bodyBytes(previous);
+    if (slots.length === 0) byTarget.delete(target);
+    else byTarget.set(target, slots);
   };
   const dropWhere = (match: (answer: HotAnswer) => boolean): void => {
-    for (const [key, answer] of answers) if (match(answer)) answers.delete(key);
+    for (const [target, slots] of byTarget) {
+      const kept = slots.filter((slot) => !match(slot.answer));
+      if (kept.length !== slots.length) put(target, kept);
+    }
   };
   return {
-    serve(req, res) {
+    lookup(req) {
+      const slots = byTarget.get(req.url ?? '');
+      if (slots === undefined) return undefined;
       const method = req.method;
       if (method !== 'GET' && method !== 'HEAD') return undefined;
-      const key = keyOf(req);
-      const answer = answers.get(key);
-      if (answer === undefined) return undefined;
-      if (answer.expiresAt <= Date.now()) {
-        answers.delete(key);
-        return undefined;
+      const accept = rawHeader(req.rawHeaders, 'accept');
+      const host = hostOf(req);
+      for (const slot of slots) {
+        if (slot.accept !== accept || slot.host !== host) continue;
+        const answer = slot.answer;
+        return answer.expiresAt === Number.POSITIVE_INFINITY || answer.expiresAt > Date.now() ? answer : undefined;
       }
-      res.writeHead(200, answer.head);
-      if (method === 'HEAD') res.end();
-      else res.end(answer.body);
-      return answer;
+      return undefined;
     },
-    remember(req, answer) {
-      const key = keyOf(req);
-      if (key.length > MAX_KEY_LENGTH || answer.body.length > MAX_BODY_BYTES || answer.expiresAt <= Date.now()) return;
-      if (answers.size >= maxEntries || bytes + answer.body.length > maxBytes) {
-        answers = new Map();
+    remember(req, answer, since) {
+      const target = req.url ?? '';
+      const accept = rawHeader(req.rawHeaders, 'accept');
+      const host = hostOf(req);
+      if (!unchanged(answer, since) || answer.expiresAt <= Date.now() || answer.body.length > MAX_BODY_BYTES) return;
+      if (target.length > MAX_TARGET_LENGTH || accept.length > MAX_HEADER_LENGTH || host.length > MAX_HEADER_LENGTH) return;
+      if (accept === REPEATED_HEADER || host === REPEATED_HEADER) return;
+      if (size >= maxEntries || bytes + answer.body.length > maxBytes) {
+        byTarget = new Map();
+        size = 0;
         bytes = 0;
       }
-      answers.set(key, answer);
-      bytes += answer.body.length;
+      const slots = (byTarget.get(target) ?? []).filter((slot) => slot.accept !== accept || slot.host !== host);
+      if (slots.length >= MAX_VARIANTS) slots.shift();
+      slots.push({ accept, host, answer });
+      put(target, slots);
     },
-    forgetDigest: (digest) => dropWhere((a) => a.digest === digest),
-    forgetTag: (upstream, repo, tag) => {
+    epoch: () => epoch,
+    forgetDigest(digest) {
+      epoch = { removals: epoch.removals + 1, tagWrites: epoch.tagWrites };
+      dropWhere((a) => a.digest === digest);
+    },
+    forgetTag(upstream, repo, tag) {
+      epoch = { removals: epoch.removals, tagWrites: epoch.tagWrites + 1 };
       const key = tagKey(upstream, repo, tag);
       dropWhere((a) => a.tag === key);
     },

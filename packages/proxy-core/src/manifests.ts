@@ -23,7 +23,7 @@ import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
-import { tagKey } from './hot-responses.js';
+import { tagKey, type HotAnswer } from './hot-responses.js';
 import { ensureLinked } from './links.js';
 
 /** The client's Accept entries; a single header (the usual case) through the instance's memo. */
@@ -68,16 +68,30 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
-  const tagStored = await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record).then(
+  const tagStored = await writeTag(parts, rs, tag, record);
+  parts.stats.add('misses', rs.upstream.config.name);
+  const replay = fetched.stored && tagStored ? tagAnswer(rs, tag, record.fetchedAt) : undefined;
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', replay);
+}
+
+/**
+ * Writes a tag record; false when the disk refused it. The write's own forget (the hot table
+ * drops the tag's answers) does not count against this request's answer being kept — any
+ * other forget since the request began does.
+ */
+async function writeTag(parts: CacheParts, rs: RequestState, tag: Tag, record: TagRecord): Promise<boolean> {
+  const before = parts.hot.epoch();
+  const written = await parts.store.putTag(rs.upstream.config.name, rs.repo, tag, record).then(
     () => true,
     (error: unknown) => {
       unlessDiskError(error);
       return false;
     },
   );
-  parts.stats.add('misses', rs.upstream.config.name);
-  const replay = fetched.stored && tagStored ? tagAnswer(rs, tag, record.fetchedAt) : undefined;
-  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', replay);
+  const after = parts.hot.epoch();
+  const onlyOwnWrite = after.removals === rs.hotEpoch.removals && rs.hotEpoch.tagWrites === before.tagWrites && after.tagWrites === before.tagWrites + 1;
+  if (onlyOwnWrite) rs.hotEpoch = after;
+  return written;
 }
 
 /** The tag's TTL has passed: HEAD it upstream; serve stale if the upstream cannot answer. */
@@ -101,8 +115,8 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   }
   if (current === cached.digest) {
     const fetchedAt = Date.now();
-    await parts.store.putTag(name, rs.repo, tag, { ...cached, fetchedAt }).catch(unlessDiskError);
-    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, fetchedAt));
+    const refreshed = await writeTag(parts, rs, tag, { ...cached, fetchedAt });
+    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', refreshed ? tagAnswer(rs, tag, fetchedAt) : undefined);
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.
   const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
@@ -164,8 +178,10 @@ function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: st
   rs.cache = result;
   rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
   if (replay !== undefined) {
-    const answer = { head: parts.manifestHead(digest, mediaType, bytes.length, 'hit'), body: bytes, digest, upstream: rs.upstream.config.name, repo: rs.repo, tag: replay.tag, expiresAt: replay.expiresAt };
-    parts.hot.remember(rs.req, answer);
+    const upstream = rs.upstream.config.name;
+    const head = parts.manifestHead(digest, mediaType, bytes.length, 'hit');
+    const answer: HotAnswer = { head, body: bytes, digest, upstream, repo: rs.repo, tag: replay.tag, expiresAt: replay.expiresAt, counts: parts.stats.cell(upstream, rs.repo) };
+    parts.hot.remember(rs.req, answer, rs.hotEpoch);
   }
   if (rs.head) return void rs.res.end();
   rs.bytes = bytes.length;

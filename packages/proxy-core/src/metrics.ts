@@ -3,9 +3,9 @@
  * global default registry: two caches in one process keep separate counts). Served as text at
  * `/metrics` on the admin listener.
  *
- *   regcache_requests_total{route,cache,status}        every answered request (observers hook)
- *   regcache_request_duration_seconds{route}           its duration
- *   regcache_served_bytes_total{source}                body bytes from the cache or the upstream
+ *   regcache_requests_total{route,cache,status}        every answered request (these three:
+ *   regcache_request_duration_seconds{route}           its duration            plain integers, read
+ *   regcache_served_bytes_total{source}                body bytes, by source   at scrape; request-metrics.ts)
  *   regcache_fill_duration_seconds{result}             upstream fills, ok or failed
  *   regcache_fills_in_flight                           fills running now
  *   regcache_store_size_bytes / _max_size_bytes        the store against its budget
@@ -15,9 +15,10 @@
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { CacheResult, RequestObserver } from './context.js';
+import type { RequestObserver } from './context.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
 import type { FillOutcome } from './fill/types.js';
+import { createRequestMetrics } from './request-metrics.js';
 
 export interface MetricsSources {
   inFlightFills(): number;
@@ -30,6 +31,8 @@ export interface CacheMetrics {
   readonly registry: Registry;
   readonly contentType: string;
   readonly observe: RequestObserver;
+  /** A replayed hot manifest answer (hot-responses.ts): a manifest hit, 200, of `bytes` body bytes. */
+  replayed(bytes: number): void;
   fillSettled(outcome: FillOutcome): void;
   evicted(reason: string, bytes: number): void;
   /** Counts an error from an upstream request (anything else is ignored). */
@@ -37,8 +40,6 @@ export interface CacheMetrics {
   render(): Promise<string>;
 }
 
-const FROM_CACHE: ReadonlySet<CacheResult> = new Set(['hit', 'coalesced', 'stale']);
-const FROM_UPSTREAM: ReadonlySet<CacheResult> = new Set(['miss', 'pass']);
 const DURATION_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
 function upstreamStatus(error: unknown): string | undefined {
@@ -79,51 +80,23 @@ function gauges(registers: Registry[], sources: MetricsSources): void {
   });
 }
 
-/**
- * Per-request metrics through cached label children: prom-client's `inc(labels)` hashes the
- * label object on every call, a measurable share of a cache hit. The label sets are few
- * (routes × cache results × statuses), so each child is looked up once and reused.
- */
-function labelledChildren(requests: Counter<'route' | 'cache' | 'status'>, durations: Histogram<'route'>, served: Counter<'source'>) {
-  const requestChildren = new Map<string, Map<string, Map<number, ReturnType<typeof requests.labels>>>>();
-  const durationChildren = new Map<string, ReturnType<typeof durations.labels>>();
-  const servedChildren = new Map<string, ReturnType<typeof served.labels>>();
-  const within = <K, V>(map: Map<K, V>, key: K, make: () => V): V => {
-    let value = map.get(key);
-    if (value === undefined) map.set(key, (value = make()));
-    return value;
-  };
-  return {
-    request: (route: string, cache: string, status: number) =>
-      within(within(within(requestChildren, route, () => new Map()), cache, () => new Map()), status, () =>
-        requests.labels({ route, cache, status: String(status) }),
-      ),
-    duration: (route: string) => within(durationChildren, route, () => durations.labels({ route })),
-    served: (source: string) => within(servedChildren, source, () => served.labels({ source })),
-  };
-}
-
 export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const registry = new Registry();
   const registers = [registry];
-  const requests = new Counter({ name: 'regcache_requests_total', help: 'Requests answered, by route, cache result and status', labelNames: ['route', 'cache', 'status'], registers });
-  const durations = new Histogram({ name: 'regcache_request_duration_seconds', help: 'Time to answer a request', labelNames: ['route'], buckets: DURATION_BUCKETS, registers });
-  const served = new Counter({ name: 'regcache_served_bytes_total', help: 'Body bytes served, by where they came from', labelNames: ['source'], registers });
+  const requests = createRequestMetrics(registers, DURATION_BUCKETS);
+  const replays = requests.cell('manifest', 'hit', 200);
   const fills = new Histogram({ name: 'regcache_fill_duration_seconds', help: 'Duration of upstream fills', labelNames: ['result'], buckets: DURATION_BUCKETS, registers });
   const evictions = new Counter({ name: 'regcache_evictions_total', help: 'Blobs removed by gc and automatic eviction', labelNames: ['reason'], registers });
   const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc and automatic eviction', labelNames: ['reason'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
-  const children = labelledChildren(requests, durations, served);
   return {
     registry,
     contentType: registry.contentType,
     observe(record) {
-      children.request(record.route, record.cache, record.status).inc();
-      children.duration(record.route).observe(record.durationMs / 1000);
-      const source = FROM_CACHE.has(record.cache) ? 'cache' : FROM_UPSTREAM.has(record.cache) ? 'upstream' : undefined;
-      if (source !== undefined && record.bytes > 0) children.served(source).inc(record.bytes);
+      requests.observe(requests.cell(record.route, record.cache, record.status), record.durationMs / 1000, record.bytes);
     },
+    replayed: (bytes) => requests.replayed(replays, bytes),
     fillSettled(outcome) {
       fills.observe({ result: outcome.ok ? 'ok' : 'failed' }, outcome.durationMs / 1000);
     },

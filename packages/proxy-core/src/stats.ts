@@ -27,13 +27,30 @@ export interface Stats {
   add(name: StatName, upstream: string | undefined, value?: number): void;
   /** Body bytes served for `upstream/repo`. */
   served(upstream: string, repo: string, bytes: number): void;
+  /** The cell that replays of answers for `upstream/repo` are counted in (one per pair). */
+  cell(upstream: string, repo: string): HitCell;
+  /** A replayed hot answer (hot-responses.ts): a hit of `bytes` body bytes from the cache. */
+  replayed(cell: HitCell, bytes: number): void;
   /** In-memory totals since start: `hits`, and `hits@docker.io` per upstream. */
   snapshot(): Readonly<Record<string, number>>;
 }
 
-/** Counter keys built once per pair of parts rather than per request. */
-function createKeyMemo(build: (a: string, b: string) => string): (a: string, b: string) => string {
-  const keys = new Map<string, Map<string, string>>();
+/**
+ * Replayed hits of one upstream/repository as plain integers: a replay adds to it, and it is
+ * folded into the counters (`hits`, `bytesFromCache`, served bytes) once per event-loop turn,
+ * or at once when a snapshot is taken.
+ */
+export interface HitCell {
+  readonly upstream: string;
+  readonly repo: string;
+  hits: number;
+  bytes: number;
+  queued: boolean;
+}
+
+/** Values (counter keys, cells) built once per pair of parts rather than per request. */
+function createKeyMemo<V>(build: (a: string, b: string) => V): (a: string, b: string) => V {
+  const keys = new Map<string, Map<string, V>>();
   return (a, b) => {
     let byA = keys.get(a);
     if (byA === undefined) keys.set(a, (byA = new Map()));
@@ -50,33 +67,64 @@ export function createStats(store: BlobStore): Stats {
   // Increments of one event-loop turn are handed to the store together (under load, many
   // requests finish per turn), and the store batches them again into one LevelDB write.
   const pending = new Map<string, number>();
+  let queuedCells: HitCell[] = [];
   let scheduled = false;
-  const handOver = (): void => {
-    scheduled = false;
-    store.addCounters(Object.fromEntries(pending));
-    pending.clear();
+  const schedule = (): void => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(handOver);
   };
   const count = (name: string, value: number): void => {
     pending.set(name, (pending.get(name) ?? 0) + value);
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(handOver);
-    }
+    schedule();
   };
   const bump = (name: string, value: number): void => {
     totals[name] = (totals[name] ?? 0) + value;
     count(name, value);
   };
+  const add = (name: StatName, upstream: string | undefined, value = 1): void => {
+    if (value === 0) return;
+    bump(name, value);
+    if (upstream !== undefined) bump(perUpstream(name, upstream), value);
+  };
+  const served = (upstream: string, repo: string, bytes: number): void => {
+    if (bytes > 0) count(perRepo(upstream, repo), bytes);
+  };
+  const foldCells = (): void => {
+    const cells = queuedCells;
+    queuedCells = [];
+    for (const cell of cells) {
+      add('hits', cell.upstream, cell.hits);
+      add('bytesFromCache', cell.upstream, cell.bytes);
+      served(cell.upstream, cell.repo, cell.bytes);
+      cell.hits = 0;
+      cell.bytes = 0;
+      cell.queued = false;
+    }
+  };
+  function handOver(): void {
+    foldCells();
+    scheduled = false;
+    store.addCounters(Object.fromEntries(pending));
+    pending.clear();
+  }
+  const cell = createKeyMemo((upstream, repo): HitCell => ({ upstream, repo, hits: 0, bytes: 0, queued: false }));
   return {
-    add(name, upstream, value = 1) {
-      if (value === 0) return;
-      bump(name, value);
-      if (upstream !== undefined) bump(perUpstream(name, upstream), value);
+    add,
+    served,
+    cell,
+    replayed(hit, bytes) {
+      hit.hits += 1;
+      hit.bytes += bytes;
+      if (hit.queued) return;
+      hit.queued = true;
+      queuedCells.push(hit);
+      schedule();
     },
-    served(upstream, repo, bytes) {
-      if (bytes > 0) count(perRepo(upstream, repo), bytes);
+    snapshot() {
+      foldCells();
+      return { ...totals };
     },
-    snapshot: () => ({ ...totals }),
   };
 }
 

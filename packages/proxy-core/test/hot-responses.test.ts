@@ -4,15 +4,17 @@
  * an answer by digest goes when gc removes the manifest; Accept variants never share an
  * answer; client auth is checked before any replay; the counters still count every hit.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Digest } from '@regcache/registry-protocol';
 import { MediaTypes, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import type { GcResult } from '../src/index.js';
-import { createHotResponses } from '../src/hot-responses.js';
+import { createHotResponses, tagKey } from '../src/hot-responses.js';
+import type { HitCell } from '../src/stats.js';
 import { startCache, type RunningCache } from './helpers.js';
 import { pushTinyImage, served } from './images.js';
 import { pinsLapse } from './ops-helpers.js';
+import { parsePrometheusText, valueOf } from './prom-text.js';
 
 const OCI = MediaTypes.ociManifest;
 
@@ -38,10 +40,12 @@ describe('hot manifest answers', () => {
   it('replays a tag within its TTL without asking the upstream, then revalidates and follows a move', async () => {
     const first = await pushTinyImage(upstream, 'hot/app', 'v1');
     const path = '/v2/hot/app/manifests/v1';
-    expect((await get(cache, path)).digest).toBe(first.digest);
+    const primed = await get(cache, path);
+    expect(primed.digest).toBe(first.digest);
     await upstream.settle();
     const before = served(upstream, 'HEAD', path) + served(upstream, 'GET', path);
     const hitsBefore = cache.cache.stats.snapshot().hits ?? 0;
+    const metricsBefore = parsePrometheusText(await cache.cache.metrics.render());
     // Replays read nothing from the store: count the reads while they run.
     const store = cache.cache.store;
     const readBytes = store.readBytes;
@@ -62,6 +66,11 @@ describe('hot manifest answers', () => {
     await upstream.settle();
     expect(served(upstream, 'HEAD', path) + served(upstream, 'GET', path)).toBe(before);
     expect((cache.cache.stats.snapshot().hits ?? 0) - hitsBefore).toBe(20);
+    // Replays count in the request metrics too (handed to prom-client at scrape): 20 hits, 10 bodies.
+    const metricsAfter = parsePrometheusText(await cache.cache.metrics.render());
+    const delta = (name: string, labels: Record<string, string>) => valueOf(metricsAfter, name, labels) - valueOf(metricsBefore, name, labels);
+    expect(delta('regcache_requests_total', { route: 'manifest', cache: 'hit', status: '200' })).toBe(20);
+    expect(delta('regcache_served_bytes_total', { source: 'cache' })).toBe(10 * primed.body.length);
 
     const moved = await pushTinyImage(upstream, 'hot/app', 'v1');
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -118,34 +127,76 @@ describe('hot manifest answers with client auth', () => {
 });
 
 describe('the hot answer table', () => {
-  const request = (url: string, method = 'GET') => ({ method, url, headers: { accept: OCI } }) as unknown as IncomingMessage;
-  const response = () => {
-    const written: Array<Buffer | undefined> = [];
-    const res = { writeHead: () => res, end: (body?: Buffer) => void written.push(body) };
-    return { res: res as unknown as ServerResponse, written };
-  };
-  const answer = (size: number, expiresAt = Number.POSITIVE_INFINITY) => ({
+  const request = (url: string, method = 'GET', rawHeaders = ['Accept', OCI]) => ({ method, url, rawHeaders }) as unknown as IncomingMessage;
+  const counts: HitCell = { upstream: 'docker.io', repo: 'r', hits: 0, bytes: 0, queued: false };
+  const answer = (size: number, expiresAt = Number.POSITIVE_INFINITY, tag?: string) => ({
     head: {},
     body: Buffer.alloc(size),
     digest: `sha256:${'a'.repeat(64)}` as Digest,
     upstream: 'docker.io',
     repo: 'r',
-    tag: undefined,
+    tag,
     expiresAt,
+    counts,
   });
 
   it('keeps within its byte budget, skips large bodies and expired answers, and answers only GET and HEAD', () => {
     const hot = createHotResponses({ byHost: false, maxBytes: 1000 });
-    hot.remember(request('/a'), answer(600));
-    hot.remember(request('/b'), answer(600));
-    expect(hot.serve(request('/a'), response().res)).toBeUndefined();
-    const head = response();
-    expect(hot.serve(request('/b', 'HEAD'), head.res)).toBeDefined();
-    expect(head.written).toEqual([undefined]);
-    expect(hot.serve(request('/b', 'DELETE'), response().res)).toBeUndefined();
-    hot.remember(request('/big'), answer(600 * 1024));
-    expect(hot.serve(request('/big'), response().res)).toBeUndefined();
-    hot.remember(request('/old'), answer(10, Date.now() - 1));
-    expect(hot.serve(request('/old'), response().res)).toBeUndefined();
+    hot.remember(request('/a'), answer(600), hot.epoch());
+    hot.remember(request('/b'), answer(600), hot.epoch());
+    expect(hot.lookup(request('/a'))).toBeUndefined();
+    expect(hot.lookup(request('/b', 'HEAD'))).toBeDefined();
+    expect(hot.lookup(request('/b', 'DELETE'))).toBeUndefined();
+    hot.remember(request('/big'), answer(600 * 1024), hot.epoch());
+    expect(hot.lookup(request('/big'))).toBeUndefined();
+    hot.remember(request('/old'), answer(10, Date.now() - 1), hot.epoch());
+    expect(hot.lookup(request('/old'))).toBeUndefined();
+  });
+
+  it('matches Accept (any case of the name) exactly, and never a header sent twice', () => {
+    const hot = createHotResponses({ byHost: false });
+    const oci = answer(1);
+    hot.remember(request('/m'), oci, hot.epoch());
+    expect(hot.lookup(request('/m', 'GET', ['accept', OCI]))).toBe(oci);
+    expect(hot.lookup(request('/m', 'GET', ['ACCEPT', OCI, 'Host', 'x']))).toBe(oci);
+    expect(hot.lookup(request('/m', 'GET', ['Accept', `${OCI}, */*`]))).toBeUndefined();
+    expect(hot.lookup(request('/m', 'GET', []))).toBeUndefined();
+    expect(hot.lookup(request('/m', 'GET', ['Accept', OCI, 'Accept', OCI]))).toBeUndefined();
+    hot.remember(request('/n', 'GET', ['Accept', OCI, 'accept', OCI]), answer(1), hot.epoch());
+    expect(hot.lookup(request('/n', 'GET', ['Accept', `${OCI}, ${OCI}`]))).toBeUndefined();
+  });
+
+  it('keys by Host only when Host routing is on', () => {
+    const byHost = createHotResponses({ byHost: true });
+    byHost.remember(request('/h', 'GET', ['Accept', OCI, 'Host', 'a.example']), answer(1), byHost.epoch());
+    expect(byHost.lookup(request('/h', 'GET', ['Accept', OCI, 'Host', 'b.example']))).toBeUndefined();
+    expect(byHost.lookup(request('/h', 'GET', ['Host', 'a.example', 'Accept', OCI]))).toBeDefined();
+    const plain = createHotResponses({ byHost: false });
+    plain.remember(request('/h', 'GET', ['Accept', OCI, 'Host', 'a.example']), answer(1), plain.epoch());
+    expect(plain.lookup(request('/h', 'GET', ['Accept', OCI, 'Host', 'b.example']))).toBeDefined();
+  });
+
+  it('forgets by digest and by tag, and keeps nothing read before a forget', () => {
+    const hot = createHotResponses({ byHost: false });
+    hot.remember(request('/d'), answer(1), hot.epoch());
+    hot.remember(request('/t'), answer(1, Date.now() + 60_000, tagKey('docker.io', 'r', 'v1')), hot.epoch());
+    hot.forgetTag('docker.io', 'r', 'v2');
+    expect(hot.lookup(request('/t'))).toBeDefined();
+    hot.forgetTag('docker.io', 'r', 'v1');
+    expect(hot.lookup(request('/t'))).toBeUndefined();
+    expect(hot.lookup(request('/d'))).toBeDefined();
+    const before = hot.epoch();
+    hot.forgetDigest(`sha256:${'a'.repeat(64)}` as Digest);
+    expect(hot.lookup(request('/d'))).toBeUndefined();
+    // A request that read its answer before that removal does not put it back.
+    hot.remember(request('/d'), answer(1), before);
+    expect(hot.lookup(request('/d'))).toBeUndefined();
+    // A tag write since the request began only matters to answers by tag.
+    const beforeWrite = hot.epoch();
+    hot.forgetTag('docker.io', 'r', 'other');
+    hot.remember(request('/d2'), answer(1), beforeWrite);
+    expect(hot.lookup(request('/d2'))).toBeDefined();
+    hot.remember(request('/t2'), answer(1, Date.now() + 60_000, tagKey('docker.io', 'r', 'v9')), beforeWrite);
+    expect(hot.lookup(request('/t2'))).toBeUndefined();
   });
 });

@@ -1,0 +1,105 @@
+/**
+ * The per-request metrics, by label set ("cell": route × cache result × status, a few dozen at
+ * most, each built once):
+ *
+ *   regcache_requests_total{route,cache,status}   every answered request
+ *   regcache_request_duration_seconds{route}      its duration — requests the normal path
+ *                                                 answered; replays are not timed (below)
+ *   regcache_served_bytes_total{source}           body bytes, from the cache or the upstream
+ *
+ * A replayed hot manifest answer (hot-responses.ts) is the most frequent request a cache sees
+ * and costs a few microseconds; a prom-client `inc` with labels would be a good share of that.
+ * So a replay adds to two integers on its cell, and prom-client is handed the sums when the
+ * metrics are scraped (`collect`). A replay is answered synchronously, in microseconds, so it
+ * is not observed in the duration histogram: that histogram describes requests that did work.
+ */
+import { Counter, Histogram, type Registry } from 'prom-client';
+import type { CacheResult } from './context.js';
+
+export interface RequestCell {
+  readonly route: string;
+  readonly cache: string;
+  readonly status: number;
+  /** Replays counted here and not yet handed to prom-client. */
+  replays: number;
+  replayBytes: number;
+}
+
+export interface RequestMetrics {
+  /** The cell of a label set (the same object every time). */
+  cell(route: string, cache: string, status: number): RequestCell;
+  /** A request answered by the normal path: counted, timed, its body bytes by source. */
+  observe(cell: RequestCell, seconds: number, bytes: number): void;
+  /** A replayed answer of `bytes` body bytes: two integer additions. */
+  replayed(cell: RequestCell, bytes: number): void;
+}
+
+const FROM_CACHE: ReadonlySet<string> = new Set<CacheResult>(['hit', 'coalesced', 'stale']);
+const FROM_UPSTREAM: ReadonlySet<string> = new Set<CacheResult>(['miss', 'pass']);
+
+const sourceOf = (cache: string): string | undefined => (FROM_CACHE.has(cache) ? 'cache' : FROM_UPSTREAM.has(cache) ? 'upstream' : undefined);
+
+export function createRequestMetrics(registers: Registry[], buckets: number[]): RequestMetrics {
+  const cells = new Map<string, RequestCell>();
+  const requests = new Counter({
+    name: 'regcache_requests_total',
+    help: 'Requests answered, by route, cache result and status',
+    labelNames: ['route', 'cache', 'status'],
+    registers,
+    collect() {
+      for (const c of cells.values()) {
+        if (c.replays === 0) continue;
+        this.inc({ route: c.route, cache: c.cache, status: String(c.status) }, c.replays);
+        c.replays = 0;
+      }
+    },
+  });
+  const durations = new Histogram({ name: 'regcache_request_duration_seconds', help: 'Time to answer a request (replayed hot answers are not timed)', labelNames: ['route'], buckets, registers });
+  const served = new Counter({
+    name: 'regcache_served_bytes_total',
+    help: 'Body bytes served, by where they came from',
+    labelNames: ['source'],
+    registers,
+    collect() {
+      for (const c of cells.values()) {
+        const source = sourceOf(c.cache);
+        if (c.replayBytes === 0 || source === undefined) continue;
+        this.inc({ source }, c.replayBytes);
+        c.replayBytes = 0;
+      }
+    },
+  });
+  // prom-client hashes a label object on every call: each cell keeps its children.
+  const children = new Map<RequestCell, { request: Counter.Internal; duration: Histogram.Internal<'route'>; served: Counter.Internal | undefined }>();
+  const childrenOf = (c: RequestCell) => {
+    let found = children.get(c);
+    if (found === undefined) {
+      const source = sourceOf(c.cache);
+      found = {
+        request: requests.labels({ route: c.route, cache: c.cache, status: String(c.status) }),
+        duration: durations.labels({ route: c.route }),
+        served: source === undefined ? undefined : served.labels({ source }),
+      };
+      children.set(c, found);
+    }
+    return found;
+  };
+  return {
+    cell(route, cache, status) {
+      const key = `${route}\u0000${cache}\u0000${status}`;
+      let c = cells.get(key);
+      if (c === undefined) cells.set(key, (c = { route, cache, status, replays: 0, replayBytes: 0 }));
+      return c;
+    },
+    observe(c, seconds, bytes) {
+      const child = childrenOf(c);
+      child.request.inc();
+      child.duration.observe(seconds);
+      if (bytes > 0) child.served?.inc(bytes);
+    },
+    replayed(c, bytes) {
+      c.replays += 1;
+      c.replayBytes += bytes;
+    },
+  };
+}
