@@ -13,7 +13,7 @@
  */
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
-import type { Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 
 export interface SendfileJob {
   /** Resolves with the bytes sent (fewer than asked only if the file ended); rejects with SendfileError. */
@@ -28,6 +28,11 @@ export interface Sendfile {
    * for `stallMs` (0: never) fails the job with ETIMEDOUT.
    */
   send(socketFd: number, fileFd: number, offset: number, length: number, stallMs: number): SendfileJob;
+  /**
+   * A second descriptor of the same socket (or file), close-on-exec: handed to another thread,
+   * it keeps the connection open after the first is closed. Throws SendfileError.
+   */
+  dup(fd: number): number;
 }
 
 export class SendfileError extends Error {
@@ -41,23 +46,29 @@ export class SendfileError extends Error {
   }
 }
 
+interface Native {
+  send: NativeSend;
+  dup: (fd: number) => number;
+}
+
 type NativeSend = (socketFd: number, fileFd: number, offset: number, length: number, stallMs: number, cancel: Int32Array, callback: (errno: number, sent: number) => void) => void;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
-function loadNative(): NativeSend | undefined {
+function loadNative(): Native | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
     // The same relative path from src/ (tests, typecheck) and dist/ (built packages).
     const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
     const send: unknown = typeof addon === 'object' && addon !== null ? Reflect.get(addon, 'send') : undefined;
-    return typeof send === 'function' ? (send as NativeSend) : undefined;
+    const dup: unknown = typeof addon === 'object' && addon !== null ? Reflect.get(addon, 'dup') : undefined;
+    return typeof send === 'function' && typeof dup === 'function' ? { send: send as NativeSend, dup: dup as Native['dup'] } : undefined;
   } catch {
     return undefined;
   }
 }
 
-let loaded: { native: NativeSend | undefined } | undefined;
+let loaded: { native: Native | undefined } | undefined;
 
 /** The addon, or undefined when it is not built or not supported here. */
 export function loadSendfile(): Sendfile | undefined {
@@ -68,21 +79,26 @@ export function loadSendfile(): Sendfile | undefined {
     send(socketFd, fileFd, offset, length, stallMs) {
       const cancel = new Int32Array(new SharedArrayBuffer(4));
       const done = new Promise<number>((resolve, reject) => {
-        native(socketFd, fileFd, offset, length, stallMs, cancel, (errno, sent) => {
+        native.send(socketFd, fileFd, offset, length, stallMs, cancel, (errno, sent) => {
           if (errno === 0) resolve(sent);
           else reject(new SendfileError(errnoNames.get(errno) ?? `errno ${errno}`, sent));
         });
       });
       return { done, cancel: () => void Atomics.store(cancel, 0, 1) };
     },
+    dup(fd) {
+      const copy = native.dup(fd);
+      if (copy < 0) throw new SendfileError(errnoNames.get(-copy) ?? `errno ${-copy}`, 0);
+      return copy;
+    },
   };
 }
 
 /**
- * The kernel descriptor of a plain TCP (or unix) socket, or undefined (TLS, not connected,
+ * The kernel descriptor of a plain TCP (or unix) socket or listening server, or undefined (TLS, not connected,
  * or a runtime that does not expose it).
  */
-export function socketFd(socket: Socket | null | undefined): number | undefined {
+export function socketFd(socket: Socket | Server | null | undefined): number | undefined {
   if (socket === null || socket === undefined || 'encrypted' in socket) return undefined;
   const handle: unknown = Reflect.get(socket, '_handle');
   const fd: unknown = typeof handle === 'object' && handle !== null ? Reflect.get(handle, 'fd') : undefined;

@@ -71,6 +71,19 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* dup(fd): a second descriptor of the same open socket or file (close-on-exec), or -errno. */
+static napi_value js_dup(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    return throw_error(env, "dup(): bad descriptor");
+  }
+  int copy = dup_fd(fd);
+  napi_create_int32(env, copy < 0 ? -errno : copy, &result);
+  return result;
+}
+
 static void free_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -85,7 +98,9 @@ static napi_value init(napi_env env, napi_value exports) {
       napi_create_threadsafe_function(env, NULL, NULL, name, 0, 1, NULL, NULL, state, call_back, &state->tsfn) != napi_ok ||
       napi_unref_threadsafe_function(env, state->tsfn) != napi_ok || napi_set_instance_data(env, state, free_state, NULL) != napi_ok ||
       napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, state, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "send", fn) != napi_ok) {
+      napi_set_named_property(env, exports, "send", fn) != napi_ok ||
+      napi_create_function(env, "dup", NAPI_AUTO_LENGTH, js_dup, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "dup", fn) != napi_ok) {
     napi_throw_error(env, "ERR_SENDFILE", "sendfile addon could not initialise");
     return NULL;
   }

@@ -1,11 +1,12 @@
 /**
  * The addon against real sockets on 127.0.0.1: bytes arrive exactly, from any offset; a
  * client that stops reading is cut after the stall time; cancel stops a job; a client that
- * goes away fails the job with the errno; the caller may close its file at once.
+ * goes away fails the job with the errno; the caller may close its file at once; a dup of a
+ * socket outlives Node's own descriptor.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,5 +159,18 @@ describe('sendfile addon', () => {
   it('gives no descriptor for a socket that is not connected', () => {
     expect(socketFd(undefined)).toBeUndefined();
     expect(socketFd(null)).toBeUndefined();
+  });
+
+  it('dup: a second descriptor keeps the connection open after Node closes its own, and writes through it arrive', async () => {
+    const { server, client, received } = await pair((socket) => {
+      const copy = sendfile.dup(socketFd(socket) ?? -1);
+      socket.destroy(); // Node closes its descriptor: the connection must stay open through the copy
+      const adopted = new Socket({ fd: copy, readable: true, writable: true });
+      adopted.end('through the copy');
+    });
+    expect((await received).toString()).toBe('through the copy');
+    server.close();
+    expect(() => sendfile.dup(1 << 20)).toThrow(SendfileError);
+    client.destroy();
   });
 });
