@@ -1,3 +1,3 @@
 import { buildConfig } from '../../tsup.shared.js';
 
-export default buildConfig({ entry: 'src/index.ts', dts: true });
+export default buildConfig({ entry: ['src/index.ts', 'src/front.ts'], dts: true });

@@ -10,6 +10,7 @@ import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
 import { createMemo } from './memo.js';
 import { createManifestHeads } from './headers.js';
+import { createHotAnswerFeed, type HotAnswerFeed } from './hot-feed.js';
 import { createHotResponses } from './hot-responses.js';
 import { createFillEngine } from './fill/engine.js';
 import { createHandler, type RegistryHandler } from './handler.js';
@@ -45,6 +46,8 @@ export interface RegistryCache {
   readonly metrics: CacheMetrics;
   readonly store: BlobStore;
   readonly stats: Stats;
+  /** The hot manifest answers, for replicas in other threads (apps/server's front threads). */
+  readonly hotAnswers: HotAnswerFeed;
   /** What an upstream's client has learned: Docker Hub's `ratelimit-remaining`, a 429's Retry-After deadline. */
   upstreamState(name: string): Readonly<UpstreamState> | undefined;
   /** Stops fills, closes upstream connections, flushes and closes the store. Idempotent. */
@@ -118,6 +121,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     metrics: maintenance.metrics,
     store,
     stats,
+    hotAnswers: createHotAnswerFeed(parts),
     upstreamState: (name) => upstreams.get(name)?.client.state,
     close() {
       closing ??= (async () => {

@@ -119,6 +119,12 @@ export const configSchema = z
         keepAliveTimeout: duration('75s'),
         /** On SIGTERM, pulls in flight get this long to finish before their connections are cut. */
         shutdownTimeout: duration('30s'),
+        /**
+         * Threads besides the main one that accept connections and replay hot manifest answers
+         * (apps/server). Unset: 1 on a machine with more than one CPU, else 0. Only a plain
+         * (non-TLS) listener without client auth uses them.
+         */
+        frontThreads: z.number().int().min(0).max(16).optional(),
       })
       .strict()
       .refine((l) => l.headersTimeout <= l.requestTimeout, { message: 'headersTimeout must not exceed requestTimeout', path: ['headersTimeout'] })

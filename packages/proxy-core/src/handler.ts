@@ -17,7 +17,7 @@ import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
-import type { HotAnswer } from './hot-responses.js';
+import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
 import { sendError, sendJson } from './respond.js';
 import type { Router } from './routing.js';
@@ -112,10 +112,7 @@ function safePath(req: IncomingMessage): string {
 /** Replays a hot answer, with the bookkeeping the normal path does for a hit (observers excepted: counted directly). */
 function replay(parts: CacheParts, req: IncomingMessage, res: ServerResponse, answer: HotAnswer): void {
   const started = infoLogged(parts) ? process.hrtime.bigint() : undefined;
-  const bytes = req.method === 'HEAD' ? 0 : answer.body.length;
-  res.writeHead(200, answer.head);
-  if (bytes === 0) res.end();
-  else res.end(answer.body);
+  const bytes = writeReplay(res, answer, req.method);
   parts.store.touch(answer.digest);
   parts.stats.replayed(answer.counts, bytes);
   parts.metrics.replayed(bytes);

@@ -18,8 +18,14 @@
  * first use, a cost a replay does not need. A header sent twice never matches (the normal path
  * answers it). Bounded (entries and body bytes; large bodies are not kept): when full it starts
  * over. Per instance.
+ *
+ * Replicas (the server's front threads, apps/server/src/front/): every answer kept here is
+ * offered to `onRemember` listeners with its key, and `generation` — a counter in shared
+ * memory — goes up before any forget drops an answer. A replica keeps the generation each
+ * answer came with and replays it only while the counter still reads the same, so a removal
+ * or tag write here is seen by every thread before the removal starts.
  */
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Digest } from '@regcache/registry-protocol';
 import { rawHeader, REPEATED_HEADER, type ResponseHead } from './headers.js';
 import type { HitCell } from './stats.js';
@@ -38,11 +44,27 @@ export interface HotAnswer {
   readonly counts: HitCell;
 }
 
+/** What decides a hot answer: the request's method, target and headers. */
+export type HotRequest = Pick<IncomingMessage, 'method' | 'url' | 'rawHeaders'>;
+
+/** Where an answer is kept: request target, Accept, and Host ('' unless Host routing is on). */
+export interface HotKey {
+  readonly target: string;
+  readonly accept: string;
+  readonly host: string;
+}
+
 export interface HotResponses {
   /** The answer `req` may be replayed from, or undefined. Writes nothing. */
-  lookup(req: IncomingMessage): HotAnswer | undefined;
+  lookup(req: HotRequest): HotAnswer | undefined;
   /** Keeps `answer` for requests like `req`, unless what it depends on was forgotten since `epoch`. */
-  remember(req: IncomingMessage, answer: HotAnswer, epoch: HotEpoch): void;
+  remember(req: HotRequest, answer: HotAnswer, epoch: HotEpoch): void;
+  /** Keeps `answer` under `key` as it is (a replica's copy of an answer remembered elsewhere). */
+  keep(key: HotKey, answer: HotAnswer): void;
+  /** Called with every answer kept (by `remember` or `keep`). */
+  onRemember(listener: (key: HotKey, answer: HotAnswer) => void): void;
+  /** Counts forgets, in shared memory: bumped before any forget drops an answer. */
+  readonly generation: Int32Array;
   /** Counts the forgets so far: a request notes it before reading what it will answer with. */
   epoch(): HotEpoch;
   forgetDigest(digest: Digest): void;
@@ -82,7 +104,9 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
   /** Nothing `answer` depends on was forgotten since `since`. */
   const unchanged = (answer: HotAnswer, since: HotEpoch): boolean =>
     since.removals === epoch.removals && (answer.tag === undefined || since.tagWrites === epoch.tagWrites);
-  const hostOf = (req: IncomingMessage): string => (opts.byHost ? rawHeader(req.rawHeaders, 'host') : '');
+  const generation = new Int32Array(new SharedArrayBuffer(4));
+  const listeners: Array<(key: HotKey, answer: HotAnswer) => void> = [];
+  const hostOf = (req: HotRequest): string => (opts.byHost ? rawHeader(req.rawHeaders, 'host') : '');
   const put = (target: string, slots: Slot[]): void => {
     const previous = byTarget.get(target) ?? [];
     size += slots.length - previous.length;
@@ -90,11 +114,35 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
     if (slots.length === 0) byTarget.delete(target);
     else byTarget.set(target, slots);
   };
+  // Whatever leaves this table, for any reason, leaves the replicas too: they hold no answer this one lost.
+  const dropped = (): void => void Atomics.add(generation, 0, 1);
   const dropWhere = (match: (answer: HotAnswer) => boolean): void => {
     for (const [target, slots] of byTarget) {
       const kept = slots.filter((slot) => !match(slot.answer));
-      if (kept.length !== slots.length) put(target, kept);
+      if (kept.length === slots.length) continue;
+      dropped();
+      put(target, kept);
     }
+  };
+  const keep = (key: HotKey, answer: HotAnswer): void => {
+    const { target, accept, host } = key;
+    if (answer.expiresAt <= Date.now() || answer.body.length > MAX_BODY_BYTES) return;
+    if (target.length > MAX_TARGET_LENGTH || accept.length > MAX_HEADER_LENGTH || host.length > MAX_HEADER_LENGTH) return;
+    if (accept === REPEATED_HEADER || host === REPEATED_HEADER) return;
+    if (size >= maxEntries || bytes + answer.body.length > maxBytes) {
+      dropped();
+      byTarget = new Map();
+      size = 0;
+      bytes = 0;
+    }
+    const slots = (byTarget.get(target) ?? []).filter((slot) => slot.accept !== accept || slot.host !== host);
+    if (slots.length >= MAX_VARIANTS) {
+      dropped();
+      slots.shift();
+    }
+    slots.push({ accept, host, answer });
+    put(target, slots);
+    for (const listener of listeners) listener(key, answer);
   };
   return {
     lookup(req) {
@@ -112,22 +160,12 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
       return undefined;
     },
     remember(req, answer, since) {
-      const target = req.url ?? '';
-      const accept = rawHeader(req.rawHeaders, 'accept');
-      const host = hostOf(req);
-      if (!unchanged(answer, since) || answer.expiresAt <= Date.now() || answer.body.length > MAX_BODY_BYTES) return;
-      if (target.length > MAX_TARGET_LENGTH || accept.length > MAX_HEADER_LENGTH || host.length > MAX_HEADER_LENGTH) return;
-      if (accept === REPEATED_HEADER || host === REPEATED_HEADER) return;
-      if (size >= maxEntries || bytes + answer.body.length > maxBytes) {
-        byTarget = new Map();
-        size = 0;
-        bytes = 0;
-      }
-      const slots = (byTarget.get(target) ?? []).filter((slot) => slot.accept !== accept || slot.host !== host);
-      if (slots.length >= MAX_VARIANTS) slots.shift();
-      slots.push({ accept, host, answer });
-      put(target, slots);
+      if (!unchanged(answer, since)) return;
+      keep({ target: req.url ?? '', accept: rawHeader(req.rawHeaders, 'accept'), host: hostOf(req) }, answer);
     },
+    keep,
+    onRemember: (listener) => void listeners.push(listener),
+    generation,
     epoch: () => epoch,
     forgetDigest(digest) {
       epoch = { removals: epoch.removals + 1, tagWrites: epoch.tagWrites };
@@ -139,4 +177,15 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
       dropWhere((a) => a.tag === key);
     },
   };
+}
+
+/** Writes a replay of `answer`: its head, and its body unless the request is a HEAD. Returns the body bytes written. */
+export function writeReplay(res: ServerResponse, answer: HotAnswer, method: string | undefined): number {
+  res.writeHead(200, answer.head);
+  if (method === 'HEAD') {
+    res.end();
+    return 0;
+  }
+  res.end(answer.body);
+  return answer.body.length;
 }

@@ -1,5 +1,7 @@
 export { createRegistryCache } from './cache.js';
 export type { RegistryCache, RegistryCacheOptions } from './cache.js';
+export type { HotAnswerFeed, ReplayCredit, ReplayRecord } from './hot-feed.js';
+export type { HotAnswer, HotKey } from './hot-responses.js';
 export { configSchema, parseConfig, defaultUpstream, ConfigError } from './config.js';
 export type { RegcacheConfig, RegcacheConfigInput, UpstreamConfig, ClientAuthConfig, ConfigIssue } from './config.js';
 export type { RegistryHandler } from './handler.js';

@@ -31,8 +31,8 @@ export interface CacheMetrics {
   readonly registry: Registry;
   readonly contentType: string;
   readonly observe: RequestObserver;
-  /** A replayed hot manifest answer (hot-responses.ts): a manifest hit, 200, of `bytes` body bytes. */
-  replayed(bytes: number): void;
+  /** `count` replayed hot manifest answers (hot-responses.ts; default 1): manifest hits, 200, of `bytes` body bytes in all. */
+  replayed(bytes: number, count?: number): void;
   fillSettled(outcome: FillOutcome): void;
   evicted(reason: string, bytes: number): void;
   /** Counts an error from an upstream request (anything else is ignored). */
@@ -96,7 +96,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
     observe(record) {
       requests.observe(requests.cell(record.route, record.cache, record.status), record.durationMs / 1000, record.bytes);
     },
-    replayed: (bytes) => requests.replayed(replays, bytes),
+    replayed: (bytes, count = 1) => requests.replayed(replays, bytes, count),
     fillSettled(outcome) {
       fills.observe({ result: outcome.ok ? 'ok' : 'failed' }, outcome.durationMs / 1000);
     },

@@ -30,8 +30,8 @@ export interface RequestMetrics {
   cell(route: string, cache: string, status: number): RequestCell;
   /** A request answered by the normal path: counted, timed, its body bytes by source. */
   observe(cell: RequestCell, seconds: number, bytes: number): void;
-  /** A replayed answer of `bytes` body bytes: two integer additions. */
-  replayed(cell: RequestCell, bytes: number): void;
+  /** `count` replayed answers of `bytes` body bytes in all: two integer additions. */
+  replayed(cell: RequestCell, bytes: number, count: number): void;
 }
 
 const FROM_CACHE: ReadonlySet<string> = new Set<CacheResult>(['hit', 'coalesced', 'stale']);
@@ -97,8 +97,8 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
       child.duration.observe(seconds);
       if (bytes > 0) child.served?.inc(bytes);
     },
-    replayed(c, bytes) {
-      c.replays += 1;
+    replayed(c, bytes, count) {
+      c.replays += count;
       c.replayBytes += bytes;
     },
   };

@@ -29,8 +29,8 @@ export interface Stats {
   served(upstream: string, repo: string, bytes: number): void;
   /** The cell that replays of answers for `upstream/repo` are counted in (one per pair). */
   cell(upstream: string, repo: string): HitCell;
-  /** A replayed hot answer (hot-responses.ts): a hit of `bytes` body bytes from the cache. */
-  replayed(cell: HitCell, bytes: number): void;
+  /** `hits` replayed hot answers (hot-responses.ts; default 1) of `bytes` body bytes in all. */
+  replayed(cell: HitCell, bytes: number, hits?: number): void;
   /** In-memory totals since start: `hits`, and `hits@docker.io` per upstream. */
   snapshot(): Readonly<Record<string, number>>;
 }
@@ -113,8 +113,8 @@ export function createStats(store: BlobStore): Stats {
     add,
     served,
     cell,
-    replayed(hit, bytes) {
-      hit.hits += 1;
+    replayed(hit, bytes, hits = 1) {
+      hit.hits += hits;
       hit.bytes += bytes;
       if (hit.queued) return;
       hit.queued = true;

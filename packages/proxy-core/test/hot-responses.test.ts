@@ -200,3 +200,48 @@ describe('the hot answer table', () => {
     expect(hot.lookup(request('/t2'))).toBeUndefined();
   });
 });
+
+describe('the hot answer table for replicas', () => {
+  const request = (url: string) => ({ method: 'GET', url, rawHeaders: ['Accept', OCI] }) as unknown as IncomingMessage;
+  const counts: HitCell = { upstream: 'docker.io', repo: 'r', hits: 0, bytes: 0, queued: false };
+  const answer = (digest: string, tag?: string) => ({
+    head: {},
+    body: Buffer.alloc(10),
+    digest: digest as Digest,
+    upstream: 'docker.io',
+    repo: 'r',
+    tag,
+    expiresAt: tag === undefined ? Number.POSITIVE_INFINITY : Date.now() + 60_000,
+    counts,
+  });
+  const d1 = `sha256:${'1'.repeat(64)}`;
+  const d2 = `sha256:${'2'.repeat(64)}`;
+
+  it('offers every kept answer with its key, and bumps the shared generation whenever an answer leaves', () => {
+    const hot = createHotResponses({ byHost: false, maxEntries: 2 });
+    const offered: string[] = [];
+    hot.onRemember((key) => offered.push(`${key.target} ${key.accept}`));
+    const generation = () => Atomics.load(hot.generation, 0);
+    hot.remember(request('/a'), answer(d1), hot.epoch());
+    expect(offered).toEqual([`/a ${OCI}`]);
+    const g0 = generation();
+    // Nothing to drop: a forget leaves the generation alone (replicas keep what they have).
+    hot.forgetDigest(d2 as Digest);
+    hot.forgetTag('docker.io', 'r', 'nope');
+    expect(generation()).toBe(g0);
+    hot.forgetDigest(d1 as Digest);
+    expect(generation()).toBe(g0 + 1);
+    // Starting over when full drops answers too: replicas must drop theirs.
+    hot.keep({ target: '/b', accept: OCI, host: '' }, answer(d1));
+    hot.keep({ target: '/c', accept: OCI, host: '' }, answer(d2));
+    expect(generation()).toBe(g0 + 1);
+    hot.keep({ target: '/d', accept: OCI, host: '' }, answer(d2));
+    expect(generation()).toBe(g0 + 2);
+    expect(hot.lookup(request('/d'))).toBeDefined();
+    expect(hot.lookup(request('/b'))).toBeUndefined();
+    hot.keep({ target: '/t', accept: OCI, host: '' }, answer(d1, tagKey('docker.io', 'r', 'v1')));
+    const g1 = generation();
+    hot.forgetTag('docker.io', 'r', 'v1');
+    expect(generation()).toBe(g1 + 1);
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * The hot answer table, for replicas in other threads: apps/server's front threads replay the
+ * answers kept here on connections of their own (the table's `onRemember` and `generation`,
+ * hot-responses.ts), and hand back what they replayed so it counts as here — the store's
+ * access time, the hit and byte counters, the request metrics, and one log line per request
+ * at info. A replica is only ever a copy: every answer it has was remembered here first.
+ */
+import { parseDigest } from '@regcache/registry-protocol';
+import type { CacheParts, RequestRecord } from './context.js';
+import type { HotAnswer, HotKey } from './hot-responses.js';
+
+/** What a replica replayed of one answer since it last reported. */
+export interface ReplayCredit {
+  readonly digest: string;
+  readonly upstream: string;
+  readonly repo: string;
+  readonly hits: number;
+  readonly bytes: number;
+}
+
+/** One replayed request, for the request log (sent only while the log level is info or finer). */
+export interface ReplayRecord {
+  readonly method: string;
+  readonly path: string;
+  readonly bytes: number;
+  readonly durationMs: number;
+  readonly upstream: string;
+  readonly repo: string;
+}
+
+export interface HotAnswerFeed {
+  /** Bumped before any answer leaves the table: a replica's copy is valid while this reads the generation it came with. */
+  readonly generation: Int32Array;
+  /** Whether replicas should send a ReplayRecord per request. */
+  readonly logsRequests: boolean;
+  /** Called with every answer the table keeps. */
+  onRemember(listener: (key: HotKey, answer: HotAnswer) => void): void;
+  /** Counts what a replica replayed as if answered here. */
+  credit(credits: readonly ReplayCredit[], records: readonly ReplayRecord[]): void;
+}
+
+export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
+  const logsRequests = parts.logger.isLevelEnabled?.('info') ?? true;
+  return {
+    generation: parts.hot.generation,
+    logsRequests,
+    onRemember: (listener) => parts.hot.onRemember(listener),
+    credit(credits, records) {
+      for (const credit of credits) {
+        const digest = parseDigest(credit.digest);
+        if (digest.ok) parts.store.touch(digest.value);
+        parts.stats.replayed(parts.stats.cell(credit.upstream, credit.repo), credit.bytes, credit.hits);
+        parts.metrics.replayed(credit.bytes, credit.hits);
+      }
+      if (!logsRequests) return;
+      for (const r of records) {
+        const entry: RequestRecord = { method: r.method, path: r.path, status: 200, durationMs: r.durationMs, route: 'manifest', bytes: r.bytes, cache: 'hit', upstream: r.upstream, repo: r.repo, aborted: false };
+        parts.logger.info({ ...entry, front: true }, 'request');
+      }
+    },
+  };
+}
