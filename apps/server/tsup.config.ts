@@ -1,3 +1,3 @@
 import { buildConfig } from '../../tsup.shared.js';
 
-export default buildConfig({ entry: 'src/main.ts', dts: false });
+export default buildConfig({ entry: { main: 'src/main.ts', 'front-worker': 'src/front/front-worker.ts' }, dts: false });

@@ -10,6 +10,14 @@ import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } f
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
+/** node:http server options that bound what a client may hold (also given to the front threads). */
+export interface ConnectionOptions {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly connectionsCheckingInterval: number;
+}
+
 export async function createPublicServer(config: RegcacheConfig, handler: Handler): Promise<Server> {
   const options = connectionOptions(config.limits);
   let server: Server;
@@ -33,7 +41,7 @@ export async function createPublicServer(config: RegcacheConfig, handler: Handle
  * `requestTimeout`. Node checks them every `connectionsCheckingInterval` (30 s by default, which
  * would let a 2 s limit run to 32 s): a quarter of the shorter limit, at least 250 ms.
  */
-function connectionOptions(limits: RegcacheConfig['limits']) {
+export function connectionOptions(limits: RegcacheConfig['limits']): ConnectionOptions {
   const shorter = Math.min(limits.headersTimeout, limits.requestTimeout);
   return {
     headersTimeout: limits.headersTimeout,

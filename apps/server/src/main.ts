@@ -47,6 +47,8 @@ async function main(): Promise<void> {
       upstreams: config.upstreams.map((u) => ({ name: u.name, url: u.url })),
       // Blob bodies by sendfile(2) (the @regcache/sendfile addon); false: streamed through Node.
       sendfile: sendfileAvailable() && config.tls === undefined,
+      // Threads beside the main one replaying hot manifest answers (limits.frontThreads).
+      frontThreads: server.frontThreads,
     },
     'regcache listening',
   );

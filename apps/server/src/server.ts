@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
+import { startFrontThreads, type FrontThreads } from './front/front-threads.js';
 import { createPublicServer, listenOn } from './listen.js';
 
 export interface RunningServer {
@@ -17,6 +18,8 @@ export interface RunningServer {
   /** `host:port` the registry listens on. */
   readonly address: string;
   readonly adminAddress: string;
+  /** Front threads replaying hot manifest answers beside the main thread (front/front-threads.ts). */
+  readonly frontThreads: number;
   close(deadlineMs?: number): Promise<void>;
 }
 
@@ -37,14 +40,16 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     await cache.close();
     throw error;
   }
+  const fronts = await startFrontThreads(server, cache, config, logger);
   let closing: Promise<void> | undefined;
   return {
     cache,
     address,
     adminAddress: adminBound,
+    frontThreads: fronts.count,
     close(deadlineMs = 30_000) {
       draining.on = true;
-      closing ??= shutdown([server, adminServer], cache, deadlineMs);
+      closing ??= shutdown([server, adminServer], fronts, cache, deadlineMs);
       return closing;
     },
   };
@@ -61,8 +66,10 @@ function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMes
   };
 }
 
-async function shutdown(servers: Server[], cache: RegistryCache, deadlineMs: number): Promise<void> {
+async function shutdown(servers: Server[], fronts: FrontThreads, cache: RegistryCache, deadlineMs: number): Promise<void> {
   const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+  // The fronts' last credits must reach the store before it closes.
+  closed.push(fronts.stop());
   const sweepIdle = (): void => {
     for (const server of servers) server.closeIdleConnections();
   };

@@ -1,0 +1,122 @@
+/**
+ * Starting and stopping the front threads (front-worker.ts) beside the main thread's public
+ * server, and the main thread's half of their protocol (wire.ts): every answer the hot table
+ * keeps goes to each front; their credits count as the main thread's own replays; a connection
+ * a front hands over is adopted by the main thread's server with its request head put back in
+ * front of whatever the client sends next.
+ *
+ * Fronts run only where a connection can change threads between requests and a replay needs no
+ * per-request check: a plain (non-TLS) listener with client auth off. TLS state lives in one
+ * thread's OpenSSL; an authenticated replay would need the credentials checked in the front.
+ */
+import { closeSync, existsSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { HotAnswerFeed, Logger, RegcacheConfig, RegistryCache } from '@regcache/proxy-core';
+import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { connectionOptions } from '../listen.js';
+import { toWire, type FromFront, type FrontData, type ToFront } from './wire.js';
+
+export interface FrontThreads {
+  /** How many are running. */
+  readonly count: number;
+  /** Closes their connections, takes their last credits, and waits for them to end. */
+  stop(): Promise<void>;
+}
+
+/** How long a front gets to end after `stop` before it is terminated. */
+const STOP_MS = 5_000;
+
+/** The front threads this config asks for: `limits.frontThreads`, else 1 with more than one CPU; 0 where they cannot work. */
+export function frontThreadCount(config: RegcacheConfig): number {
+  const clientAuth = config.auth.htpasswd !== undefined || config.auth.tokens.length > 0;
+  if (config.tls !== undefined || clientAuth) return 0;
+  return config.limits.frontThreads ?? (availableParallelism() > 1 ? 1 : 0);
+}
+
+/** How long a front gets to start listening before the server starts without it. */
+const START_MS = 10_000;
+
+/** Starts the fronts and resolves once each is listening (one that fails to start is left out, with an error logged). */
+export async function startFrontThreads(server: Server, cache: RegistryCache, config: RegcacheConfig, logger: Logger): Promise<FrontThreads> {
+  const wanted = frontThreadCount(config);
+  const script = fileURLToPath(new URL('./front-worker.js', import.meta.url));
+  const addon = loadSendfile();
+  const listenFd = socketFd(server);
+  if (wanted === 0 || addon === undefined || listenFd === undefined || !existsSync(script)) {
+    if (wanted > 0) logger.warn({ frontThreads: wanted }, 'front threads not started: needs the sendfile addon and the built front-worker.js');
+    return { count: 0, stop: () => Promise.resolve() };
+  }
+  const feed = cache.hotAnswers;
+  const base = { byHost: config.upstreams.some((u) => u.hosts.length > 0), generation: feed.generation, logsRequests: feed.logsRequests, connections: connectionOptions(config.limits) };
+  const state = { open: true };
+  const fronts: Front[] = [];
+  for (let i = 0; i < wanted; i++) {
+    try {
+      const front = spawnFront(script, { ...base, listenFd: addon.dup(listenFd) }, server, feed, state, logger);
+      if (await front.ready) fronts.push(front);
+      else void front.worker.terminate();
+    } catch (error) {
+      logger.error({ err: error }, 'front thread not started');
+    }
+  }
+  feed.onRemember((key, answer) => {
+    const message: ToFront = { kind: 'keep', key, answer: toWire(answer), generation: Atomics.load(feed.generation, 0) };
+    for (const front of fronts) front.worker.postMessage(message);
+  });
+  return {
+    count: fronts.length,
+    async stop() {
+      state.open = false;
+      await Promise.all(fronts.map((front) => stopOne(front)));
+    },
+  };
+}
+
+interface Front {
+  readonly worker: Worker;
+  /** True once it listens; false if it ended or did not listen within START_MS. */
+  readonly ready: Promise<boolean>;
+  readonly exited: Promise<void>;
+}
+
+function spawnFront(script: string, workerData: FrontData, server: Server, feed: HotAnswerFeed, state: { open: boolean }, logger: Logger): Front {
+  const worker = new Worker(script, { workerData });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  let listening: (ok: boolean) => void = () => {};
+  const ready = new Promise<boolean>((resolve) => (listening = resolve));
+  const timer = setTimeout(() => listening(false), START_MS);
+  timer.unref();
+  void exited.then(() => listening(false));
+  worker.on('message', (message: FromFront) => {
+    if (message.kind === 'credit') feed.credit(message.credits, message.records);
+    else if (message.kind === 'handoff') adopt(server, message.fd, message.head, state.open);
+    else {
+      clearTimeout(timer);
+      listening(true);
+    }
+  });
+  worker.on('error', (error) => logger.error({ err: error }, 'front thread failed'));
+  return { worker, ready, exited };
+}
+
+function stopOne(front: Front): Promise<void> {
+  const timer = setTimeout(() => void front.worker.terminate(), STOP_MS);
+  const stop: ToFront = { kind: 'stop' };
+  front.worker.postMessage(stop);
+  return front.exited.finally(() => clearTimeout(timer));
+}
+
+/** A connection handed over by a front: its request head is read again, then whatever follows. */
+function adopt(server: Server, fd: number, head: string, open: boolean): void {
+  if (!open || !server.listening) {
+    closeSync(fd);
+    return;
+  }
+  const socket = new Socket({ fd, readable: true, writable: true });
+  socket.unshift(Buffer.from(head, 'latin1'));
+  server.emit('connection', socket);
+}

@@ -1,0 +1,39 @@
+/**
+ * The messages between the main thread and its front threads (front-threads.ts, front-worker.ts).
+ *
+ *   main ──keep (an answer the hot table kept, with the generation it was kept at)──▶ front
+ *   main ──stop─────────────────────────────────────────────────────────────────────▶ front
+ *   front ──ready (listening)──────────────────────────────────────────────────────▶ main
+ *   front ──credit (what it replayed since the last one; request records at info)──▶ main
+ *   front ──handoff (a connection whose request it cannot replay: a dup of its fd and
+ *                    the request head, to be read again by the main thread's server)──▶ main
+ */
+import type { HotAnswer, HotKey, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
+import type { ConnectionOptions } from '../listen.js';
+
+export interface FrontData {
+  /** A dup of the listening socket, the front's own to close. */
+  readonly listenFd: number;
+  readonly byHost: boolean;
+  /** The hot table's generation counter (shared memory). */
+  readonly generation: Int32Array;
+  readonly logsRequests: boolean;
+  /** The main listener's connection limits (listen.ts), so a slow client is cut the same in every thread. */
+  readonly connections: ConnectionOptions;
+}
+
+/** A hot answer as it crosses threads (a Buffer arrives as a Uint8Array). */
+export type WireAnswer = Omit<HotAnswer, 'counts' | 'body'> & { readonly body: Uint8Array };
+
+export type ToFront = { readonly kind: 'keep'; readonly key: HotKey; readonly answer: WireAnswer; readonly generation: number } | { readonly kind: 'stop' };
+
+export type FromFront =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'credit'; readonly credits: readonly ReplayCredit[]; readonly records: readonly ReplayRecord[] }
+  | { readonly kind: 'handoff'; readonly fd: number; readonly head: string };
+
+/** `answer` without its counter cell (which belongs to the thread that counts). */
+export function toWire(answer: HotAnswer): WireAnswer {
+  const { head, body, digest, upstream, repo, tag, expiresAt } = answer;
+  return { head, body, digest, upstream, repo, tag, expiresAt };
+}

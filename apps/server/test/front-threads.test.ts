@@ -1,0 +1,91 @@
+/**
+ * Front threads (src/front/): with `limits.frontThreads: 1` the kernel gives each new
+ * connection to the main thread or the front. Hot manifest answers are replayed by whichever
+ * has the connection; anything else the front hands to the main thread, on the same
+ * connection, which the client never notices. A tag's answer ends at its TTL in the front as
+ * in the main thread, and the server still stops cleanly with connections held by the front.
+ */
+import { writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCEPT_ALL_MANIFESTS, pushSmallImage, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { runServer, type ServerProcess } from './spawn.js';
+
+interface Answer {
+  status: number;
+  digest: string | undefined;
+  body: Buffer;
+  port: number;
+}
+
+/** One request on `agent` (a keep-alive agent of one socket: every request of a sequence shares the connection). */
+function get(agent: Agent, address: string, path: string, accept = ACCEPT_ALL_MANIFESTS): Promise<Answer> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host, port: Number(port), path, agent, headers: { accept } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, digest: res.headers['docker-content-digest'] as string | undefined, body: Buffer.concat(chunks), port: req.socket?.localPort ?? 0 }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('front threads', () => {
+  let upstream: RunningRegistry;
+  let image: SmallImage;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    image = await pushSmallImage(upstream, 'front/app', 'v1', 64 * 1024);
+    const dir = await tempDir('regcache-front-');
+    await writeFile(`${dir}/regcache.yaml`, `upstreams:\n  - name: docker.io\n    url: ${upstream.url}\n    tagTtl: 2s\nlimits:\n  frontThreads: 1\n`);
+    server = await runServer(['--config', `${dir}/regcache.yaml`, '--listen', '127.0.0.1:0', '--data', `${dir}/data`]);
+  }, 120_000);
+  afterAll(async () => {
+    if (server !== undefined) expect(await server.stop('SIGTERM')).toBe(0);
+    await upstream?.stop();
+  });
+
+  it('replays hot answers in either thread and hands every other request over on the same connection', async () => {
+    expect(server.lines.find((l) => l.msg === 'regcache listening')?.frontThreads).toBe(1);
+    const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
+    const byTag = `/v2/${image.name}/manifests/${image.tag}`;
+    expect((await get(new Agent(), server.address, byDigest)).digest).toBe(image.digest);
+    expect((await get(new Agent(), server.address, byTag)).digest).toBe(image.digest);
+    // 24 connections, each: a hot answer, a blob (never hot), the hot answers again, a 404.
+    for (let i = 0; i < 24; i++) {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      try {
+        const first = await get(agent, server.address, i % 2 === 0 ? byDigest : byTag);
+        expect(first).toMatchObject({ status: 200, digest: image.digest });
+        for (const blob of image.blobs) {
+          const answer = await get(agent, server.address, `/v2/${image.name}/blobs/${blob}`, '*/*');
+          expect(answer.status).toBe(200);
+          expect(sha256(answer.body)).toBe(blob);
+          expect(answer.port).toBe(first.port); // the same connection throughout
+        }
+        expect(await get(agent, server.address, byDigest)).toMatchObject({ status: 200, digest: image.digest, port: first.port });
+        expect((await get(agent, server.address, `/v2/${image.name}/manifests/nope`)).status).toBe(404);
+      } finally {
+        agent.destroy();
+      }
+    }
+    // Both threads answered: the front's replays are logged (by the main thread) with `front: true`.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const replays = server.lines.filter((l) => l.msg === 'request' && l.cache === 'hit' && l.route === 'manifest');
+    expect(replays.filter((l) => l.front === true).length).toBeGreaterThan(0);
+    expect(replays.filter((l) => l.front !== true).length).toBeGreaterThan(0);
+  });
+
+  it('ends a tag answer at its TTL in the front too: a moved tag is followed on every connection', async () => {
+    const byTag = `/v2/${image.name}/manifests/${image.tag}`;
+    for (let i = 0; i < 8; i++) expect((await get(new Agent(), server.address, byTag)).digest).toBe(image.digest);
+    const moved = await pushSmallImage(upstream, image.name, image.tag, 1024);
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    for (let i = 0; i < 16; i++) expect((await get(new Agent(), server.address, byTag)).digest).toBe(moved.digest);
+  });
+});
