@@ -52,7 +52,7 @@ export async function startFrontThreads(server: Server, cache: RegistryCache, co
   }
   const feed = cache.hotAnswers;
   const base = { byHost: config.upstreams.some((u) => u.hosts.length > 0), generation: feed.generation, logsRequests: feed.logsRequests, connections: connectionOptions(config.limits) };
-  const state = { open: true };
+  const state: AdoptState = { open: true, adopted: new Set() };
   const fronts: Front[] = [];
   for (let i = 0; i < wanted; i++) {
     try {
@@ -72,6 +72,8 @@ export async function startFrontThreads(server: Server, cache: RegistryCache, co
     async stop() {
       state.open = false;
       await Promise.all(fronts.map((front) => stopOne(front)));
+      // The server's own close does not wait for connections it did not accept: these are waited for here.
+      await Promise.all([...state.adopted].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
     },
   };
 }
@@ -83,7 +85,13 @@ interface Front {
   readonly exited: Promise<void>;
 }
 
-function spawnFront(script: string, workerData: FrontData, server: Server, feed: HotAnswerFeed, state: { open: boolean }, logger: Logger): Front {
+/** Whether hand-overs are still taken, and the connections taken (until they close). */
+interface AdoptState {
+  open: boolean;
+  readonly adopted: Set<Socket>;
+}
+
+function spawnFront(script: string, workerData: FrontData, server: Server, feed: HotAnswerFeed, state: AdoptState, logger: Logger): Front {
   const worker = new Worker(script, { workerData });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   let listening: (ok: boolean) => void = () => {};
@@ -93,7 +101,7 @@ function spawnFront(script: string, workerData: FrontData, server: Server, feed:
   void exited.then(() => listening(false));
   worker.on('message', (message: FromFront) => {
     if (message.kind === 'credit') feed.credit(message.credits, message.records);
-    else if (message.kind === 'handoff') adopt(server, message.fd, message.head, state.open);
+    else if (message.kind === 'handoff') adopt(server, message.fd, message.head, state);
     else {
       clearTimeout(timer);
       listening(true);
@@ -110,13 +118,19 @@ function stopOne(front: Front): Promise<void> {
   return front.exited.finally(() => clearTimeout(timer));
 }
 
-/** A connection handed over by a front: its request head is read again, then whatever follows. */
-function adopt(server: Server, fd: number, head: string, open: boolean): void {
-  if (!open || !server.listening) {
+/**
+ * A connection handed over by a front: its request head is read again, then whatever follows.
+ * It is the server's like any other (its limits, `closeIdleConnections`), except that
+ * `server.close()` does not count it — node counts only the connections it accepted itself.
+ */
+function adopt(server: Server, fd: number, head: string, state: AdoptState): void {
+  if (!state.open || !server.listening) {
     closeSync(fd);
     return;
   }
   const socket = new Socket({ fd, readable: true, writable: true });
+  state.adopted.add(socket);
+  socket.once('close', () => state.adopted.delete(socket));
   socket.unshift(Buffer.from(head, 'latin1'));
   server.emit('connection', socket);
 }
