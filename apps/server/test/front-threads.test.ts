@@ -3,12 +3,13 @@
  * connection to the main thread or the front. Hot manifest answers are replayed by whichever
  * has the connection; anything else the front hands to the main thread, on the same
  * connection, which the client never notices. A tag's answer ends at its TTL in the front as
- * in the main thread, and the server still stops cleanly with connections held by the front.
+ * in the main thread; writes and CONNECT get the same typed refusal from both; and the server
+ * still stops cleanly with connections held by the front.
  */
 import { writeFile } from 'node:fs/promises';
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCEPT_ALL_MANIFESTS, pushSmallImage, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { ACCEPT_ALL_MANIFESTS, pushSmallImage, rawExchange, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 import { runServer, type ServerProcess } from './spawn.js';
 
 interface Answer {
@@ -87,5 +88,19 @@ describe('front threads', () => {
     const moved = await pushSmallImage(upstream, image.name, image.tag, 1024);
     await new Promise((resolve) => setTimeout(resolve, 2_100));
     for (let i = 0; i < 16; i++) expect((await get(new Agent(), server.address, byTag)).digest).toBe(moved.digest);
+  });
+
+  it('refuses what a read-only cache refuses, with the same typed answer in either thread', async () => {
+    const port = Number(server.address.split(':')[1]);
+    const upload = 'PUT /v2/front/app/blobs/uploads/x HTTP/1.1\r\nHost: cache\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
+    const connect = 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n';
+    // 16 connections of each: about half land on the front.
+    for (let i = 0; i < 16; i++) {
+      for (const raw of [upload, connect]) {
+        const { status, body } = await rawExchange(port, Buffer.from(raw, 'latin1'));
+        expect(status).toBe(405);
+        expect(body).toContain('"UNSUPPORTED"');
+      }
+    }
   });
 });

@@ -9,4 +9,4 @@ export type { ReplayCredit, ReplayRecord } from './hot-feed.js';
 export type { HitCell } from './stats.js';
 export type { ResponseHead } from './headers.js';
 export { rawHeader } from './headers.js';
-export { sendError } from './respond.js';
+export { refuseConnect, sendError } from './respond.js';

@@ -16,7 +16,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createHotResponses, rawHeader, sendError, writeReplay, type HitCell, type HotAnswer, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
+import { createHotResponses, rawHeader, refuseConnect, sendError, writeReplay, type HitCell, type HotAnswer, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
 import type { FromFront, FrontData, ToFront } from './wire.js';
 
@@ -108,6 +108,7 @@ const server = createServer({ ...data.connections }, (req, res) => {
   const message = 'regcache is a read-only pull-through cache: a request with a body is not supported';
   sendError(res, { code: 'UNSUPPORTED', message, headers: { connection: 'close' } }, req.method === 'HEAD');
 });
+server.on('connect', refuseConnect);
 server.keepAliveTimeout = data.connections.keepAliveTimeout;
 server.headersTimeout = data.connections.headersTimeout;
 server.requestTimeout = data.connections.requestTimeout;
