@@ -6,25 +6,13 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildImage, MediaTypes, pushBlob, pushManifest, randomLayer, type RunningRegistry } from '@regcache/testkit';
+import { MediaTypes, pushSmallImage, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 
-export interface TinyImage {
-  name: string;
-  tag: string;
-  digest: string;
-  blobs: string[];
-}
+export type TinyImage = SmallImage;
 
-/** One OCI image (config + one random layer) pushed under name:tag; a second call retags to a new digest. */
-export async function pushTinyImage(registry: RunningRegistry, name: string, tag: string): Promise<TinyImage> {
-  const built = buildImage({ layers: [await randomLayer(`${name}-${tag}`, 2048)] });
-  const manifest = built[built.length - 1];
-  if (manifest === undefined) throw new Error('buildImage returned nothing');
-  // buildImage gives layers, config, manifest; keep the manifest's order: config, then layers.
-  const blobs = [...built.slice(-2, -1), ...built.slice(0, -2)];
-  for (const blob of blobs) await pushBlob(registry, name, blob.bytes);
-  const digest = await pushManifest(registry, name, tag, manifest.bytes, MediaTypes.ociManifest);
-  return { name, tag, digest, blobs: blobs.map((b) => b.digest) };
+/** One OCI image (config + one random 2 KiB layer) pushed under name:tag; a second call retags to a new digest. */
+export function pushTinyImage(registry: RunningRegistry, name: string, tag: string): Promise<TinyImage> {
+  return pushSmallImage(registry, name, tag, 2048);
 }
 
 /** Requests the registry answered with a 2xx (a token-auth registry also logs each 401 challenge). */

@@ -12,6 +12,8 @@ export type { BlobHost, BlobHostRequest } from './blob-host.js';
 export type { BodyFault } from './fault-damage.js';
 export { startFaultProxy } from './fault-proxy.js';
 export type { Fault, FaultOptions, FaultProxy, ProxiedRequest } from './fault-proxy.js';
+export { complete, hashedGet } from './hashed-get.js';
+export type { Hashed, HashedGetOptions } from './hashed-get.js';
 export { freePort } from './ports.js';
 export { fuzzRequest, prng, rawExchange } from './http-fuzz.js';
 export type { FuzzTargets } from './http-fuzz.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createBlobStore, type ConsistencyReport } from '@regcache/blob-store';
 import type { SmallImage } from '@regcache/testkit';
 import { runServer } from '../spawn.js';
-import { complete, hashedGet, type Hashed } from './hashed-get.js';
+import { complete, hashedGet, type Hashed } from '@regcache/testkit';
 
 export type RoundKind = 'fill' | 'index' | 'gc';
 

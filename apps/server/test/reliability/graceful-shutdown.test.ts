@@ -15,7 +15,7 @@ import { createBlobStore } from '@regcache/blob-store';
 import { pushBlob, reportFigures, scaled, startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
 import { writeConfig } from './config-file.js';
-import { hashedGet, type Hashed } from './hashed-get.js';
+import { hashedGet, type Hashed } from '@regcache/testkit';
 
 const MiB = 1024 * 1024;
 /** Cold pulls in flight at SIGTERM (REGCACHE_SHUTDOWN_PULLS). */

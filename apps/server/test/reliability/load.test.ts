@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from 'undici';
 import { pushBlob, pushSmallImage, reportFigures, scaled, startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
-import { complete, hashedGet, type Hashed } from './hashed-get.js';
+import { complete, hashedGet, type Hashed } from '@regcache/testkit';
 import { runLoad, type LoadTarget } from './load-clients.js';
 import { countFds, median, rssMiB, sampleProcess } from './process-stats.js';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzRequest, onProcessExit, prng, pushSmallImage, rawExchange, reportFigures, scaled, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
-import { complete, hashedGet } from './hashed-get.js';
+import { complete, hashedGet } from '@regcache/testkit';
 import { STRACE_ARGS, syscallsSince, tracee } from './strace-log.js';
 
 const COUNT = scaled('AUDIT_N', 3_000, 20_000);

@@ -4,14 +4,12 @@
  * URL through regcache, the digest its bytes must have, and the path a fault proxy matches.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { request } from 'undici';
-import { MediaTypes, pushBlob, type RunningRegistry } from '@regcache/testkit';
+import { hashedGet, MediaTypes, pushBlob, type RunningRegistry } from '@regcache/testkit';
 import { looksComplete, type Received } from '../fill-helpers.js';
 import { pushTinyImage } from '../images.js';
 
-export interface Pulled extends Received {
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-}
+/** What a pull got: testkit's hashedGet result (status, headers, digest of the bytes, broken). */
+export type Pulled = Received;
 
 export type SubjectKind = 'blob' | 'manifest-tag' | 'manifest-digest';
 
@@ -62,32 +60,6 @@ export function sentFor(subject: Subject, requests: ReadonlyArray<{ url: string 
 }
 
 /** GET `url`, hashing the body as it comes; a body that breaks off is `broken`, never thrown. */
-export async function pullHashed(url: string, headers: Record<string, string> = {}): Promise<Pulled> {
-  const started = Date.now();
-  const res = await request(url, { headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
-  const hash = createHash('sha256');
-  let bytes = 0;
-  let firstByteMs: number | undefined;
-  let broken = false;
-  try {
-    for await (const chunk of res.body) {
-      firstByteMs ??= Date.now() - started;
-      hash.update(chunk as Buffer);
-      bytes += (chunk as Buffer).length;
-    }
-  } catch {
-    broken = true;
-  }
-  const length = res.headers['content-length'];
-  return {
-    status: res.statusCode,
-    headers: res.headers,
-    bytes,
-    digest: `sha256:${hash.digest('hex')}`,
-    contentLength: typeof length === 'string' ? Number(length) : undefined,
-    cache: res.headers['x-regcache-cache'] as string | undefined,
-    firstByteMs,
-    endMs: Date.now() - started,
-    broken,
-  };
+export function pullHashed(url: string, headers: Record<string, string> = {}): Promise<Pulled> {
+  return hashedGet(url, { headers });
 }
