@@ -18,6 +18,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { parentPort, workerData } from 'node:worker_threads';
 import { createHotResponses, rawHeader, refuseConnect, sendError, writeReplay, type HitCell, type HotAnswer, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { applyConnectionLimits } from '../connection-limits.js';
 import type { FromFront, FrontData, ToFront } from './wire.js';
 
 /** How often replays are credited to the main thread (its counters and metrics lag by this much). */
@@ -31,9 +32,9 @@ const post = (message: FromFront): void => port.postMessage(message);
 
 let table = createHotResponses({ byHost: data.byHost });
 let tableGeneration = Atomics.load(data.generation, 0);
-let queued: HitCell[] = [];
+/** Answers replayed since the last credit (each counts its replays in its own cell). */
+let queued: HotAnswer[] = [];
 let records: ReplayRecord[] = [];
-const digestOf = new WeakMap<HitCell, string>();
 
 /** The table, emptied first if the main thread's table lost anything since it was filled. */
 function current(): typeof table {
@@ -50,15 +51,14 @@ function keep(message: Extract<ToFront, { kind: 'keep' }>): void {
   if (message.generation !== tableGeneration) return; // kept before a forget this thread has seen
   const { answer } = message;
   const counts: HitCell = { upstream: answer.upstream, repo: answer.repo, hits: 0, bytes: 0, queued: false };
-  digestOf.set(counts, answer.digest);
   const body = Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
   t.keep(message.key, { ...answer, body, counts });
 }
 
 function credit(): void {
   if (queued.length === 0 && records.length === 0) return;
-  const credits: ReplayCredit[] = queued.map((c) => ({ digest: digestOf.get(c) ?? '', upstream: c.upstream, repo: c.repo, hits: c.hits, bytes: c.bytes }));
-  for (const c of queued) Object.assign(c, { hits: 0, bytes: 0, queued: false });
+  const credits: ReplayCredit[] = queued.map(({ digest, counts: c }) => ({ digest, upstream: c.upstream, repo: c.repo, hits: c.hits, bytes: c.bytes }));
+  for (const { counts } of queued) Object.assign(counts, { hits: 0, bytes: 0, queued: false });
   post({ kind: 'credit', credits, records });
   queued = [];
   records = [];
@@ -72,7 +72,7 @@ function replay(req: IncomingMessage, res: ServerResponse, answer: HotAnswer): v
   cell.bytes += bytes;
   if (!cell.queued) {
     cell.queued = true;
-    queued.push(cell);
+    queued.push(answer);
   }
   if (data.logsRequests) {
     const durationMs = Math.round((performance.now() - started) * 10) / 10;
@@ -109,9 +109,7 @@ const server = createServer({ ...data.connections }, (req, res) => {
   sendError(res, { code: 'UNSUPPORTED', message, headers: { connection: 'close' } }, req.method === 'HEAD');
 });
 server.on('connect', refuseConnect);
-server.keepAliveTimeout = data.connections.keepAliveTimeout;
-server.headersTimeout = data.connections.headersTimeout;
-server.requestTimeout = data.connections.requestTimeout;
+applyConnectionLimits(server, data.connections);
 server.listen({ fd: data.listenFd }, () => post({ kind: 'ready' }));
 
 const timer = setInterval(credit, CREDIT_MS);
