@@ -23,6 +23,11 @@ export interface RequestCell {
   /** Replays counted here and not yet handed to prom-client. */
   replays: number;
   replayBytes: number;
+  /** The cell's prom-client children: prom-client hashes a label object on every call, so each is looked up once. */
+  readonly request: Counter.Internal;
+  readonly duration: Histogram.Internal<'route'>;
+  /** Undefined for a result whose bytes come from neither the cache nor the upstream. */
+  readonly served: Counter.Internal | undefined;
 }
 
 export interface RequestMetrics {
@@ -49,7 +54,7 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
     collect() {
       for (const c of cells.values()) {
         if (c.replays === 0) continue;
-        this.inc({ route: c.route, cache: c.cache, status: String(c.status) }, c.replays);
+        c.request.inc(c.replays);
         c.replays = 0;
       }
     },
@@ -62,40 +67,36 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
     registers,
     collect() {
       for (const c of cells.values()) {
-        const source = sourceOf(c.cache);
-        if (c.replayBytes === 0 || source === undefined) continue;
-        this.inc({ source }, c.replayBytes);
+        if (c.replayBytes === 0 || c.served === undefined) continue;
+        c.served.inc(c.replayBytes);
         c.replayBytes = 0;
       }
     },
   });
-  // prom-client hashes a label object on every call: each cell keeps its children.
-  const children = new Map<RequestCell, { request: Counter.Internal; duration: Histogram.Internal<'route'>; served: Counter.Internal | undefined }>();
-  const childrenOf = (c: RequestCell) => {
-    let found = children.get(c);
-    if (found === undefined) {
-      const source = sourceOf(c.cache);
-      found = {
-        request: requests.labels({ route: c.route, cache: c.cache, status: String(c.status) }),
-        duration: durations.labels({ route: c.route }),
-        served: source === undefined ? undefined : served.labels({ source }),
-      };
-      children.set(c, found);
-    }
-    return found;
-  };
   return {
     cell(route, cache, status) {
       const key = `${route}\u0000${cache}\u0000${status}`;
       let c = cells.get(key);
-      if (c === undefined) cells.set(key, (c = { route, cache, status, replays: 0, replayBytes: 0 }));
+      if (c === undefined) {
+        const source = sourceOf(cache);
+        c = {
+          route,
+          cache,
+          status,
+          replays: 0,
+          replayBytes: 0,
+          request: requests.labels({ route, cache, status: String(status) }),
+          duration: durations.labels({ route }),
+          served: source === undefined ? undefined : served.labels({ source }),
+        };
+        cells.set(key, c);
+      }
       return c;
     },
     observe(c, seconds, bytes) {
-      const child = childrenOf(c);
-      child.request.inc();
-      child.duration.observe(seconds);
-      if (bytes > 0) child.served?.inc(bytes);
+      c.request.inc();
+      c.duration.observe(seconds);
+      if (bytes > 0) c.served?.inc(bytes);
     },
     replayed(c, bytes, count) {
       c.replays += count;
