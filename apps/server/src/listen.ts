@@ -7,16 +7,9 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile, rm } from 'node:fs/promises';
 import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-
-/** node:http server options that bound what a client may hold (also given to the front threads). */
-export interface ConnectionOptions {
-  readonly headersTimeout: number;
-  readonly requestTimeout: number;
-  readonly keepAliveTimeout: number;
-  readonly connectionsCheckingInterval: number;
-}
 
 export async function createPublicServer(config: RegcacheConfig, handler: Handler): Promise<Server> {
   const options = connectionOptions(config.limits);
@@ -28,27 +21,8 @@ export async function createPublicServer(config: RegcacheConfig, handler: Handle
     server = createHttpServer(options, handler);
   }
   server.on('connect', refuseConnect);
-  // Many layers per pull over one connection (limits.keepAliveTimeout); a blob takes as long as
-  // it takes — requestTimeout bounds receiving the request, never sending the response.
-  server.keepAliveTimeout = options.keepAliveTimeout;
-  server.headersTimeout = options.headersTimeout;
-  server.requestTimeout = options.requestTimeout;
+  applyConnectionLimits(server, options);
   return server;
-}
-
-/**
- * Slow clients are cut (slowloris): headers within `headersTimeout`, the whole request within
- * `requestTimeout`. Node checks them every `connectionsCheckingInterval` (30 s by default, which
- * would let a 2 s limit run to 32 s): a quarter of the shorter limit, at least 250 ms.
- */
-export function connectionOptions(limits: RegcacheConfig['limits']): ConnectionOptions {
-  const shorter = Math.min(limits.headersTimeout, limits.requestTimeout);
-  return {
-    headersTimeout: limits.headersTimeout,
-    requestTimeout: limits.requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeout,
-    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(shorter / 4))),
-  };
 }
 
 async function readTlsFile(path: string, key: string): Promise<Buffer> {

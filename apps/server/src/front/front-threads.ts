@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { HotAnswerFeed, Logger, RegcacheConfig, RegistryCache } from '@regcache/proxy-core';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
-import { connectionOptions } from '../listen.js';
+import { connectionOptions } from '../connection-limits.js';
 import { toWire, type FromFront, type FrontData, type ToFront } from './wire.js';
 
 export interface FrontThreads {

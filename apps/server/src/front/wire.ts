@@ -9,7 +9,7 @@
  *                    the request head, to be read again by the main thread's server)──▶ main
  */
 import type { HotAnswer, HotKey, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
-import type { ConnectionOptions } from '../listen.js';
+import type { ConnectionOptions } from '../connection-limits.js';
 
 export interface FrontData {
   /** A dup of the listening socket, the front's own to close. */
@@ -18,7 +18,7 @@ export interface FrontData {
   /** The hot table's generation counter (shared memory). */
   readonly generation: Int32Array;
   readonly logsRequests: boolean;
-  /** The main listener's connection limits (listen.ts), so a slow client is cut the same in every thread. */
+  /** The main listener's connection limits (connection-limits.ts), so a slow client is cut the same in every thread. */
   readonly connections: ConnectionOptions;
 }
 
