@@ -5,27 +5,18 @@
  * is held open here (the real commit runs, its result waits for the test), so the window is
  * not a race.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushBlob, startRegistry, type RunningRegistry } from '@regcache/testkit';
+import { describe, expect, it } from 'vitest';
+import { pushBlob } from '@regcache/testkit';
 import type { BlobMeta } from '@regcache/blob-store';
-import { expectStored, startCache, type RunningCache } from './helpers.js';
+import { expectStored, useCache } from './helpers.js';
 import { getBlob, looksComplete, randomBlob } from './fill-helpers.js';
 import { served } from './images.js';
 
 describe('joining a fill between its last byte and its commit', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    cache = await startCache({ upstreamUrl: upstream.url });
-  }, 60_000);
-  afterAll(async () => {
-    await cache?.close();
-    await upstream?.stop();
-  });
+  const fixture = useCache();
 
   it('serves the joining client from the final path, with no second upstream fetch', async () => {
+    const { upstream, cache } = fixture();
     const blob = randomBlob(3 * 1024 * 1024);
     await pushBlob(upstream, 'commit/blobs', blob.bytes);
     const url = `${cache.url}/v2/commit/blobs/blobs/${blob.digest}`;

@@ -48,6 +48,28 @@ export async function startCache(input: Partial<RegcacheConfigInput> & { upstrea
   };
 }
 
+export interface PlainCache {
+  readonly upstream: RunningRegistry;
+  readonly cache: RunningCache;
+}
+
+/** A real registry and regcache in front of it — started before the file's tests, stopped after them. */
+export function useCache(): () => PlainCache {
+  let parts: PlainCache | undefined;
+  beforeAll(async () => {
+    const upstream = await startRegistry();
+    parts = { upstream, cache: await startCache({ upstreamUrl: upstream.url }) };
+  }, 60_000);
+  afterAll(async () => {
+    await parts?.cache.close();
+    await parts?.upstream.stop();
+  });
+  return () => {
+    if (parts === undefined) throw new Error('fixture not started');
+    return parts;
+  };
+}
+
 export interface ProxiedCache {
   readonly upstream: RunningRegistry;
   readonly proxy: FaultProxy;

@@ -4,9 +4,8 @@
  * data directory. Pushes and deletes get UNSUPPORTED (405).
  */
 import { request } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, type RunningRegistry } from '@regcache/testkit';
-import { startCache, type RunningCache } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { useCache, type RunningCache } from './helpers.js';
 
 /** Raw request: fetch() would normalise `..` and encodings away. */
 function raw(cache: RunningCache, method: string, path: string): Promise<{ status: number; body: string }> {
@@ -23,16 +22,7 @@ function raw(cache: RunningCache, method: string, path: string): Promise<{ statu
 }
 
 describe('hostile input', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    cache = await startCache({ upstreamUrl: upstream.url });
-  }, 60_000);
-  afterAll(async () => {
-    await cache?.close();
-    await upstream?.stop();
-  });
+  const fixture = useCache();
 
   const cases: Array<[string, string, string]> = [
     ['GET', '/v2/../../etc/passwd/blobs/sha256:' + 'a'.repeat(64), 'NAME_INVALID'],
@@ -55,6 +45,7 @@ describe('hostile input', () => {
   ];
 
   it.each(cases)('%s %s → %s', async (method, path, code) => {
+    const { upstream, cache } = fixture();
     const before = upstream.requests().length;
     const res = await raw(cache, method, path);
     expect(res.status).toBeGreaterThanOrEqual(400);
@@ -64,7 +55,7 @@ describe('hostile input', () => {
   });
 
   it('answers an unknown manifest with MANIFEST_UNKNOWN from the upstream, not a 5xx', async () => {
-    const res = await raw(cache, 'GET', '/v2/nothing/here/manifests/latest');
+    const res = await raw(fixture().cache, 'GET', '/v2/nothing/here/manifests/latest');
     expect(res.status).toBe(404);
     expect(res.body).toMatch(/MANIFEST_UNKNOWN|NAME_UNKNOWN/);
   });
