@@ -193,6 +193,9 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitP
   const tagChanging = (upstream: string, repo: string, tag: string): void => {
     for (const listener of tagListeners) listener(upstream, repo, tag);
   };
+  const removing = (digest: Digest): void => {
+    for (const listener of removeListeners) listener(digest);
+  };
   const committed = (meta: BlobMeta): BlobMeta => {
     pins.committed(meta.digest, opts.commitPinMs ?? DEFAULT_COMMIT_PIN_MS);
     for (const listener of listeners) listener(meta);
@@ -201,9 +204,7 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitP
   return {
     ...inner,
     ...pinnedReads(inner, pins, deleting),
-    usage: createUsage(inner, pins, deleting, (digest) => {
-      for (const listener of removeListeners) listener(digest);
-    }),
+    usage: createUsage(inner, pins, deleting, removing),
     peek: (digest) => inner.stat(digest),
     onCommit: (listener) => void listeners.push(listener),
     onRemove: (listener) => void removeListeners.push(listener),
@@ -211,7 +212,7 @@ export function guardStore(inner: BlobStore, opts: { lookPinMs?: number; commitP
     async check(checkOpts) {
       const report = await inner.check(checkOpts);
       // A repair deleted what it found corrupt or missing: copies of those must go too.
-      if (report.repaired) for (const digest of [...report.corrupt, ...report.missingFiles]) for (const listener of removeListeners) listener(digest);
+      if (report.repaired) for (const digest of [...report.corrupt, ...report.missingFiles]) removing(digest);
       return report;
     },
     putTag(upstream, repo, tag, record) {
