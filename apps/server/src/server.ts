@@ -26,7 +26,7 @@ export interface RunningServer {
 export async function startServer(config: RegcacheConfig, logger: Logger): Promise<RunningServer> {
   const publicAddress = parseListen(config.listen, 'listen');
   const admin = adminEndpoint(config);
-  const cache = await createRegistryCache(config, { logger });
+  const cache = await createRegistryCache(config, { logger, reclaimMemory: youngGenerationGc() });
   const draining = { on: false };
   const server = await createPublicServer(config, lastWhileDraining(draining, cache.handler));
   const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, cache.adminHandler));
@@ -82,4 +82,13 @@ async function shutdown(servers: Server[], fronts: FrontThreads, cache: Registry
   clearInterval(sweep);
   clearTimeout(timer);
   await cache.close();
+}
+
+/**
+ * A young-generation GC, for the fills to run every few MiB (RegistryCacheOptions.reclaimMemory),
+ * when Node exposes `gc` (the bin starts it with --expose-gc); undefined otherwise.
+ */
+function youngGenerationGc(): (() => void) | undefined {
+  const collect = globalThis.gc;
+  return collect === undefined ? undefined : () => void collect({ type: 'minor' });
 }

@@ -33,6 +33,12 @@ export interface RegistryCacheOptions {
   recover?: boolean;
   /** Evict automatically over `storage.highWatermark` of `storage.maxSize` (default true). */
   autoEvict?: boolean;
+  /**
+   * Called after every 4 MiB that fills write (fill/engine.ts, RECLAIM_BYTES): the embedder may
+   * free the upstream's read buffers there, e.g. with a young-generation GC, which keeps the peak
+   * memory of large fills down. apps/server passes one when Node runs with --expose-gc.
+   */
+  reclaimMemory?: () => void;
 }
 
 export interface RegistryCache {
@@ -78,6 +84,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     continueWhenClientsGone: config.fill.continueWhenClientsGone,
     detachedMaxSize: config.fill.detachedMaxSize,
     idleTimeoutMs: config.fill.idleTimeout,
+    reclaim: options.reclaimMemory,
     onSettled: (_fill, outcome) => {
       maintenance.fillSettled(outcome);
       if (outcome.ok) return;

@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { Digest } from '@regcache/registry-protocol';
 import { startFaultProxy, startRegistry, tempDir, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
-import { createRegistryCache, parseConfig, refuseConnect, type Logger, type RegcacheConfigInput, type RegistryCache } from '../src/index.js';
+import {
+  createRegistryCache,
+  parseConfig,
+  refuseConnect,
+  type Logger,
+  type RegcacheConfigInput,
+  type RegistryCache,
+  type RegistryCacheOptions,
+} from '../src/index.js';
 
 export interface RunningCache {
   readonly url: string;
@@ -20,7 +28,10 @@ export function captureLogger(into: Array<Record<string, unknown>>): Logger {
   return { debug: push('debug'), info: push('info'), warn: push('warn'), error: push('error') };
 }
 
-export async function startCache(input: Partial<RegcacheConfigInput> & { upstreamUrl?: string }): Promise<RunningCache> {
+export async function startCache(
+  input: Partial<RegcacheConfigInput> & { upstreamUrl?: string },
+  options: Omit<RegistryCacheOptions, 'logger'> = {},
+): Promise<RunningCache> {
   const { upstreamUrl, ...rest } = input;
   const dataDir = rest.storage?.path ?? (await tempDir('regcache-data-'));
   const config = parseConfig({
@@ -29,7 +40,7 @@ export async function startCache(input: Partial<RegcacheConfigInput> & { upstrea
     storage: { ...rest.storage, path: dataDir },
   });
   const logs: Array<Record<string, unknown>> = [];
-  const cache = await createRegistryCache(config, { logger: captureLogger(logs) });
+  const cache = await createRegistryCache(config, { ...options, logger: captureLogger(logs) });
   const server: Server = createServer((req, res) => void cache.handler(req, res));
   server.on('connect', refuseConnect);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -32,6 +32,8 @@ export interface RunningFillArgs {
   engine: FillEngineOptions;
   /** The fill can no longer be joined (disk failure): later clients start their own. */
   release: () => void;
+  /** Bytes just written to the temp file (the engine's reclaim count). */
+  stored?: (bytes: number) => void;
 }
 
 export function createRunningFill(args: RunningFillArgs): Fill {
@@ -78,7 +80,12 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     if (pass === undefined) {
       try {
         await Promise.all(chunks.map((chunk) => writer.write(chunk)));
-        for (const chunk of chunks) recent.add(chunk);
+        let bytes = 0;
+        for (const chunk of chunks) {
+          recent.add(chunk);
+          bytes += chunk.length;
+        }
+        args.stored?.(bytes);
         return;
       } catch (error) {
         if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
