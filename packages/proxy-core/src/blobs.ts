@@ -8,10 +8,10 @@
  * upstream would refuse.
  */
 import { pipeline } from 'node:stream/promises';
-import { contentRange, parseRange, type Digest } from '@regcache/registry-protocol';
-import type { BlobMeta, OpenBlob } from '@regcache/blob-store';
+import { contentRange, parseRange, type Digest, type RepositoryName } from '@regcache/registry-protocol';
+import type { BlobMeta, BlobStore, OpenBlob } from '@regcache/blob-store';
 import { SendfileError } from '@regcache/sendfile';
-import type { CacheParts, RequestState } from './context.js';
+import type { CacheParts, RequestState, Upstream } from './context.js';
 import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
@@ -37,16 +37,17 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
     return serveStored(parts, rs, meta);
   }
   if (rs.head) return headUpstream(rs, digest);
-  const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts, rs, digest, signal));
+  const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal));
   const started = await fill;
   if (joined) await ensureLinked(parts, rs, digest, 'blobs');
   return serveFill(parts, rs, started, joined ? 'coalesced' : 'miss');
 }
 
-async function openUpstream(parts: CacheParts, rs: RequestState, digest: Digest, signal: AbortSignal): Promise<FillSource> {
-  const res = await rs.upstream.client.requestOk({ method: 'GET', repo: rs.repo, path: `/v2/${rs.repo}/blobs/${digest}`, signal });
+/** The upstream's body of a blob, for a fill (a client's, or a prefetch). */
+export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal): Promise<FillSource> {
+  const res = await upstream.client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal });
   // The upstream served it through this name: the repository is linked to the blob.
-  await parts.store.link(rs.upstream.config.name, rs.repo, digest).catch(unlessDiskError);
+  await store.link(upstream.config.name, repo, digest).catch(unlessDiskError);
   return {
     body: res.body,
     size: contentLength(res.headers['content-length']),

@@ -18,6 +18,8 @@ import { createClientAuth } from './client-auth.js';
 import { createFreshness } from './freshness.js';
 import { silentLogger, type Logger } from './logger.js';
 import { createManifestFetcher } from './manifest-fetch.js';
+import { openUpstream } from './blobs.js';
+import { createPrefetcher } from './prefetch.js';
 import type { AdminHandler } from './admin.js';
 import { guardStore } from './guarded-store.js';
 import { createMaintenance } from './maintenance.js';
@@ -96,6 +98,19 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       logger.error({ digest: fill.digest, err: String(error) }, 'disk write failed: passing the fill through without storing it');
     },
   });
+  const prefetch = createPrefetcher({
+    fills,
+    cached: async (digest) => (await store.stat(digest)) !== undefined,
+    open: (upstream, repo, digest, signal) => openUpstream(store, upstream, repo, digest, signal),
+    concurrency: config.fill.continueWhenClientsGone ? config.fill.prefetch : 0,
+    maxSize: config.fill.detachedMaxSize,
+    logger,
+    // Clients that join a prefetch count as coalesced: the upstream bytes are counted here.
+    onFilled: (upstream, bytes) => {
+      stats.add('prefetches', upstream.config.name);
+      stats.add('bytesFromUpstream', upstream.config.name, bytes);
+    },
+  });
   const hot = createHotResponses({ byHost: config.upstreams.some((u) => u.hosts.length > 0) });
   store.onRemove((digest) => hot.forgetDigest(digest));
   store.onTagChange((upstream, repo, tag) => hot.forgetTag(upstream, repo, tag));
@@ -103,7 +118,10 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     config,
     store,
     fills,
-    manifests: createManifestFetcher(store, { onDiskError: manifestDiskError(stats, logger) }),
+    manifests: createManifestFetcher(store, {
+      onDiskError: manifestDiskError(stats, logger),
+      onStored: (upstream, repo, manifest) => prefetch.schedule(upstream, repo, manifest.blobs),
+    }),
     freshness: createFreshness(),
     upstreams,
     logger,
@@ -133,6 +151,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     close() {
       closing ??= (async () => {
         await maintenance.close();
+        prefetch.close();
         await fills.close();
         await Promise.all([...upstreams.values()].map((u) => u.client.close()));
         await store.close();

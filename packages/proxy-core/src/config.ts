@@ -105,6 +105,11 @@ export const configSchema = z
         continueWhenClientsGone: z.boolean().default(true),
         detachedMaxSize: size().default(4 * 1024 ** 3),
         idleTimeout: duration('60s'),
+        /**
+         * When an image manifest is first fetched, fill its config and layers ahead of the
+         * clients, this many at a time (prefetch.ts); 0 turns it off.
+         */
+        prefetch: z.number().int().min(0).max(16).default(3),
       })
       .strict()
       .prefault({}),

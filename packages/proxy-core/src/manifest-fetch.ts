@@ -14,6 +14,7 @@ import {
   parseDigest,
   parseManifest,
   referenceString,
+  type Descriptor,
   type Digest,
   type DigestAlgorithm,
   type Reference,
@@ -34,6 +35,8 @@ export interface FetchedManifest {
   bytes: Buffer;
   /** The digests the manifest references (config, layers, child manifests). */
   references: Digest[];
+  /** An image manifest's config and layers, in order (none for an index). */
+  blobs: Descriptor[];
   /** Stored and linked (false when the disk refused: served, but not kept). */
   stored: boolean;
 }
@@ -45,6 +48,8 @@ export interface ManifestFetcher {
 export interface ManifestFetcherEvents {
   /** The store could not take a verified manifest (or its links): it was answered without being kept. */
   onDiskError?(digest: Digest, error: unknown): void;
+  /** A manifest came from the upstream and was stored (once per fetch, however many clients asked). */
+  onStored?(upstream: Upstream, repo: RepositoryName, manifest: FetchedManifest): void;
 }
 
 export function createManifestFetcher(store: BlobStore, events: ManifestFetcherEvents = {}): ManifestFetcher {
@@ -78,16 +83,19 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
   if (!parsed.ok) throw new UpstreamContentError(name, `upstream sent an invalid manifest: ${parsed.error.message}`);
   const manifest = parsed.value;
   const mediaType = manifest.mediaType;
-  const references = [manifest.config, ...manifest.layers, ...manifest.manifests].flatMap((d) => (d ? [d.digest] : []));
+  const blobs = [manifest.config, ...manifest.layers].flatMap((d) => (d ? [d] : []));
+  const references = [...blobs, ...manifest.manifests].map((d) => d.digest);
   try {
     await store.putBytes(digest, bytes, { mediaType });
     await Promise.all([digest, ...references].map((d) => store.link(name, repo, d)));
   } catch (error) {
     if (!isDiskError(error)) throw error;
     events.onDiskError?.(digest, error);
-    return { digest, mediaType, bytes, references, stored: false };
+    return { digest, mediaType, bytes, references, blobs, stored: false };
   }
-  return { digest, mediaType, bytes, references, stored: true };
+  const fetched = { digest, mediaType, bytes, references, blobs, stored: true };
+  events.onStored?.(upstream, repo, fetched);
+  return fetched;
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {

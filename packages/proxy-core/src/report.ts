@@ -34,6 +34,8 @@ export interface StatsReport extends UpstreamStats {
   tags: number;
   repositories: number;
   fillFailures: number;
+  /** Blobs stored by prefetch, ahead of their clients (prefetch.ts). */
+  prefetches: number;
   diskErrors: number;
   upstreams: Record<string, UpstreamStats>;
   /** The repositories that served the most bytes, most first. */
@@ -99,6 +101,7 @@ export async function collectStats(store: BlobStore, ctx: StatsContext = {}): Pr
     maxSizeBytes: ctx.maxSizeBytes ?? null,
     ...upstreamStats(counters, '', undefined),
     fillFailures: counters.fillFailures ?? 0,
+    prefetches: counters.prefetches ?? 0,
     diskErrors: counters.diskErrors ?? 0,
     upstreams,
     topRepositories: topRepositories(counters),

@@ -18,6 +18,7 @@ export type StatName =
   | 'bytesFromUpstream'
   | 'upstreamErrors'
   | 'fillFailures'
+  | 'prefetches'
   | 'diskErrors';
 
 /** Prefix of the per-repository served-bytes counters. */

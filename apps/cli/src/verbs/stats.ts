@@ -32,6 +32,7 @@ export function formatStats(report: StatsReport): string {
       ['tags', String(report.tags)],
       ['repositories', String(report.repositories)],
       ['fill failures', String(report.fillFailures)],
+      ['prefetched blobs', String(report.prefetches)],
       ['disk errors', String(report.diskErrors)],
     ],
   );

@@ -1,0 +1,110 @@
+/**
+ * Prefetch: when an image manifest comes from the upstream for the first time, its config and
+ * layers are filled in the background, in manifest order, `fill.prefetch` at a time. Clients
+ * fetch an image's blobs one (skopeo) or three (containerd, docker) at a time, each only after
+ * the previous is done; with prefetch the next blob is already arriving — the client joins its
+ * fill, or finds it cached — so a cold pull runs at the client's speed, not at the sum of one
+ * upstream round trip and one fill per blob.
+ *
+ * Bounded, so a manifest cannot make the cache fetch without limit:
+ * - only blobs neither cached nor being filled, once per digest while it waits or runs;
+ * - at most `concurrency` prefetch fills at a time per instance, and at most QUEUE_MAX waiting
+ *   (more are dropped: a client asking for them fills them as usual);
+ * - blobs larger than `fill.detachedMaxSize` are left to clients (a fill nobody follows must
+ *   not be larger than that), and nothing is prefetched when `fill.continueWhenClientsGone`
+ *   is off.
+ * A failed prefetch is a failed fill like any other (logged, counted); a client asking for that
+ * blob later starts its own.
+ */
+import type { Descriptor, Digest, RepositoryName } from '@regcache/registry-protocol';
+import type { Upstream } from './context.js';
+import type { Fill, FillSource } from './fill/types.js';
+import type { Logger } from './logger.js';
+
+/** Waiting prefetches beyond this are dropped. */
+export const QUEUE_MAX = 1000;
+
+export interface Prefetcher {
+  /** Queues the blobs of an image manifest just fetched from `upstream` for `repo`. */
+  schedule(upstream: Upstream, repo: RepositoryName, blobs: readonly Descriptor[]): void;
+  /** Prefetch fills running and waiting. */
+  pending(): number;
+  /** Drops what waits and starts nothing more (running fills stop with the fill engine). */
+  close(): void;
+}
+
+export interface PrefetchOptions {
+  /** The fill engine (only what prefetch uses of it). */
+  fills: {
+    get(digest: Digest): unknown;
+    start(digest: Digest, open: (signal: AbortSignal) => Promise<FillSource>): { fill: Promise<Pick<Fill, 'done'>>; joined: boolean };
+  };
+  /** Whether the store has the blob already. */
+  cached(digest: Digest): Promise<boolean>;
+  /** Opens the upstream body for a fill (blobs.ts's `openUpstream`). */
+  open(upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal): Promise<FillSource>;
+  /** Fills at a time; 0 turns prefetch off. */
+  concurrency: number;
+  /** Larger blobs are not prefetched. */
+  maxSize: number;
+  logger: Logger;
+  /** A fill this prefetcher started (not one it joined) has stored its blob of `bytes`. */
+  onFilled?(upstream: Upstream, bytes: number): void;
+}
+
+interface Job {
+  upstream: Upstream;
+  repo: RepositoryName;
+  digest: Digest;
+}
+
+export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
+  const queue: Job[] = [];
+  /** Digests waiting or running: scheduled again meanwhile, they are not queued twice. */
+  const queued = new Set<Digest>();
+  let running = 0;
+  let closed = false;
+
+  async function run(job: Job): Promise<void> {
+    if (opts.fills.get(job.digest) !== undefined || (await opts.cached(job.digest))) return;
+    const { fill, joined } = opts.fills.start(job.digest, (signal) => opts.open(job.upstream, job.repo, job.digest, signal));
+    const meta = await (await fill).done;
+    if (!joined && meta !== undefined) opts.onFilled?.(job.upstream, meta.size);
+  }
+
+  function pump(): void {
+    while (!closed && running < opts.concurrency && queue.length > 0) {
+      const job = queue.shift() as Job;
+      running++;
+      run(job)
+        .catch((error: unknown) => opts.logger.debug({ digest: job.digest, err: String(error) }, 'prefetch failed'))
+        .finally(() => {
+          running--;
+          queued.delete(job.digest);
+          pump();
+        });
+    }
+  }
+
+  return {
+    schedule(upstream, repo, blobs) {
+      if (closed || opts.concurrency === 0) return;
+      for (const blob of blobs) {
+        if (blob.size > opts.maxSize || queued.has(blob.digest)) continue;
+        if (queue.length >= QUEUE_MAX) {
+          opts.logger.debug({ repo, dropped: blob.digest }, 'prefetch queue full');
+          break;
+        }
+        queued.add(blob.digest);
+        queue.push({ upstream, repo, digest: blob.digest });
+      }
+      pump();
+    },
+    pending: () => running + queue.length,
+    close() {
+      closed = true;
+      for (const job of queue) queued.delete(job.digest);
+      queue.length = 0;
+    },
+  };
+}
