@@ -7,7 +7,8 @@
  * upstream round trip and one fill per blob.
  *
  * Bounded, so a manifest cannot make the cache fetch without limit:
- * - only blobs neither cached nor being filled, once per digest while it waits or runs;
+ * - only blobs neither cached nor being filled, once per digest while it waits or runs, and
+ *   no foreign (non-distributable) layer — the registry does not serve those;
  * - at most `concurrency` prefetch fills at a time per instance, and at most QUEUE_MAX waiting
  *   (more are dropped: a client asking for them fills them as usual);
  * - blobs larger than `fill.detachedMaxSize` are left to clients (a fill nobody follows must
@@ -20,6 +21,9 @@ import type { Descriptor, Digest, RepositoryName } from '@regcache/registry-prot
 import type { Upstream } from './context.js';
 import type { Fill, FillSource } from './fill/types.js';
 import type { Logger } from './logger.js';
+
+/** Layers a registry does not serve (Windows base layers: their manifest points elsewhere). */
+const NOT_DISTRIBUTED = /\.(foreign|nondistributable)\./;
 
 /** Waiting prefetches beyond this are dropped. */
 export const QUEUE_MAX = 1000;
@@ -66,7 +70,7 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
   let closed = false;
 
   async function run(job: Job): Promise<void> {
-    if (opts.fills.get(job.digest) !== undefined || (await opts.cached(job.digest))) return;
+    if (opts.fills.get(job.digest) !== undefined || (await opts.cached(job.digest)) || closed) return;
     const { fill, joined } = opts.fills.start(job.digest, (signal) => opts.open(job.upstream, job.repo, job.digest, signal));
     const meta = await (await fill).done;
     if (!joined && meta !== undefined) opts.onFilled?.(job.upstream, meta.size);
@@ -90,7 +94,7 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
     schedule(upstream, repo, blobs) {
       if (closed || opts.concurrency === 0) return;
       for (const blob of blobs) {
-        if (blob.size > opts.maxSize || queued.has(blob.digest)) continue;
+        if (blob.size > opts.maxSize || NOT_DISTRIBUTED.test(blob.mediaType) || queued.has(blob.digest)) continue;
         if (queue.length >= QUEUE_MAX) {
           opts.logger.debug({ repo, dropped: blob.digest }, 'prefetch queue full');
           break;

@@ -67,10 +67,14 @@ describe('createPrefetcher', () => {
     expect(prefetch.pending()).toBe(0);
   });
 
-  it('queues a digest once, skips blobs over maxSize, and does not refetch one being filled', async () => {
+  it('queues a digest once, skips foreign layers and blobs over maxSize, and does not refetch one being filled', async () => {
     const fills = fakeFills();
     const prefetch = createPrefetcher({ ...fills.options, concurrency: 1, maxSize: 500, logger: silentLogger });
-    prefetch.schedule(upstream, repo, [blob(1), blob(2), blob(2), blob(3, 501)]);
+    const foreign = [
+      { ...blob(4), mediaType: 'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip' },
+      { ...blob(5), mediaType: 'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip' },
+    ];
+    prefetch.schedule(upstream, repo, [blob(1), blob(2), blob(2), blob(3, 501), ...foreign]);
     prefetch.schedule(upstream, repo, [blob(1), blob(2)]);
     await tick();
     expect(prefetch.pending()).toBe(2);
