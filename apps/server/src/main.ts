@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { ConfigError, loadConfig, sendfileAvailable, type ConfigFlags } from '@regcache/proxy-core';
 import { startServer } from './server.js';
+import { frontThreadCount } from './front/front-threads.js';
 
 const program = new Command('regcache')
   .description('A pull-through cache for Docker/OCI container registries')
@@ -21,14 +22,15 @@ async function main(): Promise<void> {
   // Fills and hits read and write files through libuv's thread pool; its default of 4 threads
   // queues them behind each other under load. The pool starts on first use, which is later.
   process.env.UV_THREADPOOL_SIZE ??= '16';
-  // The main thread and the front threads accept on one listening socket; by default libuv
-  // accepts until the queue is empty, so whichever thread wakes first takes a burst of new
-  // connections (wrk's 32 all went to one thread half the time). With this, a thread yields
-  // after each accept and the others take their share. Read by libuv at the first listen.
-  process.env.UV_TCP_SINGLE_ACCEPT ??= '1';
   program.parse();
   const flags = program.opts<ConfigFlags>();
   const config = await loadConfig(flags);
+  // The main thread and the front threads accept on one listening socket; by default libuv
+  // accepts until the queue is empty, so whichever thread wakes first takes a burst of new
+  // connections (wrk's 32 all went to one thread half the time). With this, a thread yields
+  // after each accept and the others take their share. Read by libuv at the first listen
+  // (below); without fronts there is nobody to share with.
+  if (frontThreadCount(config) > 0) process.env.UV_TCP_SINGLE_ACCEPT ??= '1';
   const logger = pino({ level: config.log.level, base: { service: 'regcache' } });
   const server = await startServer(config, logger);
   const stop = (signal: string) => {
