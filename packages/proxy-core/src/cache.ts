@@ -109,6 +109,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     onFilled: (upstream, bytes) => {
       stats.add('prefetches', upstream.config.name);
       stats.add('bytesFromUpstream', upstream.config.name, bytes);
+      maintenance.metrics.prefetched(upstream.config.name, bytes);
     },
   });
   const hot = createHotResponses({ byHost: config.upstreams.some((u) => u.hosts.length > 0) });

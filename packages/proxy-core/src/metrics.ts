@@ -8,6 +8,8 @@
  *   regcache_served_bytes_total{source}                body bytes, by source   at scrape; request-metrics.ts)
  *   regcache_fill_duration_seconds{result}             upstream fills, ok or failed
  *   regcache_fills_in_flight                           fills running now
+ *   regcache_prefetched_blobs_total{upstream} / regcache_prefetched_bytes_total{upstream}
+ *                                                      blobs stored ahead of their clients (prefetch.ts)
  *   regcache_store_size_bytes / _max_size_bytes        the store against its budget
  *   regcache_evictions_total{reason} / regcache_evicted_bytes_total{reason}   gc and automatic eviction
  *   regcache_upstream_errors_total{upstream,status}    upstream answers that were errors (status, or
@@ -34,6 +36,8 @@ export interface CacheMetrics {
   /** `count` replayed hot manifest answers (hot-responses.ts; default 1): manifest hits, 200, of `bytes` body bytes in all. */
   replayed(bytes: number, count?: number): void;
   fillSettled(outcome: FillOutcome): void;
+  /** A prefetch stored a blob of `bytes` from `upstream`. */
+  prefetched(upstream: string, bytes: number): void;
   evicted(reason: string, bytes: number): void;
   /** Counts an error from an upstream request (anything else is ignored). */
   upstreamError(upstream: string, error: unknown): void;
@@ -88,6 +92,8 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const fills = new Histogram({ name: 'regcache_fill_duration_seconds', help: 'Duration of upstream fills', labelNames: ['result'], buckets: DURATION_BUCKETS, registers });
   const evictions = new Counter({ name: 'regcache_evictions_total', help: 'Blobs removed by gc and automatic eviction', labelNames: ['reason'], registers });
   const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc and automatic eviction', labelNames: ['reason'], registers });
+  const prefetches = new Counter({ name: 'regcache_prefetched_blobs_total', help: 'Blobs stored ahead of their clients', labelNames: ['upstream'], registers });
+  const prefetchedBytes = new Counter({ name: 'regcache_prefetched_bytes_total', help: 'Bytes of the blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
   return {
@@ -99,6 +105,10 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
     replayed: (bytes, count = 1) => requests.replayed(replays, bytes, count),
     fillSettled(outcome) {
       fills.observe({ result: outcome.ok ? 'ok' : 'failed' }, outcome.durationMs / 1000);
+    },
+    prefetched(upstream, bytes) {
+      prefetches.inc({ upstream });
+      prefetchedBytes.inc({ upstream }, bytes);
     },
     evicted(reason, bytes) {
       evictions.inc({ reason });

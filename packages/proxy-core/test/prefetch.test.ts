@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, hashedGet, seedImages, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import type { RegcacheConfigInput } from '../src/index.js';
 import { expectStored, startCache, type RunningCache } from './helpers.js';
+import { parsePrometheusText, valueOf } from './prom-text.js';
 
 /** Long enough for a prefetch to have asked the upstream (it asks before the manifest is answered). */
 const QUIET_MS = 400;
@@ -57,9 +58,13 @@ describe('prefetch of an image manifest’s blobs', () => {
         expect(got.headers['x-regcache-cache']).toBe('hit');
       }
       expect(anyBlobGets(image)).toBe(image.blobs.length);
+      const blobBytes = image.blobs.reduce((sum, blob) => sum + blob.size, 0);
       const counters = cache.cache.stats.snapshot();
       expect(counters.prefetches).toBe(image.blobs.length);
-      expect(counters.bytesFromUpstream).toBeGreaterThanOrEqual(image.blobs.reduce((sum, blob) => sum + blob.size, 0));
+      expect(counters.bytesFromUpstream).toBeGreaterThanOrEqual(blobBytes);
+      const samples = parsePrometheusText(await cache.cache.metrics.render());
+      expect(valueOf(samples, 'regcache_prefetched_blobs_total', { upstream: 'docker.io' })).toBe(image.blobs.length);
+      expect(valueOf(samples, 'regcache_prefetched_bytes_total', { upstream: 'docker.io' })).toBe(blobBytes);
     });
   });
 
