@@ -4,7 +4,7 @@
  * like everything here; it runs once.)
  */
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { errnoOf, StoreAccessError } from './errors.js';
 import { blobsDir, indexDir, tempDir } from './layout.js';
@@ -13,7 +13,32 @@ async function makeDir(path: string): Promise<void> {
   try {
     await mkdir(path, { recursive: true });
   } catch (error) {
-    throw new StoreAccessError(path, `cannot create directory (${errnoOf(error) ?? String(error)})`, { cause: error });
+    throw new StoreAccessError(path, `cannot create directory (${await mkdirFailure(path, error)})`, { cause: error });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * Why `mkdir -p path` failed. Node's recursive mkdir says ENOENT whenever a missing parent
+ * cannot be made — on a read-only mount too — so a plain mkdir of the first missing directory
+ * is asked for the real reason (EROFS, EACCES, …).
+ */
+async function mkdirFailure(path: string, error: unknown): Promise<string> {
+  const code = errnoOf(error) ?? String(error);
+  if (code !== 'ENOENT') return code;
+  let first = path;
+  while (dirname(first) !== first && !(await exists(dirname(first)))) first = dirname(first);
+  try {
+    await mkdir(first);
+    return code;
+  } catch (plain) {
+    return errnoOf(plain) ?? code;
   }
 }
 
