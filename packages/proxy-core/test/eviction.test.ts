@@ -3,41 +3,28 @@
  * bring the store down to the low watermark by themselves — least recently used first, so the
  * image just pulled stays a hit — and the metrics count the evictions.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seedImages, skopeoPull, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
+import { describe, expect, it } from 'vitest';
+import { skopeoPull, type TestImage } from '@regcache/testkit';
 import type { StatsReport } from '../src/index.js';
-import { expectStored, startCache, type RunningCache } from './helpers.js';
-import { eventually, imageBytes, imageDigests, pinsLapse, startAdmin, type AdminListener } from './ops-helpers.js';
+import { expectStored } from './helpers.js';
+import { eventually, imageBytes, imageDigests, pinsLapse, useSeededCache, type SeededCache } from './ops-helpers.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
 
+/** The first two images fit under the high watermark; the third pushes the store over it. */
+const budgetFor = (images: SeededCache['images']): number => Math.ceil((imageBytes(images.docker) + imageBytes(images.oci)) / 0.9) + 1;
+
 describe('automatic eviction at the watermarks', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-  let admin: AdminListener;
-  let images: { docker: TestImage; oci: TestImage; multiArch: TestImage };
-  let maxSize: number;
+  const fx = useSeededCache('evict', (images) => ({ storage: { maxSize: budgetFor(images), highWatermark: 0.9, lowWatermark: 0.5 } }));
 
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    images = await seedImages(upstream, { prefix: 'evict' });
-    // The first two images fit under the high watermark; the third pushes the store over it.
-    maxSize = Math.ceil((imageBytes(images.docker) + imageBytes(images.oci)) / 0.9) + 1;
-    cache = await startCache({ upstreamUrl: upstream.url, storage: { maxSize, highWatermark: 0.9, lowWatermark: 0.5 } });
-    admin = await startAdmin(cache.cache);
-  }, 120_000);
-  afterAll(async () => {
-    await admin?.close();
-    await cache?.close();
-    await upstream?.stop();
-  });
-
-  const size = async (): Promise<number> => (await admin.get<StatsReport>('/stats')).body.sizeBytes;
+  const size = async (): Promise<number> => (await fx.admin.get<StatsReport>('/stats')).body.sizeBytes;
   const pull = async (image: TestImage): Promise<void> => {
-    const pulled = await skopeoPull(`${cache.host}/${image.name}:${image.tag}`, { all: image.children !== undefined });
+    const pulled = await skopeoPull(`${fx.cache.host}/${image.name}:${image.tag}`, { all: image.children !== undefined });
     expect(pulled.code, pulled.stderr).toBe(0);
   };
 
   it('evicts down to the low watermark once the store grows past the high one', async () => {
+    const { images, cache, admin } = fx;
+    const maxSize = budgetFor(images);
     const low = Math.floor(maxSize * 0.5);
     expect(imageBytes(images.multiArch)).toBeLessThanOrEqual(low);
     await pull(images.docker);

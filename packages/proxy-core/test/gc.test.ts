@@ -9,10 +9,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushBlob, seedImages, skopeoPull, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry, type TestImage } from '@regcache/testkit';
+import { pushBlob, skopeoPull, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import type { GcResult, StatsReport } from '../src/index.js';
 import { startCache, type RunningCache } from './helpers.js';
-import { eventually, imageBytes, imageDigests, pinsLapse, startAdmin, type AdminListener } from './ops-helpers.js';
+import { eventually, imageBytes, imageDigests, pinsLapse, startAdmin, useSeededCache, type AdminListener } from './ops-helpers.js';
 
 async function pull(cache: RunningCache, image: TestImage): Promise<void> {
   const pulled = await skopeoPull(`${cache.host}/${image.name}:${image.tag}`, { all: image.children !== undefined });
@@ -24,24 +24,10 @@ function blobGets(upstream: RunningRegistry, image: TestImage): number {
 }
 
 describe('gc under a size budget', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-  let admin: AdminListener;
-  let images: { docker: TestImage; oci: TestImage; multiArch: TestImage };
-
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    images = await seedImages(upstream, { prefix: 'gc' });
-    cache = await startCache({ upstreamUrl: upstream.url });
-    admin = await startAdmin(cache.cache);
-  }, 120_000);
-  afterAll(async () => {
-    await admin?.close();
-    await cache?.close();
-    await upstream?.stop();
-  });
+  const fx = useSeededCache('gc');
 
   it('evicts the least recently used image to fit; the others stay hits, the evicted one is fetched again', async () => {
+    const { upstream, images, cache, admin } = fx;
     for (const image of [images.docker, images.oci, images.multiArch]) await pull(cache, image);
     const total = imageBytes(images.docker) + imageBytes(images.oci) + imageBytes(images.multiArch);
     expect((await admin.get<StatsReport>('/stats')).body.sizeBytes).toBe(total);
@@ -68,6 +54,7 @@ describe('gc under a size budget', () => {
   }, 120_000);
 
   it('a dry run lists the same choice and changes nothing', async () => {
+    const { admin } = fx;
     const before = (await admin.get<StatsReport>('/stats')).body;
     const { result } = await admin.run<GcResult>('/gc', { maxSize: before.sizeBytes - 1, dryRun: true });
     expect(result.dryRun).toBe(true);

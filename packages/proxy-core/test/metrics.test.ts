@@ -5,20 +5,17 @@
  * `/readyz` answer, and readiness fails once the store is closed.
  */
 import { register } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MediaTypes, seedImages, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
-import { startCache, type RunningCache } from './helpers.js';
-import { eventually, imageBytes, pinsLapse, startAdmin, type AdminListener } from './ops-helpers.js';
+import { describe, expect, it } from 'vitest';
+import { MediaTypes } from '@regcache/testkit';
+import { eventually, imageBytes, pinsLapse, useSeededCache } from './ops-helpers.js';
 import { parsePrometheusText, valueOf, type Sample } from './prom-text.js';
 
 describe('metrics and health on the admin listener', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-  let admin: AdminListener;
-  let image: TestImage;
+  // No prefetch: each blob request here is the miss that fills it (prefetch.test.ts counts prefetches).
+  const fx = useSeededCache('metrics', () => ({ fill: { prefetch: 0 } }));
 
   const scrape = async (): Promise<Sample[]> => {
-    const res = await admin.text('/metrics');
+    const res = await fx.admin.text('/metrics');
     expect(res.status).toBe(200);
     expect(res.contentType).toMatch(/^text\/plain; version=0\.0\.4/);
     return parsePrometheusText(res.body);
@@ -26,26 +23,15 @@ describe('metrics and health on the admin listener', () => {
   const moved = async (name: string, labels: Record<string, string>, atLeast: number): Promise<void> =>
     eventually(async () => valueOf(await scrape(), name, labels) >= atLeast, 5000, `${name} ${JSON.stringify(labels)} to reach ${atLeast}`);
   const pullByHttp = async (): Promise<void> => {
+    const { cache, images: { oci: image } } = fx;
     const manifest = await fetch(`${cache.url}/v2/${image.name}/manifests/${image.tag}`, { headers: { accept: MediaTypes.ociManifest } });
     expect(manifest.status).toBe(200);
     await manifest.arrayBuffer();
     for (const blob of image.blobs) expect((await fetch(`${cache.url}/v2/${image.name}/blobs/${blob.digest}`).then((r) => r.arrayBuffer())).byteLength).toBe(blob.size);
   };
 
-  beforeAll(async () => {
-    upstream = await startRegistry();
-    image = (await seedImages(upstream, { prefix: 'metrics' })).oci;
-    // No prefetch: each blob request here is the miss that fills it (prefetch.test.ts counts prefetches).
-    cache = await startCache({ upstreamUrl: upstream.url, fill: { prefetch: 0 } });
-    admin = await startAdmin(cache.cache);
-  }, 120_000);
-  afterAll(async () => {
-    await admin?.close();
-    await cache?.close();
-    await upstream?.stop();
-  });
-
   it('counts misses, upstream bytes and fills, then hits and cache bytes', async () => {
+    const { images: { oci: image } } = fx;
     const before = await scrape();
     expect(valueOf(before, 'regcache_requests_total')).toBe(0);
     const blobBytes = image.blobs.reduce((sum, b) => sum + b.size, 0);
@@ -68,6 +54,7 @@ describe('metrics and health on the admin listener', () => {
   });
 
   it('counts upstream errors by upstream and status', async () => {
+    const { upstream, cache, images: { oci: image } } = fx;
     const missing = await fetch(`${cache.url}/v2/${image.name}/manifests/no-such-tag`);
     expect(missing.status).toBe(404);
     await moved('regcache_upstream_errors_total', { upstream: 'docker.io', status: '404' }, 1);
@@ -82,6 +69,7 @@ describe('metrics and health on the admin listener', () => {
   }, 30_000);
 
   it('counts evictions and the store shrinking', async () => {
+    const { admin, images: { oci: image } } = fx;
     await pinsLapse();
     const { result } = await admin.run<{ removed: unknown[] }>('/gc', { maxSize: 0 });
     expect(result.removed.length).toBeGreaterThan(0);
@@ -92,11 +80,13 @@ describe('metrics and health on the admin listener', () => {
   });
 
   it('keeps its metrics in a registry of its own, never the global one', () => {
+    const { cache } = fx;
     expect(register.getSingleMetric('regcache_requests_total')).toBeUndefined();
     expect(cache.cache.metrics.registry.getSingleMetric('regcache_requests_total')).toBeDefined();
   });
 
   it('answers /healthz and /readyz, and is not ready once the store is closed', async () => {
+    const { cache, admin } = fx;
     expect(await admin.get('/healthz')).toEqual({ status: 200, body: { status: 'ok' } });
     expect(await admin.get('/readyz')).toMatchObject({ status: 200, body: { status: 'ready', checks: { store: 'ok', disk: 'ok' } } });
     await cache.cache.store.close();

@@ -1,8 +1,10 @@
-/** The admin API of a test cache on its own loopback listener, and small helpers of the ops tests. */
+/** The admin API of a test cache on its own loopback listener, the ops tests' fixture, and their small helpers. */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestImage } from '@regcache/testkit';
-import type { RegistryCache } from '../src/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { seedImages, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
+import type { RegcacheConfigInput, RegistryCache } from '../src/index.js';
+import { startCache, type RunningCache } from './helpers.js';
 
 export interface AdminListener {
   readonly url: string;
@@ -71,4 +73,50 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 10_0
 /** A blob just committed is protected from gc for 2 s (guarded-store.ts): wait that out. */
 export async function pinsLapse(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 2100));
+}
+
+export interface SeededCache {
+  readonly upstream: RunningRegistry;
+  /** The three images testkit seeds (Docker schema 2, OCI, multi-platform), under `<prefix>/`. */
+  readonly images: { docker: TestImage; oci: TestImage; multiArch: TestImage };
+  readonly cache: RunningCache;
+  readonly admin: AdminListener;
+}
+
+/**
+ * The ops tests' fixture: a real registry seeded with testkit's three images, regcache in front
+ * of it (with `config`, which may depend on the images' sizes) and its admin API on a loopback
+ * listener — started before the file's tests, stopped after them. Read the parts inside tests.
+ */
+export function useSeededCache(prefix: string, config: (images: SeededCache['images']) => Partial<RegcacheConfigInput> = () => ({})): SeededCache {
+  let parts: SeededCache | undefined;
+  beforeAll(async () => {
+    const upstream = await startRegistry();
+    const images = await seedImages(upstream, { prefix });
+    const cache = await startCache({ upstreamUrl: upstream.url, ...config(images) });
+    parts = { upstream, images, cache, admin: await startAdmin(cache.cache) };
+  }, 120_000);
+  afterAll(async () => {
+    await parts?.admin.close();
+    await parts?.cache.close();
+    await parts?.upstream.stop();
+  });
+  const started = (): SeededCache => {
+    if (parts === undefined) throw new Error('fixture not started');
+    return parts;
+  };
+  return {
+    get upstream() {
+      return started().upstream;
+    },
+    get images() {
+      return started().images;
+    },
+    get cache() {
+      return started().cache;
+    },
+    get admin() {
+      return started().admin;
+    },
+  };
 }
