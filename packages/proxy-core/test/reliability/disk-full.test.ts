@@ -35,7 +35,12 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
     upstream = await startRegistry();
     disk = await mountTmpfs(32, 'disk-full');
     // A short tag TTL: pulls by tag while the disk is full revalidate (and rewrite) a cached tag.
-    cache = await startCache({ upstreams: [{ name: 'docker.io', url: upstream.url, tagTtl: '1s' }], storage: { path: join(disk.dir, 'data') } });
+    // No prefetch: the checks count the temp files and free bytes of the clients' own pulls.
+    cache = await startCache({
+      upstreams: [{ name: 'docker.io', url: upstream.url, tagTtl: '1s' }],
+      storage: { path: join(disk.dir, 'data') },
+      fill: { prefetch: 0 },
+    });
     cached = await pushTinyImage(upstream, 'full/cached', 'v1');
     expect((await httpPull(cache.url, cached.name, 'v1')).digest).toBe(cached.digest);
     await pushBlob(upstream, 'full/blobs', big.bytes);
