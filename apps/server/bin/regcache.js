@@ -7,7 +7,7 @@
 //   the tens of MiB, and RSS during a 256 MiB fill grows by that much. Collections stay cheap.
 // - --liftoff-only: undici parses HTTP in WebAssembly, and V8's optimising tier-up of that
 //   parser, mid-fill, takes ~35 MiB of compiler memory that glibc never gives back.
-// - --expose-gc: lets the server run a young-generation GC after every 4 MiB a fill writes
+// - --expose-gc: lets the server run a young-generation GC after every 4 MiB a fast fill writes
 //   (proxy-core's fill/engine.ts, RECLAIM_BYTES), so those 64 KiB read buffers are freed as soon
 //   as they are on disk instead of piling up to ≈ 20 MiB between V8's own collections.
 // Together: peak RSS with 16 clients on a 256 MiB fill ≈ 95 MiB instead of ≈ 147 MiB.

@@ -36,7 +36,7 @@ export interface RegistryCacheOptions {
   /** Evict automatically over `storage.highWatermark` of `storage.maxSize` (default true). */
   autoEvict?: boolean;
   /**
-   * Called after every 4 MiB that fills write (fill/engine.ts, RECLAIM_BYTES): the embedder may
+   * Called after every 4 MiB that fills write fast (fill/engine.ts, RECLAIM_BYTES): the embedder may
    * free the upstream's read buffers there, e.g. with a young-generation GC, which keeps the peak
    * memory of large fills down. apps/server passes one when Node runs with --expose-gc.
    */
