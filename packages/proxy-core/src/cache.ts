@@ -100,7 +100,8 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
   });
   const prefetch = createPrefetcher({
     fills,
-    cached: async (digest) => (await store.stat(digest)) !== undefined,
+    // peek, not stat: a stat pins the digest for a read that a prefetch never makes.
+    cached: async (digest) => (await store.peek(digest)) !== undefined,
     open: (upstream, repo, digest, signal) => openUpstream(store, upstream, repo, digest, signal),
     concurrency: config.fill.continueWhenClientsGone ? config.fill.prefetch : 0,
     maxSize: config.fill.detachedMaxSize,
