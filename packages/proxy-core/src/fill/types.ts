@@ -70,9 +70,9 @@ export interface FillEngineOptions {
   /** Called when the disk fails mid-fill and the fill falls back to pass-through. */
   onDiskError?: (fill: Fill, error: unknown) => void;
   /**
-   * Called after every RECLAIM_BYTES that fills (all of them together) have written: the place
-   * for the embedder to free the upstream's read buffers, garbage once on disk (apps/server runs
-   * a young-generation GC there; see engine.ts).
+   * Called after every RECLAIM_BYTES that fills (all of them together) have written, when those
+   * bytes came within RECLAIM_FAST_MS: the place for the embedder to free the upstream's read
+   * buffers, garbage once on disk (apps/server runs a young-generation GC there; see engine.ts).
    */
   reclaim?: () => void;
 }
