@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { pino } from 'pino';
+import { createLogDestination } from './log-destination.js';
 import { ConfigError, loadConfig, sendfileAvailable, type ConfigFlags } from '@regcache/proxy-core';
 import { startServer } from './server.js';
 import { frontThreadCount } from './front/front-threads.js';
@@ -31,8 +32,11 @@ async function main(): Promise<void> {
   // after each accept and the others take their share. Read by libuv at the first listen
   // (below); without fronts there is nobody to share with.
   if (frontThreadCount(config) > 0) process.env.UV_TCP_SINGLE_ACCEPT ??= '1';
-  const logger = pino({ level: config.log.level, base: { service: 'regcache' } });
+  const logs = createLogDestination({ maxBuffer: config.log.maxBuffer });
+  const logger = pino({ level: config.log.level, base: { service: 'regcache' } }, logs.stream);
+  logs.reportDropsTo(logger);
   const server = await startServer(config, logger);
+  logs.registerMetric(server.cache.metrics.registry);
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
     server.close(config.limits.shutdownTimeout).then(

@@ -135,7 +135,16 @@ export const configSchema = z
       .refine((l) => l.headersTimeout <= l.requestTimeout, { message: 'headersTimeout must not exceed requestTimeout', path: ['headersTimeout'] })
       .prefault({}),
     log: z
-      .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') })
+      .object({
+        level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /**
+         * apps/server: at most this many bytes of log lines wait for stdout; lines beyond are
+         * dropped and counted, so a slow log reader cannot grow the heap (log-destination.ts).
+         */
+        maxBuffer: size()
+          .refine((bytes) => bytes >= 64 * 1024, { message: 'must be at least 64KiB' })
+          .default(8 * 1024 ** 2),
+      })
       .strict()
       .prefault({}),
   })

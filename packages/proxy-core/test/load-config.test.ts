@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     expect(config.storage.path).toBe('./data');
     expect(config.upstreams).toEqual([expect.objectContaining({ name: 'docker.io', url: 'https://registry-1.docker.io' })]);
     expect(Object.isFrozen(config.upstreams[0])).toBe(true);
+    expect(config.log).toEqual({ level: 'info', maxBuffer: 8 * 1024 ** 2 });
   });
 
   it('reads YAML, then env, then flags, in that precedence', async () => {
@@ -63,6 +64,7 @@ describe('loadConfig', () => {
     ['upstreams:\n  - name: "Bad Name"\n    url: https://x.io\n', 'upstreams.0.name'],
     ['upstreams:\n  - name: a.io\n    url: https://a.io\n    tagTtl: soon\n', 'upstreams.0.tagTtl'],
     ['storage:\n  maxSize: lots\n', 'storage.maxSize'],
+    ['log:\n  maxBuffer: 1KiB\n', 'log.maxBuffer'],
     ['upstreams: []\n', 'upstreams'],
     ['bogus: 1\n', '(root)'],
     ['upstreams:\n  - name: a.io\n    url: https://a.io\n    password: x\n', 'upstreams.0.username'],

@@ -8,6 +8,11 @@
  * clients get the right bytes; and once the clients close, the server's file descriptors are
  * back to the baseline (its keep-alive connection to the upstream aside).
  *
+ * This test process is also the server's log reader, and a slow one while it drives 500
+ * connections: the server's backlog of request lines is what grew RSS here (the
+ * live heap after a full GC rose 0.6 MiB/s, all of it pending log text) until log lines beyond
+ * `log.maxBuffer` were dropped and counted (log-destination.ts, log-backlog.test.ts).
+ *
  * Scale: REGCACHE_LOAD_SECONDS, REGCACHE_LOAD_CONNECTIONS, REGCACHE_LOAD_PAUSE_MS (each
  * client's pause between requests).
  */
@@ -113,6 +118,7 @@ describe(`load: ${CONNECTIONS} keep-alive connections for ${SECONDS} s with a fi
       rssMaxMiB: Math.max(...rss).toFixed(1),
       rssEndMiB: (rss[rss.length - 1] ?? Number.NaN).toFixed(1),
       rssGrowthAfterWarmUpMiB: growth.toFixed(1),
+      rssSeriesMiB: rss.map((r) => r.toFixed(0)).join(','),
       fdsStart: fdsBefore.total,
       fdsPeak: peakFds,
       fdsEnd: fdsAfter.total,
