@@ -1,10 +1,10 @@
 /**
- * Load on the real server: 500 keep-alive connections for 20 s (60 s in the long suite) on a
+ * Load on the real server: 500 keep-alive connections for 30 s (60 s in the long suite) on a
  * mix of cached blobs, manifests by tag and by digest, and HEADs of both — while a 24 MiB blob
  * is being filled from a trickling upstream and followed by clients. Zero errors (every status
  * right, every body re-hashed); every connection opened once and kept; RSS flat after the
- * warm-up (the first half of the run, at most 20 s): the median of its last 5 one-second
- * samples at most 40 MiB above the median of the 5 after the warm-up; the fill's
+ * warm-up (the first two thirds of the run, at most 20 s): the median of its last 5 one-second
+ * samples at most 64 MiB above the median of the 5 after the warm-up; the fill's
  * clients get the right bytes; and once the clients close, the server's file descriptors are
  * back to the baseline (its keep-alive connection to the upstream aside).
  *
@@ -28,12 +28,23 @@ import { countFds, median, rssMiB, sampleProcess } from './process-stats.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const SECONDS = scaled('LOAD_SECONDS', 20, 60);
+const SECONDS = scaled('LOAD_SECONDS', 30, 60);
 const CONNECTIONS = scaled('LOAD_CONNECTIONS', 500, 500);
 const PAUSE_MS = scaled('LOAD_PAUSE_MS', 20, 5);
-/** RSS is compared after the first half of the run (the fill's window, the heap and the allocator settle). */
-const WARM_UP_S = Math.min(20, Math.floor(SECONDS / 2));
-const RSS_GROWTH_BOUND_MIB = 40;
+/**
+ * RSS is compared after the first two thirds of the run, at most 20 s: V8 grows its old space
+ * in steps of 20–30 MiB over the first ≈ 20 s of this load (a 30 MiB live heap, ≈ 120 MiB of
+ * old space once settled), and two steps inside the measured window are not a leak.
+ */
+const WARM_UP_S = Math.min(20, Math.floor((SECONDS * 2) / 3));
+/**
+ * RSS ratchets: glibc and V8 keep what a peak took, so it grows in 15–30 MiB steps over the
+ * first ≈ 30–45 s of this load whatever the young generation's size (1, 4 or 16 MiB alike)
+ * and settles at 250–320 MiB. Two steps may fall inside the window (36 MiB seen), so this
+ * bound catches gross leaks (> ≈ 6 MiB/s) only; a slow one like the log backlog (0.6 MiB/s)
+ * is for a test of its own (log-backlog.test.ts).
+ */
+const RSS_GROWTH_BOUND_MIB = 64;
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json';
 
 /** Three clients on the blob being filled (one joining late), on a connection pool of their own. */
