@@ -3,10 +3,14 @@
  * connection to the main thread or the front. Hot manifest answers are replayed by whichever
  * has the connection; anything else the front hands to the main thread, on the same
  * connection, which the client never notices. A tag's answer ends at its TTL in the front as
- * in the main thread; writes and CONNECT get the same typed refusal from both; and the server
+ * in the main thread; pipelined requests are answered in order whichever thread has them
+ * (the front hands over every byte it did not answer); writes and CONNECT get the same typed
+ * refusal from both; and the server
  * still stops cleanly with connections held by the front.
  */
+import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, pushSmallImage, rawExchange, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
@@ -32,6 +36,32 @@ function get(agent: Agent, address: string, path: string, accept = ACCEPT_ALL_MA
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Writes `bytes` on a new connection and reads until the server closes it. */
+async function rawAll(port: number, bytes: Buffer): Promise<Buffer> {
+  const socket = connect(port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  socket.write(bytes);
+  await once(socket, 'close');
+  return Buffer.concat(chunks);
+}
+
+/** Splits a stream of HTTP/1.1 responses with Content-Length bodies (none for a HEAD's). */
+function readResponses(stream: Buffer, heads: boolean[]): Array<{ status: number; headers: Record<string, string>; body: Buffer }> {
+  const answers = [];
+  let at = 0;
+  for (const isHead of heads) {
+    const end = stream.indexOf('\r\n\r\n', at);
+    if (end < 0) break;
+    const [statusLine = '', ...lines] = stream.toString('latin1', at, end).split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = isHead ? 0 : Number(headers['content-length'] ?? 0);
+    answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: stream.subarray(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+  return answers;
 }
 
 describe('front threads', () => {
@@ -80,6 +110,34 @@ describe('front threads', () => {
     const replays = server.lines.filter((l) => l.msg === 'request' && l.cache === 'hit' && l.route === 'manifest');
     expect(replays.filter((l) => l.front === true).length).toBeGreaterThan(0);
     expect(replays.filter((l) => l.front !== true).length).toBeGreaterThan(0);
+  });
+
+  it('answers pipelined requests in order in either thread, hot or not, HTTP/1.1 or 1.0', async () => {
+    const port = Number(server.address.split(':')[1]);
+    const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
+    const blob = image.blobs[0] as string;
+    const accept = `Accept: ${ACCEPT_ALL_MANIFESTS}\r\n`;
+    const frontReplays = (): number => server.lines.filter((l) => l.msg === 'request' && l.front === true).length;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const frontBefore = frontReplays();
+    // Hot, not hot (a blob: handed over mid-stream in the front), hot again, then an HTTP/1.0 HEAD that closes.
+    const pipelined = [
+      `GET ${byDigest} HTTP/1.1\r\nHost: cache\r\n${accept}\r\n`,
+      `GET /v2/${image.name}/blobs/${blob} HTTP/1.1\r\nHost: cache\r\n\r\n`,
+      `HEAD ${byDigest} HTTP/1.1\r\nHost: cache\r\n${accept}\r\n`,
+      `HEAD ${byDigest} HTTP/1.0\r\n${accept}\r\n`,
+    ].join('');
+    for (let i = 0; i < 16; i++) {
+      const answers = readResponses(await rawAll(port, Buffer.from(pipelined, 'latin1')), [false, false, true, true]);
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+      expect(answers.map((a) => a.headers['docker-content-digest'])).toEqual([image.digest, blob, image.digest, image.digest]);
+      expect(sha256(answers[0]?.body ?? Buffer.alloc(0))).toBe(image.digest);
+      expect(sha256(answers[1]?.body ?? Buffer.alloc(0))).toBe(blob);
+      expect(answers[3]?.headers.connection).toBe('close');
+    }
+    // Some of them were the front's: its replays are logged by the main thread with `front: true`.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(frontReplays()).toBeGreaterThan(frontBefore);
   });
 
   it('ends a tag answer at its TTL in the front too: a moved tag is followed on every connection', async () => {

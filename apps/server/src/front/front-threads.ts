@@ -101,7 +101,7 @@ function spawnFront(script: string, workerData: FrontData, server: Server, feed:
   void exited.then(() => listening(false));
   worker.on('message', (message: FromFront) => {
     if (message.kind === 'credit') feed.credit(message.credits, message.records);
-    else if (message.kind === 'handoff') adopt(server, message.fd, message.head, state);
+    else if (message.kind === 'handoff') adopt(server, message.fd, message.unread, state);
     else {
       clearTimeout(timer);
       listening(true);
@@ -119,11 +119,12 @@ function stopOne(front: Front): Promise<void> {
 }
 
 /**
- * A connection handed over by a front: its request head is read again, then whatever follows.
+ * A connection handed over by a front: the bytes the front read and did not answer are read
+ * first, then whatever follows.
  * It is the server's like any other (its limits, `closeIdleConnections`), except that
  * `server.close()` does not count it — node counts only the connections it accepted itself.
  */
-function adopt(server: Server, fd: number, head: string, state: AdoptState): void {
+function adopt(server: Server, fd: number, unread: Uint8Array, state: AdoptState): void {
   if (!state.open || !server.listening) {
     closeSync(fd);
     return;
@@ -131,6 +132,6 @@ function adopt(server: Server, fd: number, head: string, state: AdoptState): voi
   const socket = new Socket({ fd, readable: true, writable: true });
   state.adopted.add(socket);
   socket.once('close', () => state.adopted.delete(socket));
-  socket.unshift(Buffer.from(head, 'latin1'));
+  if (unread.byteLength > 0) socket.unshift(Buffer.from(unread.buffer, unread.byteOffset, unread.byteLength));
   server.emit('connection', socket);
 }

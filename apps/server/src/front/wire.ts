@@ -5,8 +5,8 @@
  *   main ──stop─────────────────────────────────────────────────────────────────────▶ front
  *   front ──ready (listening)──────────────────────────────────────────────────────▶ main
  *   front ──credit (what it replayed since the last one; request records at info)──▶ main
- *   front ──handoff (a connection whose request it cannot replay: a dup of its fd and
- *                    the request head, to be read again by the main thread's server)──▶ main
+ *   front ──handoff (a connection whose request it cannot replay: a dup of its fd and the
+ *                    bytes it read from that request on, for the main thread's server)──▶ main
  */
 import type { HotAnswer, HotKey, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
 import type { ConnectionOptions } from '../connection-limits.js';
@@ -30,7 +30,7 @@ export type ToFront = { readonly kind: 'keep'; readonly key: HotKey; readonly an
 export type FromFront =
   | { readonly kind: 'ready' }
   | { readonly kind: 'credit'; readonly credits: readonly ReplayCredit[]; readonly records: readonly ReplayRecord[] }
-  | { readonly kind: 'handoff'; readonly fd: number; readonly head: string };
+  | { readonly kind: 'handoff'; readonly fd: number; readonly unread: Uint8Array };
 
 /** `answer` without its counter cell (which belongs to the thread that counts). */
 export function toWire(answer: HotAnswer): WireAnswer {
