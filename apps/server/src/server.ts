@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
-import { startFrontThreads, type FrontThreads } from './front/front-threads.js';
+import { frontThreadCount, rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
+import { installMainFront } from './front/main-front.js';
 import { createPublicServer, listenOn } from './listen.js';
 
 export interface RunningServer {
@@ -30,6 +31,8 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
   const draining = { on: false };
   const server = await createPublicServer(config, lastWhileDraining(draining, cache.handler));
   const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, cache.adminHandler));
+  // Where the fronts may run, the main thread reads its connections' hot requests itself too (main-front.ts).
+  const mainFront = rawFrontsApply(config) ? installMainFront(server, cache.hotAnswers, config) : undefined;
   let address: string;
   let adminBound: string;
   try {
@@ -37,10 +40,11 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     adminBound = await listenOn(adminServer, admin);
   } catch (error) {
     for (const s of [server, adminServer]) if (s.listening) s.close();
+    mainFront?.close();
     await cache.close();
     throw error;
   }
-  const fronts = await startFrontThreads(server, cache, config, logger);
+  const fronts = mainFront !== undefined && frontThreadCount(config) > 0 ? await startFrontThreads(server, mainFront.toHttp, cache, config, logger) : NO_FRONTS;
   let closing: Promise<void> | undefined;
   return {
     cache,
@@ -49,11 +53,14 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     frontThreads: fronts.count,
     close(deadlineMs = 30_000) {
       draining.on = true;
+      mainFront?.close();
       closing ??= shutdown([server, adminServer], fronts, cache, deadlineMs);
       return closing;
     },
   };
 }
+
+const NO_FRONTS: FrontThreads = { count: 0, stop: () => Promise.resolve() };
 
 /** How often a closing server looks for connections that fell idle. */
 const IDLE_SWEEP_MS = 100;

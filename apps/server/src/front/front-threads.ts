@@ -2,8 +2,8 @@
  * Starting and stopping the front threads (front-worker.ts) beside the main thread's public
  * server, and the main thread's half of their protocol (wire.ts): every answer the hot table
  * keeps goes to each front; their credits count as the main thread's own replays; a connection
- * a front hands over is adopted by the main thread's server with its request head put back in
- * front of whatever the client sends next.
+ * a front hands over is adopted by the main thread's node:http server with the bytes the front
+ * read and did not answer put back in front of whatever the client sends next.
  *
  * Fronts run only where a connection can change threads between requests and a replay needs no
  * per-request check: a plain (non-TLS) listener with client auth off. TLS state lives in one
@@ -30,10 +30,15 @@ export interface FrontThreads {
 /** How long a front gets to end after `stop` before it is terminated. */
 const STOP_MS = 5_000;
 
+/** Whether hot answers may be replayed before node:http sees the request: a plain listener, client auth off. */
+export function rawFrontsApply(config: RegcacheConfig): boolean {
+  const clientAuth = config.auth.htpasswd !== undefined || config.auth.tokens.length > 0;
+  return config.tls === undefined && !clientAuth;
+}
+
 /** The front threads this config asks for: `limits.frontThreads`, else 1 with more than one CPU; 0 where they cannot work. */
 export function frontThreadCount(config: RegcacheConfig): number {
-  const clientAuth = config.auth.htpasswd !== undefined || config.auth.tokens.length > 0;
-  if (config.tls !== undefined || clientAuth) return 0;
+  if (!rawFrontsApply(config)) return 0;
   return config.limits.frontThreads ?? (availableParallelism() > 1 ? 1 : 0);
 }
 
@@ -41,7 +46,8 @@ export function frontThreadCount(config: RegcacheConfig): number {
 const START_MS = 10_000;
 
 /** Starts the fronts and resolves once each is listening (one that fails to start is left out, with an error logged). */
-export async function startFrontThreads(server: Server, cache: RegistryCache, config: RegcacheConfig, logger: Logger): Promise<FrontThreads> {
+/** The fronts accept on `server`'s listening socket; a connection one hands over goes to node:http through `toHttp` (main-front.ts). */
+export async function startFrontThreads(server: Server, toHttp: AdoptState['toHttp'], cache: RegistryCache, config: RegcacheConfig, logger: Logger): Promise<FrontThreads> {
   const wanted = frontThreadCount(config);
   const script = fileURLToPath(new URL('./front-worker.js', import.meta.url));
   const addon = loadSendfile();
@@ -52,7 +58,7 @@ export async function startFrontThreads(server: Server, cache: RegistryCache, co
   }
   const feed = cache.hotAnswers;
   const base = { byHost: config.upstreams.some((u) => u.hosts.length > 0), generation: feed.generation, logsRequests: feed.logsRequests, connections: connectionOptions(config.limits) };
-  const state: AdoptState = { open: true, adopted: new Set() };
+  const state: AdoptState = { open: true, toHttp, adopted: new Set() };
   const fronts: Front[] = [];
   for (let i = 0; i < wanted; i++) {
     try {
@@ -88,6 +94,8 @@ interface Front {
 /** Whether hand-overs are still taken, and the connections taken (until they close). */
 interface AdoptState {
   open: boolean;
+  /** Gives an adopted connection to node:http, its unread bytes first. */
+  readonly toHttp: (socket: Socket, unread: Uint8Array) => void;
   readonly adopted: Set<Socket>;
 }
 
@@ -132,6 +140,5 @@ function adopt(server: Server, fd: number, unread: Uint8Array, state: AdoptState
   const socket = new Socket({ fd, readable: true, writable: true });
   state.adopted.add(socket);
   socket.once('close', () => state.adopted.delete(socket));
-  if (unread.byteLength > 0) socket.unshift(Buffer.from(unread.buffer, unread.byteOffset, unread.byteLength));
-  server.emit('connection', socket);
+  state.toHttp(socket, unread);
 }

@@ -10,15 +10,14 @@
  * it read from that request on, which the main thread's server reads as its own) and closes
  * its own descriptor. The connection then stays with the main thread.
  *
- * Copies are only ever valid while the hot table's generation (shared memory) reads what it
- * read when the answer was kept: the main thread bumps it before anything leaves its table.
+ * Its copy of the table and its credits: replica.ts.
  */
 import { createServer, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createHotResponses, type HitCell, type HotAnswer, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
 import { serveRaw } from './raw-front.js';
-import { createReplayBytes, type RawRequest } from './raw-head.js';
+import { createReplayBytes } from './raw-head.js';
+import { createReplica } from './replica.js';
 import type { FromFront, FrontData, ToFront } from './wire.js';
 
 /** How often replays are credited to the main thread (its counters and metrics lag by this much). */
@@ -30,54 +29,17 @@ const addon = loadSendfile();
 if (port === null || addon === undefined) throw new Error('front-worker: must run as a worker thread with the sendfile addon built');
 const post = (message: FromFront): void => port.postMessage(message);
 
-let table = createHotResponses({ byHost: data.byHost });
-let tableGeneration = Atomics.load(data.generation, 0);
-/** Answers replayed since the last credit (each counts its replays in its own cell). */
-let queued: HotAnswer[] = [];
-let records: ReplayRecord[] = [];
-
-/** The table, emptied first if the main thread's table lost anything since it was filled. */
-function current(): typeof table {
-  const now = Atomics.load(data.generation, 0);
-  if (now !== tableGeneration) {
-    table = createHotResponses({ byHost: data.byHost });
-    tableGeneration = now;
-  }
-  return table;
-}
+const replica = createReplica(data);
 
 function keep(message: Extract<ToFront, { kind: 'keep' }>): void {
-  const t = current();
-  if (message.generation !== tableGeneration) return; // kept before a forget this thread has seen
   const { answer } = message;
-  const counts: HitCell = { upstream: answer.upstream, repo: answer.repo, hits: 0, bytes: 0, queued: false };
   const body = Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength);
-  t.keep(message.key, { ...answer, body, counts });
+  replica.keep(message.key, { ...answer, body }, message.generation);
 }
 
 function credit(): void {
-  if (queued.length === 0 && records.length === 0) return;
-  const credits: ReplayCredit[] = queued.map(({ digest, counts: c }) => ({ digest, upstream: c.upstream, repo: c.repo, hits: c.hits, bytes: c.bytes }));
-  for (const { counts } of queued) Object.assign(counts, { hits: 0, bytes: 0, queued: false });
-  post({ kind: 'credit', credits, records });
-  queued = [];
-  records = [];
-}
-
-const bytesOf = createReplayBytes(data.connections.keepAliveTimeout);
-
-function replayed(answer: HotAnswer, req: RawRequest, bytes: number, startedAt: number): void {
-  const cell = answer.counts;
-  cell.hits += 1;
-  cell.bytes += bytes;
-  if (!cell.queued) {
-    cell.queued = true;
-    queued.push(answer);
-  }
-  if (data.logsRequests) {
-    const durationMs = Math.round((Date.now() - startedAt) * 10) / 10;
-    records.push({ method: req.method, path: req.url.slice(0, 512), bytes, durationMs, upstream: answer.upstream, repo: answer.repo });
-  }
+  const taken = replica.takeCredits();
+  if (taken !== undefined) post({ kind: 'credit', ...taken });
 }
 
 function handOff(socket: Socket, unread: Buffer): void {
@@ -89,7 +51,7 @@ function handOff(socket: Socket, unread: Buffer): void {
   socket.destroy();
 }
 
-const deps = { headersTimeout: data.connections.headersTimeout, keepAliveTimeout: data.connections.keepAliveTimeout, lookup: (req: RawRequest) => current().lookup(req), bytesOf, replayed, handOff };
+const deps = { ...data.connections, lookup: replica.lookup, bytesOf: createReplayBytes(data.connections.keepAliveTimeout), replayed: replica.replayed, handOff };
 const connections = new Set<Socket>();
 const server = createServer((socket) => {
   connections.add(socket);

@@ -29,8 +29,9 @@ export interface RawFrontDeps {
 export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
   socket.setNoDelay(true);
   socket.setTimeout(deps.headersTimeout);
-  socket.on('timeout', () => socket.destroy());
-  socket.on('error', () => socket.destroy());
+  const close = (): void => void socket.destroy();
+  socket.on('timeout', close);
+  socket.on('error', close);
   const onData = (chunk: Buffer): void => {
     const now = Date.now();
     let at = 0;
@@ -38,7 +39,11 @@ export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
     while (at < chunk.length) {
       const req = readHead(chunk, at);
       const answer = typeof req === 'string' ? undefined : deps.lookup(req);
-      if (typeof req === 'string' || answer === undefined) return leave(socket, chunk.subarray(at), deps, onData);
+      if (typeof req === 'string' || answer === undefined) {
+        // Its limits and error handling are the next owner's from here on (a slow download must not be cut by ours).
+        socket.off('data', onData).off('timeout', close).off('error', close).setTimeout(0);
+        return leave(socket, chunk.subarray(at), deps);
+      }
       const bytes = deps.bytesOf(answer, req, now);
       deps.replayed(answer, req, req.method === 'HEAD' ? 0 : answer.body.length, now);
       if (req.close) {
@@ -60,14 +65,16 @@ export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
 }
 
 /** Hands over once what this thread wrote has left: the main thread's answers must come after it. */
-function leave(socket: Socket, unread: Buffer, deps: RawFrontDeps, onData: (chunk: Buffer) => void): void {
-  socket.off('data', onData);
+function leave(socket: Socket, unread: Buffer, deps: RawFrontDeps): void {
   socket.pause();
   // `unread` may be a view of a pooled read buffer: a copy travels.
   const copy = Buffer.from(unread);
   if (socket.writableLength === 0) return deps.handOff(socket, copy);
   // Paused, a socket still reads into its stream buffer until that is full; those bytes travel too.
+  const fail = (): void => void socket.destroy();
+  socket.on('error', fail);
   socket.once('drain', () => {
+    socket.off('error', fail);
     const more: unknown = socket.read();
     deps.handOff(socket, Buffer.isBuffer(more) ? Buffer.concat([copy, more]) : copy);
   });
