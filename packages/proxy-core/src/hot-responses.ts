@@ -19,9 +19,9 @@
  * answers it). Bounded (entries and body bytes; large bodies are not kept): when full it starts
  * over. Per instance.
  *
- * Replicas (the server's front threads, apps/server/src/front/): every answer kept here is
+ * Replicas (the server's raw fronts, apps/server/src/front/): every answer kept here is
  * offered to `onRemember` listeners with its key, and `generation` — a counter in shared
- * memory — goes up before any forget drops an answer. A replica keeps the generation each
+ * memory — goes up before any forget drops an answer (what is left is offered again then). A replica keeps the generation each
  * answer came with and replays it only while the counter still reads the same, so a removal
  * or tag write here is seen by every thread before the removal starts.
  */
@@ -85,6 +85,8 @@ interface Slot {
 
 export const tagKey = (upstream: string, repo: string, tag: string): string => `${upstream}\u0000${repo}\u0000${tag}`;
 
+/** How long after a drop the answers left are offered to the replicas again. */
+const REOFFER_MS = 20;
 const MAX_TARGET_LENGTH = 1024;
 const MAX_HEADER_LENGTH = 1024;
 const MAX_VARIANTS = 8;
@@ -114,8 +116,25 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
     if (slots.length === 0) byTarget.delete(target);
     else byTarget.set(target, slots);
   };
-  // Whatever leaves this table, for any reason, leaves the replicas too: they hold no answer this one lost.
-  const dropped = (): void => void Atomics.add(generation, 0, 1);
+  /**
+   * Whatever leaves this table, for any reason, leaves the replicas too: they hold no answer
+   * this one lost. A replica can only empty itself whole, so what is left here is offered to
+   * them again shortly after (coalescing a burst of forgets, as gc makes): without it, one
+   * moved tag would leave every replica empty of answers this table still replays.
+   */
+  let reoffer: ReturnType<typeof setTimeout> | undefined;
+  const offerAll = (): void => {
+    reoffer = undefined;
+    for (const [target, slots] of byTarget) {
+      for (const { accept, host, answer } of slots) for (const listener of listeners) listener({ target, accept, host }, answer);
+    }
+  };
+  const dropped = (): void => {
+    Atomics.add(generation, 0, 1);
+    if (listeners.length === 0 || reoffer !== undefined) return;
+    reoffer = setTimeout(offerAll, REOFFER_MS);
+    reoffer.unref();
+  };
   const dropWhere = (match: (answer: HotAnswer) => boolean): void => {
     for (const [target, slots] of byTarget) {
       const kept = slots.filter((slot) => !match(slot.answer));

@@ -244,4 +244,20 @@ describe('the hot answer table for replicas', () => {
     hot.forgetTag('docker.io', 'r', 'v1');
     expect(generation()).toBe(g1 + 1);
   });
+
+  it('offers what is left again after a drop, once for a burst of drops', async () => {
+    const hot = createHotResponses({ byHost: false });
+    const offered: string[] = [];
+    hot.onRemember((key) => offered.push(key.target));
+    hot.keep({ target: '/digest', accept: OCI, host: '' }, answer(d1));
+    hot.keep({ target: '/tag', accept: OCI, host: '' }, answer(d2, tagKey('docker.io', 'r', 'v1')));
+    hot.keep({ target: '/other', accept: OCI, host: '' }, answer(d2));
+    offered.length = 0;
+    // A tag moves and a blob goes, in one burst: replicas empty themselves, then get the rest back once.
+    hot.forgetTag('docker.io', 'r', 'v1');
+    hot.forgetDigest(d2 as Digest);
+    expect(offered).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(offered).toEqual(['/digest']);
+  });
 });
