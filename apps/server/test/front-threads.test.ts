@@ -150,7 +150,7 @@ describe('front threads', () => {
     // to them again, so the old digest's answer is replayed before node:http on every connection.
     const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
     const replayedByFronts = (): number => server.lines.filter((l) => l.msg === 'request' && l.front === true && l.path === byDigest).length;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 700));
     const before = replayedByFronts();
     for (let i = 0; i < 8; i++) expect((await get(new Agent(), server.address, byDigest)).digest).toBe(image.digest);
     await expect.poll(replayedByFronts, { timeout: 2000 }).toBe(before + 8);

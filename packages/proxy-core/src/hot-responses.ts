@@ -85,8 +85,12 @@ interface Slot {
 
 export const tagKey = (upstream: string, repo: string, tag: string): string => `${upstream}\u0000${repo}\u0000${tag}`;
 
-/** How long after a drop the answers left are offered to the replicas again. */
-const REOFFER_MS = 20;
+/**
+ * How long after a drop the answers left are offered to the replicas again. Each offer copies
+ * every body to every front thread (≤ maxBytes each), so a burst of drops (gc removing many
+ * manifests) is coalesced into at most one offer per this much.
+ */
+const REOFFER_MS = 250;
 const MAX_TARGET_LENGTH = 1024;
 const MAX_HEADER_LENGTH = 1024;
 const MAX_VARIANTS = 8;
@@ -119,7 +123,7 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
   /**
    * Whatever leaves this table, for any reason, leaves the replicas too: they hold no answer
    * this one lost. A replica can only empty itself whole, so what is left here is offered to
-   * them again shortly after (coalescing a burst of forgets, as gc makes): without it, one
+   * them again REOFFER_MS later (one offer for a burst of forgets, as gc makes): without it, one
    * moved tag would leave every replica empty of answers this table still replays.
    */
   let reoffer: ReturnType<typeof setTimeout> | undefined;

@@ -257,7 +257,8 @@ describe('the hot answer table for replicas', () => {
     hot.forgetTag('docker.io', 'r', 'v1');
     hot.forgetDigest(d2 as Digest);
     expect(offered).toEqual([]);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect.poll(() => offered, { timeout: 2000 }).toEqual(['/digest']);
+    await new Promise((resolve) => setTimeout(resolve, 400));
     expect(offered).toEqual(['/digest']);
   });
 });
