@@ -156,6 +156,23 @@ describe('front threads', () => {
     await expect.poll(replayedByFronts, { timeout: 2000 }).toBe(before + 8);
   });
 
+  it('leaves malformed heads to node:http in either thread: a 4xx, never a hang or a 5xx', async () => {
+    const port = Number(server.address.split(':')[1]);
+    const heads = [
+      'GET /v2/ HTTP/1.1\r\n\r\n', // no Host
+      'GET /v2/ HTTP/1.1\r\nHost: c\r\nX: a\nb\r\n\r\n', // bare LF
+      `GET /v2/ HTTP/1.1\r\nHost: c\r\nX: ${'x'.repeat(20_000)}\r\n\r\n`, // over 16 KiB
+      'GET /v2/ HTTP/1.1\r\nHost: c\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab', // smuggling
+    ];
+    for (let i = 0; i < 8; i++) {
+      for (const head of heads) {
+        const { status } = await rawExchange(port, Buffer.from(head, 'latin1'));
+        expect(status, head.slice(0, 60)).toBeGreaterThanOrEqual(400);
+        expect(status, head.slice(0, 60)).toBeLessThan(500);
+      }
+    }
+  });
+
   it('refuses what a read-only cache refuses, with the same typed answer in either thread', async () => {
     const port = Number(server.address.split(':')[1]);
     const upload = 'PUT /v2/front/app/blobs/uploads/x HTTP/1.1\r\nHost: cache\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello';
