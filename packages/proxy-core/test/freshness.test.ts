@@ -42,6 +42,8 @@ describe('tag freshness', () => {
     const first = await pushTinyImage(upstream, 'fresh/app', 'latest');
     const pulledAt = Date.now();
     const pulled = await skopeoPull(`${cache.host}/fresh/app:latest`);
+    // The cache fetched the tag somewhere between pulledAt and pulledBy: its TTL runs from then.
+    const pulledBy = Date.now();
     expect(pulled.manifestDigest).toBe(first.digest);
     await upstreamRequests();
 
@@ -53,7 +55,7 @@ describe('tag freshness', () => {
     expect(within.manifestDigest).toBe(first.digest);
     expect(await upstreamRequests()).toEqual([]);
 
-    await sleep(TTL_MS - (Date.now() - pulledAt) + 200);
+    await sleep(TTL_MS - (Date.now() - pulledBy) + 200);
     const after = await skopeoPull(`${cache.host}/fresh/app:latest`);
     expect(after.code, after.stderr).toBe(0);
     expect(after.manifestDigest).toBe(moved.digest);
