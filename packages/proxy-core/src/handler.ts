@@ -17,6 +17,7 @@ import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
+import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
 import { sendError, sendJson } from './respond.js';
@@ -113,13 +114,9 @@ function safePath(req: IncomingMessage): string {
 function replay(parts: CacheParts, req: IncomingMessage, res: ServerResponse, answer: HotAnswer): void {
   const started = infoLogged(parts) ? process.hrtime.bigint() : undefined;
   const bytes = writeReplay(res, answer, req.method);
-  parts.store.touch(answer.digest);
-  parts.stats.replayed(answer.counts, bytes);
-  parts.metrics.replayed(bytes);
-  if (started === undefined) return;
+  if (started === undefined) return countReplay(parts, answer, bytes, undefined);
   const durationMs = Math.round(Number(process.hrtime.bigint() - started) / 1e5) / 10;
-  const entry: RequestRecord = { method: req.method ?? '', path: safePath(req), status: 200, durationMs, route: 'manifest', bytes, cache: 'hit', upstream: answer.upstream, repo: answer.repo, aborted: false };
-  parts.logger.info(entry, 'request');
+  countReplay(parts, answer, bytes, { method: req.method ?? '', path: safePath(req), bytes, durationMs, upstream: answer.upstream, repo: answer.repo });
 }
 
 const infoLogged = (parts: CacheParts): boolean => parts.logger.isLevelEnabled?.('info') ?? true;

@@ -1,13 +1,14 @@
 /**
- * The hot answer table, for replicas in other threads: apps/server's front threads replay the
- * answers kept here on connections of their own (the table's `onRemember` and `generation`,
- * hot-responses.ts), and hand back what they replayed so it counts as here — the store's
+ * The hot answer table, for apps/server's raw fronts. In the main thread a front looks answers
+ * up here and counts each replay as the handler counts its own (`countReplay`). In other
+ * threads a front replays from a replica fed by the table's `onRemember` and `generation`
+ * (hot-responses.ts), and hands back what it replayed so it counts as here — the store's
  * access time, the hit and byte counters, the request metrics, and one log line per request
  * at info. A replica is only ever a copy: every answer it has was remembered here first.
  */
 import { parseDigest } from '@regcache/registry-protocol';
 import type { CacheParts, RequestRecord } from './context.js';
-import type { HotAnswer, HotKey } from './hot-responses.js';
+import type { HotAnswer, HotKey, HotRequest } from './hot-responses.js';
 
 /** What a replica replayed of one answer since it last reported. */
 export interface ReplayCredit {
@@ -35,8 +36,29 @@ export interface HotAnswerFeed {
   readonly logsRequests: boolean;
   /** Called with every answer the table keeps. */
   onRemember(listener: (key: HotKey, answer: HotAnswer) => void): void;
+  /** The table's answer for `req`, for a front in this thread. */
+  lookup(req: HotRequest): HotAnswer | undefined;
+  /** Counts one replay of `answer` by a front in this thread (logged with `front: true`). */
+  replayed(answer: HotAnswer, method: string, path: string, bytes: number, durationMs: number): void;
   /** Counts what a replica replayed as if answered here. */
   credit(credits: readonly ReplayCredit[], records: readonly ReplayRecord[]): void;
+}
+
+/** The request log line of a replay. */
+function logReplay(parts: CacheParts, r: ReplayRecord, front: boolean): void {
+  const entry: RequestRecord = { method: r.method, path: r.path, status: 200, durationMs: r.durationMs, route: 'manifest', bytes: r.bytes, cache: 'hit', upstream: r.upstream, repo: r.repo, aborted: false };
+  parts.logger.info(front ? { ...entry, front: true } : entry, 'request');
+}
+
+/**
+ * The bookkeeping of one replay in this thread, whoever wrote it (the handler, or a front):
+ * the store's access time, the hit and byte counters, the metrics, and its log line if given.
+ */
+export function countReplay(parts: CacheParts, answer: HotAnswer, bytes: number, record: ReplayRecord | undefined, front = false): void {
+  parts.store.touch(answer.digest);
+  parts.stats.replayed(answer.counts, bytes);
+  parts.metrics.replayed(bytes);
+  if (record !== undefined) logReplay(parts, record, front);
 }
 
 export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
@@ -45,6 +67,11 @@ export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
     generation: parts.hot.generation,
     logsRequests,
     onRemember: (listener) => parts.hot.onRemember(listener),
+    lookup: (req) => parts.hot.lookup(req),
+    replayed(answer, method, path, bytes, durationMs) {
+      const record = logsRequests ? { method, path, bytes, durationMs, upstream: answer.upstream, repo: answer.repo } : undefined;
+      countReplay(parts, answer, bytes, record, true);
+    },
     credit(credits, records) {
       for (const credit of credits) {
         const digest = parseDigest(credit.digest);
@@ -53,10 +80,7 @@ export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
         parts.metrics.replayed(credit.bytes, credit.hits);
       }
       if (!logsRequests) return;
-      for (const r of records) {
-        const entry: RequestRecord = { method: r.method, path: r.path, status: 200, durationMs: r.durationMs, route: 'manifest', bytes: r.bytes, cache: 'hit', upstream: r.upstream, repo: r.repo, aborted: false };
-        parts.logger.info({ ...entry, front: true }, 'request');
-      }
+      for (const r of records) logReplay(parts, r, true);
     },
   };
 }

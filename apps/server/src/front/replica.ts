@@ -1,7 +1,7 @@
 /**
- * A copy of the hot answer table that a raw front (raw-front.ts) replays from, in a front
- * thread or in the main thread itself, and what it replayed, to be credited to the cache in
- * batches (hot-feed.ts: store access times, hit and byte counters, metrics, request log).
+ * A front thread's copy of the hot answer table that its raw front (raw-front.ts) replays
+ * from, and what it replayed, to be credited to the cache in the main thread in batches
+ * (hot-feed.ts: store access times, hit and byte counters, metrics, request log).
  *
  * Copies are only ever valid while the hot table's generation (shared memory) reads what it
  * read when the answer was kept: the main thread bumps it before anything leaves its table,
