@@ -16,8 +16,6 @@ import { pino } from 'pino';
 export interface LogDestination {
   /** pino's destination stream (SonicBoom). */
   readonly stream: ReturnType<typeof pino.destination>;
-  /** Lines dropped since start. */
-  dropped(): number;
   /** Once stdout has caught up after drops, tells `logger` how many lines were lost. */
   reportDropsTo(logger: { warn(obj: object, msg?: string): void }): void;
   /** Counts the drops in `registry` as regcache_log_lines_dropped_total. */
@@ -31,7 +29,6 @@ export function createLogDestination(opts: { maxBuffer: number; fd?: number }): 
   stream.on('drop', () => void dropped++);
   return {
     stream,
-    dropped: () => dropped,
     reportDropsTo(logger) {
       // 'drain': everything queued has been written. The warn line is queued like any other
       // (into an empty buffer, so it is not dropped itself).
