@@ -43,11 +43,9 @@ export function readHead(buf: Buffer, start: number): RawRequest | 'incomplete' 
   if (method === undefined || version < 0) return 'unusual';
   const url = line.slice(method.length + 1, line.length - 9);
   if (url.charCodeAt(0) !== 0x2f || !visible(url)) return 'unusual';
-  const rawHeaders = readHeaders(buf.toString('latin1', lineEnd + 2, stop), version === 1);
-  if (rawHeaders === undefined) return 'unusual';
-  const close = connectionClose(rawHeaders, version === 0);
-  if (close === undefined) return 'unusual';
-  return { method, url, rawHeaders, close, end: stop + 4 };
+  const headers = readHeaders(buf.toString('latin1', lineEnd + 2, stop), version === 0);
+  if (headers === undefined) return 'unusual';
+  return { method, url, rawHeaders: headers.raw, close: headers.close, end: stop + 4 };
 }
 
 /** Printable ASCII only (no space, no control character). */
@@ -60,40 +58,33 @@ function visible(text: string): boolean {
 }
 
 /**
- * `name, value, …` as node's rawHeaders, or undefined for a head node:http should judge: a
- * line without a name, folded, with whitespace before its colon or a stray CR/LF/NUL, an
- * UNUSUAL header, or an HTTP/1.1 request without Host (node:http answers it 400).
+ * `name, value, …` as node's rawHeaders, and whether to close after the answer (`Connection:
+ * close`, or HTTP/1.0 without `Connection: keep-alive` — ab -k, say). Undefined for a head
+ * node:http should judge: a line without a name, folded, with whitespace before its colon or a
+ * stray CR/LF/NUL, an UNUSUAL header, a Connection other than one close or keep-alive, or an
+ * HTTP/1.1 request without Host (node:http answers it 400).
  */
-function readHeaders(block: string, needsHost: boolean): string[] | undefined {
+function readHeaders(block: string, http10: boolean): { raw: string[]; close: boolean } | undefined {
   const raw: string[] = [];
   let host = false;
+  let connection: string | undefined;
   for (const line of block.split('\r\n')) {
     const colon = line.indexOf(':');
     if (colon <= 0 || line.charCodeAt(0) <= 0x20 || line.charCodeAt(colon - 1) <= 0x20) return undefined;
     if (line.includes('\n') || line.includes('\r') || line.includes('\0')) return undefined;
     const name = line.slice(0, colon).toLowerCase();
     if (UNUSUAL.has(name)) return undefined;
+    const value = line.slice(colon + 1).trim();
     if (name === 'host') host = true;
-    raw.push(line.slice(0, colon), line.slice(colon + 1).trim());
+    else if (name === 'connection') {
+      if (connection !== undefined) return undefined;
+      connection = value.toLowerCase();
+      if (connection !== 'close' && connection !== 'keep-alive') return undefined;
+    }
+    raw.push(line.slice(0, colon), value);
   }
-  return host || !needsHost ? raw : undefined;
-}
-
-/**
- * Whether to close after the answer: `Connection: close`, or HTTP/1.0 without `Connection:
- * keep-alive` (ab -k, say). Anything else in Connection (upgrade, several): undefined.
- */
-function connectionClose(raw: readonly string[], http10: boolean): boolean | undefined {
-  let close = http10;
-  let seen = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    if ((raw[i] ?? '').toLowerCase() !== 'connection') continue;
-    const value = (raw[i + 1] ?? '').toLowerCase();
-    if (seen || (value !== 'close' && value !== 'keep-alive')) return undefined;
-    seen = true;
-    close = value === 'close';
-  }
-  return close;
+  if (!host && !http10) return undefined;
+  return { raw, close: connection === undefined ? http10 : connection === 'close' };
 }
 
 /** The wire bytes of a replay, as node:http would write them (Date, Connection), prepared once a second per answer. */
