@@ -10,7 +10,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
-import { frontThreadCount, rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
+import { rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
 import { installMainFront } from './front/main-front.js';
 import { createPublicServer, listenOn } from './listen.js';
 
@@ -44,7 +44,7 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     await cache.close();
     throw error;
   }
-  const fronts = mainFront !== undefined && frontThreadCount(config) > 0 ? await startFrontThreads(server, mainFront.toHttp, cache, config, logger) : NO_FRONTS;
+  const fronts = mainFront === undefined ? NO_FRONTS : await startFrontThreads(server, mainFront.toHttp, cache, config, logger);
   let closing: Promise<void> | undefined;
   return {
     cache,
