@@ -45,11 +45,12 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
 
 /** The upstream's body of a blob, for a fill (a client's, or a prefetch). */
 export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal): Promise<FillSource> {
-  const res = await upstream.client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal });
+  const res = await upstream.client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend: true });
   // The upstream served it through this name: the repository is linked to the blob.
   await store.link(upstream.config.name, repo, digest).catch(unlessDiskError);
   return {
     body: res.body,
+    release: res.release,
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
   };

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { pushBlob } from '@regcache/testkit';
-import { useProxiedCache } from './helpers.js';
+import { expectStored, useProxiedCache } from './helpers.js';
 import { getBlob, randomBlob } from './fill-helpers.js';
 
 const MiB = 1024 * 1024;
@@ -20,6 +20,8 @@ describe('links and ranges', () => {
     const blob = randomBlob(256 * 1024);
     await pushBlob(upstream, 'team/private', blob.bytes);
     expect((await getBlob(`${cache.url}/v2/team/private/blobs/${blob.digest}`)).digest).toBe(blob.digest);
+    // The pull ends when the bytes verify; the commit follows. Later requests must find it stored.
+    await expectStored(cache, blob.digest);
 
     const refused = await request(`${cache.url}/v2/stranger/repo/blobs/${blob.digest}`);
     expect(refused.statusCode).toBe(404);

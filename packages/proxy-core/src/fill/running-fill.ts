@@ -45,8 +45,11 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   /** The disk refused the commit of verified bytes (see commitOrPass). */
   let refused = false;
   const readers = new Set<FillReader>();
-  // Followers served by sendfile read the temp file's pages, never the window: keep it minimal.
-  const recent = createRecentBytes(sendfileAvailable() ? 0 : RECENT_BYTES);
+  // Followers served by sendfile read the temp file's pages, never the window: none then.
+  const recent = sendfileAvailable() ? undefined : createRecentBytes(RECENT_BYTES);
+  // Lent chunks (a pooled upstream body) go back to their pool after the write: what the window
+  // or pass-through keeps of one must be a copy.
+  const kept = source.release === undefined ? (chunk: Buffer): Buffer => chunk : (chunk: Buffer): Buffer => Buffer.from(chunk);
   /** Clients waiting for bytes past `offset`; woken only when those arrive (or the fill settles). */
   let waiters: Array<{ offset: number; wake: () => void }> = [];
   const notify = (): void => {
@@ -76,13 +79,22 @@ export function createRunningFill(args: RunningFillArgs): Fill {
 
   /** The chunks that arrived while the previous ones were being written: one batched write. */
   async function accept(chunks: Buffer[]): Promise<void> {
+    try {
+      await store(chunks);
+    } finally {
+      // Written (or failed, with no write of them still pending in the writer): back to the pool.
+      if (source.release !== undefined) for (const chunk of chunks) source.release(chunk);
+    }
+  }
+
+  async function store(chunks: Buffer[]): Promise<void> {
     resetIdle();
     if (pass === undefined) {
       try {
         await Promise.all(chunks.map((chunk) => writer.write(chunk)));
         let bytes = 0;
         for (const chunk of chunks) {
-          recent.add(chunk);
+          recent?.add(kept(chunk));
           bytes += chunk.length;
         }
         args.stored?.(bytes);
@@ -96,7 +108,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
       }
     }
     // The disk failed on this batch: none of it counts as on disk, all of it goes through memory.
-    for (const chunk of chunks) await pass.push(chunk);
+    for (const chunk of chunks) await pass.push(kept(chunk));
   }
 
   const sink = new Writable({
@@ -199,7 +211,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     finalPath: engine.store.path(digest),
     readable,
     onDisk: () => (pass ? pass.diskBytes : writer.written),
-    fromRecent: (position, max) => recent.slice(position, max),
+    fromRecent: (position, max) => recent?.slice(position, max),
     status: () => status,
     complete,
     verified: () => verified,

@@ -6,6 +6,8 @@ import type { Logger } from '../logger.js';
 
 export interface FillSource {
   body: Readable & { dump(): Promise<void> };
+  /** Lent chunks (see UpstreamRequest.lend): the fill hands each back once it is on disk. */
+  release?: (chunk: Buffer) => void;
   size: number | undefined;
   mediaType: string;
 }

@@ -1,16 +1,20 @@
 /**
- * The client for one upstream registry, on undici. It adds credentials (see auth.ts),
+ * The client for one upstream registry, on undici (and, for blob bodies from an http://
+ * upstream, plain-get.ts's pooled reader). It adds credentials (see auth.ts),
  * retries once after a 401 challenge, follows redirects itself — dropping Authorization
  * when a redirect leaves the upstream's origin (blob storage on S3/a CDN must never see the
  * registry's token) — honours Retry-After after a 429 by refusing to ask again until then,
  * and turns transport failures into `UpstreamUnavailableError`.
  */
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, request } from 'undici';
 import type { Readable } from 'node:stream';
 import { pullScope, type RepositoryName } from '@regcache/registry-protocol';
 import type { UpstreamConfig } from '../config.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
 import { createUpstreamAuth } from './auth.js';
+import { PlainGetTimeoutError } from './plain-body.js';
+import { plainGet } from './plain-get.js';
+import { PlainGetUnsupportedError } from './plain-head.js';
 import { retryAfterMs, upstreamErrorCode } from './responses.js';
 
 export interface UpstreamRequest {
@@ -21,12 +25,19 @@ export interface UpstreamRequest {
   path: string;
   headers?: Readonly<Record<string, string>>;
   signal?: AbortSignal;
+  /**
+   * The caller hands every body chunk back (`UpstreamResponse.release`) once done with it: from
+   * an http:// upstream the body is then read into a small reused pool (plain-get.ts).
+   */
+  lend?: boolean;
 }
 
 export interface UpstreamResponse {
   status: number;
   headers: Readonly<Record<string, string | string[] | undefined>>;
   body: Readable & { dump(): Promise<void> };
+  /** Present when the body's chunks are lent (see `UpstreamRequest.lend`): each must come back here. */
+  release?: (chunk: Buffer) => void;
 }
 
 /** What the client learned from the upstream's answers; read by stats. */
@@ -49,6 +60,14 @@ export interface UpstreamClient {
   close(): Promise<void>;
 }
 
+/** One response as send() returns it, from undici or from plain-get.ts. */
+interface Exchanged {
+  statusCode: number;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+  body: Readable & { dump(): Promise<void> };
+  release?: (chunk: Buffer) => void;
+}
+
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -65,20 +84,30 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const origin = new URL(config.url).origin;
   const state: UpstreamState = { rateLimitedUntil: 0 };
 
-  async function send(url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+  async function send(url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Exchanged> {
     const headers: Record<string, string> = { 'user-agent': 'regcache', ...req.headers };
     if (authorization !== undefined) headers.authorization = authorization;
     try {
-      return await request(url, { method: req.method, headers, signal: req.signal, dispatcher });
+      if (req.lend === true && req.method === 'GET' && url.protocol === 'http:') {
+        const plain = await plainGet({ url, headers, signal: req.signal, timeouts: config.timeouts }).catch((error: unknown) => {
+          // A transfer coding the pooled reader does not read: the same request through undici.
+          if (error instanceof PlainGetUnsupportedError) return undefined;
+          throw error;
+        });
+        if (plain !== undefined) return plain;
+      }
+      const res = await request(url, { method: req.method, headers, signal: req.signal, dispatcher });
+      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
     } catch (cause) {
       if (req.signal?.aborted) throw cause;
       const code = (cause as { code?: string }).code ?? '';
-      throw new UpstreamUnavailableError(config.name, TIMEOUT_CODES.has(code) ? 'timeout' : 'unreachable', undefined, { cause });
+      const timeout = TIMEOUT_CODES.has(code) || cause instanceof PlainGetTimeoutError;
+      throw new UpstreamUnavailableError(config.name, timeout ? 'timeout' : 'unreachable', undefined, { cause });
     }
   }
 
   /** One exchange with redirects followed; Authorization only goes to the upstream's own origin. */
-  async function exchange(req: UpstreamRequest, authorization: string | undefined): Promise<Dispatcher.ResponseData> {
+  async function exchange(req: UpstreamRequest, authorization: string | undefined): Promise<Exchanged> {
     let url = new URL(req.path, origin);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const res = await send(url, req, url.origin === origin ? authorization : undefined);
@@ -101,10 +130,10 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
       if (res.statusCode === 401) auth.invalidate(scope);
     }
     record(res);
-    return { status: res.statusCode, headers: res.headers, body: res.body };
+    return { status: res.statusCode, headers: res.headers, body: res.body, release: res.release };
   }
 
-  function record(res: Dispatcher.ResponseData): void {
+  function record(res: Exchanged): void {
     state.rateLimitRemaining = leadingNumber(res.headers['ratelimit-remaining']) ?? state.rateLimitRemaining;
     state.rateLimitLimit = leadingNumber(res.headers['ratelimit-limit']) ?? state.rateLimitLimit;
     if (res.statusCode === 429) state.rateLimitedUntil = Date.now() + retryAfterMs(res.headers['retry-after']);
