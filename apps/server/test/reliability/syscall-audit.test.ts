@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzRequest, onProcessExit, prng, pushSmallImage, rawExchange, reportFigures, scaled, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { ACCEPT_ALL_MANIFESTS, fuzzRequest, onProcessExit, prng, pushSmallImage, rawExchange, reportFigures, scaled, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
 import { complete, hashedGet } from '@regcache/testkit';
 import { STRACE_ARGS, syscallsSince, tracee } from './strace-log.js';
@@ -62,7 +62,11 @@ describe(`system calls under ${COUNT} hostile requests (strace)`, () => {
         // already gone
       }
     });
-    // One pull first: code loaded lazily on the first upstream request (undici's parser) is start-up too.
+    // One pull first: code loaded lazily on the first upstream requests is start-up too — the
+    // manifest comes through undici (its parser), the blob through the plain-http reader.
+    const manifest = await fetch(`http://${server.address}/v2/${image.name}/manifests/${image.tag}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    expect(manifest.status).toBe(200);
+    await manifest.arrayBuffer();
     expect(complete(await hashedGet(`http://${server.address}/v2/${image.name}/blobs/${image.blobs[0]}`))).toBe(true);
     listeningAt = Date.now();
   }, 60_000);
