@@ -97,7 +97,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
           recent?.add(kept(chunk));
           bytes += chunk.length;
         }
-        args.stored?.(bytes);
+        // A lent body reads into its pool: no per-read buffers left for the reclaim to collect.
+        if (source.release === undefined) args.stored?.(bytes);
         return;
       } catch (error) {
         if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;

@@ -75,6 +75,8 @@ export interface FillEngineOptions {
    * Called after every RECLAIM_BYTES that fills (all of them together) have written, when those
    * bytes came within RECLAIM_FAST_MS: the place for the embedder to free the upstream's read
    * buffers, garbage once on disk (apps/server runs a young-generation GC there; see engine.ts).
+   * Bytes of a lent body (FillSource.release: a pooled plain-http read) do not count: they
+   * leave no buffers behind.
    */
   reclaim?: () => void;
 }
