@@ -131,6 +131,12 @@ describe('plain-http answers registries rarely give', () => {
       res.end(body);
     } else if (req.url === '/both') {
       res.socket?.end(`HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+    } else if (req.url === '/slow-head') {
+      const socket = res.socket;
+      socket?.write('HTTP/1.1 200 OK\r\nContent-Le');
+      setTimeout(() => socket?.end(`ngth: ${body.length}\r\n\r\n${body.toString('latin1')}`, 'latin1'), 50);
+    } else if (req.url === '/huge-head') {
+      res.socket?.end(`HTTP/1.1 200 OK\r\nX-Big: ${'a'.repeat(70 * 1024)}\r\nContent-Length: 0\r\n\r\n`);
     } else if (req.url !== '/silent') res.end();
   });
 
@@ -138,6 +144,11 @@ describe('plain-http answers registries rarely give', () => {
     const res = await get(`${server().url}/chunked`);
     expect(res.release).toBeUndefined();
     expect(sha256(await drain(res))).toBe(sha256(body));
+  });
+
+  it('reads a head that arrives in pieces, and refuses one over 64 KiB', async () => {
+    expect(sha256(await drain(await get(`${server().url}/slow-head`)))).toBe(sha256(body));
+    await expect(get(`${server().url}/huge-head`)).rejects.toThrow(/head over/);
   });
 
   it('fails a body cut short of its Content-Length', async () => {

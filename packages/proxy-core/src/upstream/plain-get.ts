@@ -20,7 +20,7 @@ import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createChunkPool } from './chunk-pool.js';
 import { createBodyReader, PlainGetTimeoutError, type BodyReader } from './plain-body.js';
-import { MAX_HEAD_BYTES, parseHead, PlainGetProtocolError, requestText, type PlainHead } from './plain-head.js';
+import { createHeadCollector, PlainGetProtocolError, requestText } from './plain-head.js';
 
 export interface PlainGetOptions {
   url: URL;
@@ -51,7 +51,7 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
     // Throws (so rejects) before any connection when a header value cannot be sent.
     const request = requestText(url, opts.headers);
     const pool = createChunkPool(POOL);
-    let head: Buffer | undefined = Buffer.alloc(0);
+    const collectHead = createHeadCollector();
     let body: BodyReader | undefined;
     const fail = (error: unknown): void => {
       socket.destroy();
@@ -76,25 +76,18 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
       },
     });
     const onHeadBytes = (bytes: Buffer): void => {
-      const pending: Buffer = Buffer.concat([head ?? Buffer.alloc(0), bytes]);
-      const end = pending.indexOf('\r\n\r\n');
-      if (end < 0) {
-        head = pending;
-        if (pending.length > MAX_HEAD_BYTES) fail(new PlainGetProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`));
-        return;
-      }
-      head = undefined;
-      clearTimeout(timer);
-      let parsed: PlainHead;
+      let got;
       try {
-        parsed = parseHead(pending.subarray(0, end).toString('latin1'));
+        got = collectHead(bytes);
       } catch (error) {
         fail(error);
         return;
       }
-      body = createBodyReader({ socket, pool, head: parsed, idleMs: timeouts.body, buffer: BODY_BUFFER, done: () => signal?.removeEventListener('abort', onAbort) });
-      resolve({ statusCode: parsed.statusCode, headers: parsed.headers, body: body.readable, release: body.lends ? pool.release : undefined });
-      body.push(pending.subarray(end + 4));
+      if (got === undefined) return;
+      clearTimeout(timer);
+      body = createBodyReader({ socket, pool, head: got.head, idleMs: timeouts.body, buffer: BODY_BUFFER, done: () => signal?.removeEventListener('abort', onAbort) });
+      resolve({ statusCode: got.head.statusCode, headers: got.head.headers, body: body.readable, release: body.lends ? pool.release : undefined });
+      body.push(got.rest);
     };
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -16,7 +16,7 @@ export class PlainGetProtocolError extends Error {
   override readonly name = 'PlainGetProtocolError';
 }
 
-export const MAX_HEAD_BYTES = 64 * 1024;
+const MAX_HEAD_BYTES = 64 * 1024;
 
 export interface PlainHead {
   statusCode: number;
@@ -81,4 +81,20 @@ function contentLength(value: string | string[] | undefined): number | undefined
   const [only] = values;
   if (values.size !== 1 || only === undefined || !/^\d{1,15}$/.test(only)) throw new PlainGetProtocolError('bad Content-Length');
   return Number(only);
+}
+
+/**
+ * Collects a response head across reads (a copy: the reads' buffers go back to their pool):
+ * undefined until the blank line has come, then the parsed head and the body bytes after it.
+ * Throws PlainGetProtocolError past 64 KiB, and whatever parseHead throws.
+ */
+export function createHeadCollector(): (bytes: Buffer) => { head: PlainHead; rest: Buffer } | undefined {
+  let pending = Buffer.alloc(0);
+  return (bytes) => {
+    pending = Buffer.concat([pending, bytes]);
+    const end = pending.indexOf('\r\n\r\n');
+    if ((end < 0 ? pending.length : end) > MAX_HEAD_BYTES) throw new PlainGetProtocolError(`response head over ${MAX_HEAD_BYTES} bytes`);
+    if (end < 0) return undefined;
+    return { head: parseHead(pending.subarray(0, end).toString('latin1')), rest: pending.subarray(end + 4) };
+  };
 }
