@@ -61,12 +61,7 @@ export interface UpstreamClient {
 }
 
 /** One response as send() returns it, from undici or from plain-get.ts. */
-interface Exchanged {
-  statusCode: number;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
-  body: Readable & { dump(): Promise<void> };
-  release?: (chunk: Buffer) => void;
-}
+type Exchanged = Omit<UpstreamResponse, 'status'> & { statusCode: number };
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
