@@ -1,11 +1,13 @@
 /**
  * The prefetch queue on its own (no HTTP: the fill engine is a stand-in whose fills end when
- * the test says): at most `concurrency` fills at a time, in manifest order; a digest queued,
+ * the test says): one fill at a time while fills keep pace, at most `concurrency` once one
+ * lags, in manifest order; a digest queued,
  * cached or being filled is not fetched again; at most QUEUE_MAX wait; close() drops what waits.
  */
 import { describe, expect, it } from 'vitest';
 import { parseDigest, type Descriptor, type Digest, type RepositoryName } from '@regcache/registry-protocol';
-import { createPrefetcher, QUEUE_MAX, type PrefetchOptions } from '../src/prefetch.js';
+import type { BlobMeta } from '@regcache/blob-store';
+import { createPrefetcher, lagging, QUEUE_MAX, RAMP_GRACE_MS, RAMP_RATE, type PrefetchOptions } from '../src/prefetch.js';
 import { silentLogger, type RegcacheConfig } from '../src/index.js';
 import type { Upstream } from '../src/context.js';
 
@@ -19,9 +21,13 @@ const upstream = { config: { name: 'docker.io' } as RegcacheConfig['upstreams'][
 const repo = 'library/app' as RepositoryName;
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
-/** A stand-in fill engine: started fills stay open until `finish(digest)`. */
-function fakeFills(cachedDigests: Set<Digest> = new Set()) {
-  const open = new Map<Digest, () => void>();
+/**
+ * A stand-in fill engine: started fills stay open until `finish(digest, size)`, and report
+ * `progress` bytes on disk meanwhile (0: a fill that lags; Infinity: one that keeps pace).
+ */
+function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0) {
+  let progress = initialProgress;
+  const open = new Map<Digest, (size: number | undefined) => void>();
   const started: Digest[] = [];
   let peak = 0;
   const options: Pick<PrefetchOptions, 'fills' | 'cached' | 'open'> = {
@@ -29,9 +35,9 @@ function fakeFills(cachedDigests: Set<Digest> = new Set()) {
       get: (d) => (open.has(d) ? Promise.resolve() : undefined),
       start(d) {
         started.push(d);
-        const done = new Promise<undefined>((resolve) => open.set(d, () => resolve(undefined)));
+        const done = new Promise<BlobMeta | undefined>((resolve) => open.set(d, (size) => resolve(size === undefined ? undefined : ({ size } as BlobMeta))));
         peak = Math.max(peak, open.size);
-        return { fill: Promise.resolve({ done }), joined: false };
+        return { fill: Promise.resolve({ done, onDisk: () => progress }), joined: false };
       },
     },
     cached: async (d) => cachedDigests.has(d),
@@ -41,21 +47,29 @@ function fakeFills(cachedDigests: Set<Digest> = new Set()) {
     options,
     started,
     peak: () => peak,
-    async finish(d: Digest) {
+    setProgress(bytes: number) {
+      progress = bytes;
+    },
+    async finish(d: Digest, size?: number) {
       const end = open.get(d);
       open.delete(d);
-      end?.();
+      end?.(size);
       await tick();
     },
   };
 }
 
+/** Longer than the grace and one lag check. */
+const lagWindow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, RAMP_GRACE_MS + 120));
+
 describe('createPrefetcher', () => {
-  it('runs at most `concurrency` fills at a time, in manifest order, skipping what is cached', async () => {
+  it('runs one fill, then at most `concurrency` once one lags, in manifest order, skipping what is cached', async () => {
     const fills = fakeFills(new Set([digest(3)]));
     const prefetch = createPrefetcher({ ...fills.options, concurrency: 2, maxSize: 1000, logger: silentLogger });
     prefetch.schedule(upstream, repo, [1, 2, 3, 4, 5].map((n) => blob(n)));
     await tick();
+    expect(fills.started).toEqual([digest(1)]);
+    await lagWindow();
     expect(fills.started).toEqual([digest(1), digest(2)]);
     await fills.finish(digest(1));
     expect(fills.started).toEqual([digest(1), digest(2), digest(4)]);
@@ -65,6 +79,38 @@ describe('createPrefetcher', () => {
     expect(fills.started).toEqual([1, 2, 4, 5].map(digest));
     expect(fills.peak()).toBe(2);
     expect(prefetch.pending()).toBe(0);
+  });
+
+  it('stays at one fill at a time while fills keep pace, and narrows again after a fast whole fill', async () => {
+    const fast = fakeFills(new Set(), Number.POSITIVE_INFINITY);
+    const one = createPrefetcher({ ...fast.options, concurrency: 3, maxSize: 1000, logger: silentLogger });
+    one.schedule(upstream, repo, [1, 2, 3].map((n) => blob(n)));
+    await lagWindow();
+    expect(fast.started).toEqual([digest(1)]);
+    await fast.finish(digest(1), 1024 ** 3);
+    await fast.finish(digest(2), 1024 ** 3);
+    expect(fast.started).toEqual([1, 2, 3].map(digest));
+    expect(fast.peak()).toBe(1);
+
+    const slow = fakeFills();
+    const wide = createPrefetcher({ ...slow.options, concurrency: 2, maxSize: 1000, logger: silentLogger });
+    wide.schedule(upstream, repo, [1, 2, 3].map((n) => blob(n)));
+    await lagWindow();
+    expect(slow.started).toEqual([digest(1), digest(2)]);
+    // From now on they keep pace, and 1 ends with 1 GiB in the window: a fast whole fill — no
+    // second slot while 2 still runs.
+    slow.setProgress(Number.POSITIVE_INFINITY);
+    await slow.finish(digest(1), 1024 ** 3);
+    expect(slow.started).toEqual([digest(1), digest(2)]);
+    await slow.finish(digest(2), 1024 ** 3);
+    expect(slow.started).toEqual([1, 2, 3].map(digest));
+  });
+
+  it('calls a fill lagging once its bytes fall behind RAMP_RATE after the grace', () => {
+    expect(lagging(0, RAMP_GRACE_MS)).toBe(false);
+    expect(lagging(1, RAMP_GRACE_MS + 10)).toBe(true);
+    expect(lagging(RAMP_RATE, 1000)).toBe(false);
+    expect(lagging(RAMP_RATE / 2, 1000)).toBe(true);
   });
 
   it('queues a digest once, skips foreign layers and blobs over maxSize, and does not refetch one being filled', async () => {
