@@ -5,10 +5,9 @@
  * connections, silence, other transfer codings (asked again through undici).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushBlob, startRegistry, type RunningRegistry } from '@regcache/testkit';
+import { httpListener, pushBlob, sha256, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import { parseConfig } from '../src/config.js';
 import { createUpstreamClient } from '../src/upstream/client.js';
 import { PlainGetTimeoutError } from '../src/upstream/plain-body.js';
@@ -17,7 +16,6 @@ import { PlainGetProtocolError, PlainGetUnsupportedError } from '../src/upstream
 
 const MiB = 1024 * 1024;
 const TIMEOUTS = { connect: 2000, headers: 2000, body: 2000 };
-const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 const get = (url: string, opts: Partial<PlainGetOptions> = {}): Promise<PlainResponse> => plainGet({ url: new URL(url), headers: {}, timeouts: TIMEOUTS, ...opts });
 
 /** Reads a whole body, handing each chunk back as a fill does once it is written. */
@@ -30,22 +28,18 @@ async function drain(res: PlainResponse): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** A real HTTP server on 127.0.0.1:0 that counts its requests; stopped after the file. */
+/** A real HTTP server on 127.0.0.1:0 (testkit's listener) that counts its requests; stopped after the file. */
 function useServer(handler: (req: IncomingMessage, res: ServerResponse) => void): () => { url: string; requests: number } {
-  let server: Server | undefined;
   const state = { url: '', requests: 0 };
+  const listener = httpListener(async (req, res) => {
+    state.requests += 1;
+    handler(req, res);
+  });
   beforeAll(async () => {
-    server = createServer((req, res) => {
-      state.requests += 1;
-      handler(req, res);
-    });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    await listener.start();
+    state.url = `http://127.0.0.1:${listener.port}`;
   });
-  afterAll(async () => {
-    server?.closeAllConnections();
-    await new Promise((resolve) => server?.close(resolve));
-  });
+  afterAll(() => listener.stop());
   return () => state;
 }
 

@@ -14,6 +14,8 @@ export { startFaultProxy } from './fault-proxy.js';
 export type { Fault, FaultOptions, FaultProxy, ProxiedRequest } from './fault-proxy.js';
 export { complete, hashedGet } from './hashed-get.js';
 export type { Hashed, HashedGetOptions } from './hashed-get.js';
+export { httpListener } from './http-listener.js';
+export type { HttpListener } from './http-listener.js';
 export { freePort } from './ports.js';
 export { fuzzRequest, prng, rawExchange } from './http-fuzz.js';
 export type { FuzzTargets } from './http-fuzz.js';
