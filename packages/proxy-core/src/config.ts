@@ -107,7 +107,8 @@ export const configSchema = z
         idleTimeout: duration('60s'),
         /**
          * When an image manifest is first fetched, fill its config and layers ahead of the
-         * clients, up to this many at a time (one while fills come fast: prefetch.ts); 0 turns it off.
+         * clients, up to this many at a time (one unless a far upstream's fill lags:
+         * prefetch.ts); 0 turns it off.
          */
         prefetch: z.number().int().min(0).max(16).default(3),
       })

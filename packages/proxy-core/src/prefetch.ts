@@ -9,9 +9,9 @@
  * Bounded, so a manifest cannot make the cache fetch without limit:
  * - only blobs neither cached nor being filled, once per digest while it waits or runs, and
  *   no foreign (non-distributable) layer — the registry does not serve those;
- * - at most `concurrency` prefetch fills at a time per instance — and only one while fills come
- *   fast (see RAMP_RATE) — and at most QUEUE_MAX waiting (more are dropped: a client asking for
- *   them fills them as usual);
+ * - at most `concurrency` prefetch fills at a time per instance — and only one unless a far
+ *   upstream's fill lags (see RAMP_RATE) — and at most QUEUE_MAX waiting (more are dropped: a
+ *   client asking for them fills them as usual);
  * - blobs larger than `fill.detachedMaxSize` are left to clients (a fill nobody follows must
  *   not be larger than that), and nothing is prefetched when `fill.continueWhenClientsGone`
  *   is off.
@@ -30,20 +30,24 @@ const NOT_DISTRIBUTED = /\.(foreign|nondistributable)\./;
 export const QUEUE_MAX = 1000;
 
 /**
- * One prefetch fill at a time while one connection brings a blob faster than this; all
- * `concurrency` slots once a prefetch fill lags behind it (checked every RAMP_CHECK_MS, after
- * RAMP_GRACE_MS for the round trip). Near upstreams (a LAN mirror, loopback) fill faster than a
- * client reads, and a second and third fill only split the CPU with the one the client is
- * following: the bench's 20-layer skopeo pull took 2.01–2.28 s with three at once, 1.84–1.98 s
- * with one. Far ones (a CDN capping each connection, a long round trip) need the parallel
- * connections: behind a 60 MiB/s, 30 ms proxy the same pull took 3.04 s with three, 3.81 s with
- * one. The last whole fill observed sets the width for the ones after it.
+ * One prefetch fill at a time, unless a far upstream's fill lags: all `concurrency` slots open
+ * once a prefetch fill whose upstream took RAMP_RTT_MS or more to answer falls behind RAMP_RATE
+ * counted from its response head (checked every RAMP_CHECK_MS, after RAMP_GRACE_MS). Parallel
+ * connections help where the round trip limits one connection (a CDN capping each, a long
+ * way): behind a 60 MiB/s, 30 ms proxy the bench's 20-layer skopeo pull took 3.04 s with three
+ * at once, 3.81 s with one. From a near upstream (a LAN mirror, loopback) one connection is
+ * limited by the CPU, which more fills only split with the one a client follows: there a fill
+ * lags exactly when the machine is busy, and opening slots then made it busier (the same pull
+ * from a loopback registry took 2.01–2.28 s with three at once, 1.84–1.98 s with one). The last
+ * whole fill observed sets the width for the ones after it.
  */
 export const RAMP_RATE = 128 * 1024 * 1024;
 export const RAMP_GRACE_MS = 25;
+/** From asking to the response head: at least this, and an upstream counts as far. */
+export const RAMP_RTT_MS = 20;
 const RAMP_CHECK_MS = 50;
 
-/** Fewer than RAMP_RATE bytes per second since the grace period ended. */
+/** Fewer than RAMP_RATE bytes per second since the grace period (from the response head) ended. */
 export function lagging(bytes: number, elapsedMs: number): boolean {
   return elapsedMs > RAMP_GRACE_MS && bytes < ((elapsedMs - RAMP_GRACE_MS) / 1000) * RAMP_RATE;
 }
@@ -93,16 +97,26 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
 
   async function run(job: Job): Promise<void> {
     if (opts.fills.get(job.digest) !== undefined || (await opts.cached(job.digest)) || closed) return;
-    const { fill, joined } = opts.fills.start(job.digest, (signal) => opts.open(job.upstream, job.repo, job.digest, signal));
     const started = performance.now();
+    /** When the upstream's response head came (once it has). */
+    let answeredAt: number | undefined;
+    const open = async (signal: AbortSignal): Promise<FillSource> => {
+      const source = await opts.open(job.upstream, job.repo, job.digest, signal);
+      answeredAt = performance.now();
+      return source;
+    };
+    const { fill, joined } = opts.fills.start(job.digest, open);
     const filling = await fill;
+    // The rate counts from the response head: a small blob's fill is all round trip.
+    const slow = (bytes: number): boolean =>
+      answeredAt !== undefined && answeredAt - started >= RAMP_RTT_MS && lagging(bytes, performance.now() - answeredAt);
     // Only a fill this prefetch started tells how fast the upstream is; a joined one began earlier.
-    const watch = joined ? undefined : setInterval(() => lagging(filling.onDisk(), performance.now() - started) && widen(), RAMP_CHECK_MS);
+    const watch = joined ? undefined : setInterval(() => slow(filling.onDisk()) && widen(), RAMP_CHECK_MS);
     watch?.unref();
     try {
       const meta = await filling.done;
       if (joined || meta === undefined) return;
-      wide = lagging(meta.size, performance.now() - started);
+      wide = slow(meta.size);
       opts.onFilled?.(job.upstream, meta.size);
     } finally {
       clearInterval(watch);

@@ -1,15 +1,16 @@
 /**
  * The prefetch queue on its own (no HTTP: the fill engine is a stand-in whose fills end when
- * the test says): one fill at a time while fills keep pace, at most `concurrency` once one
- * lags, in manifest order; a digest queued,
+ * the test says): one fill at a time unless a far upstream's fill lags, then at most
+ * `concurrency`, in manifest order; a digest queued,
  * cached or being filled is not fetched again; at most QUEUE_MAX wait; close() drops what waits.
  */
 import { describe, expect, it } from 'vitest';
 import { parseDigest, type Descriptor, type Digest, type RepositoryName } from '@regcache/registry-protocol';
 import type { BlobMeta } from '@regcache/blob-store';
-import { createPrefetcher, lagging, QUEUE_MAX, RAMP_GRACE_MS, RAMP_RATE, type PrefetchOptions } from '../src/prefetch.js';
+import { createPrefetcher, lagging, QUEUE_MAX, RAMP_GRACE_MS, RAMP_RATE, RAMP_RTT_MS, type PrefetchOptions } from '../src/prefetch.js';
 import { silentLogger, type RegcacheConfig } from '../src/index.js';
 import type { Upstream } from '../src/context.js';
+import type { FillSource } from '../src/fill/types.js';
 
 const digest = (n: number): Digest => {
   const parsed = parseDigest(`sha256:${n.toString(16).padStart(64, '0')}`);
@@ -21,11 +22,15 @@ const upstream = { config: { name: 'docker.io' } as RegcacheConfig['upstreams'][
 const repo = 'library/app' as RepositoryName;
 const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
 
+/** An upstream that answers after this long counts as far (RAMP_RTT_MS); 0: a near one. */
+const FAR = RAMP_RTT_MS + 5;
+
 /**
- * A stand-in fill engine: started fills stay open until `finish(digest, size)`, and report
- * `progress` bytes on disk meanwhile (0: a fill that lags; Infinity: one that keeps pace).
+ * A stand-in fill engine: started fills open their source (the upstream answers after
+ * `roundTripMs`), stay open until `finish(digest, size)`, and report `progress` bytes on disk
+ * meanwhile (0: a fill that lags; Infinity: one that keeps pace).
  */
-function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0) {
+function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, roundTripMs = FAR) {
   let progress = initialProgress;
   const open = new Map<Digest, (size: number | undefined) => void>();
   const started: Digest[] = [];
@@ -33,15 +38,16 @@ function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0) 
   const options: Pick<PrefetchOptions, 'fills' | 'cached' | 'open'> = {
     fills: {
       get: (d) => (open.has(d) ? Promise.resolve() : undefined),
-      start(d) {
+      start(d, openSource) {
         started.push(d);
+        void openSource(new AbortController().signal);
         const done = new Promise<BlobMeta | undefined>((resolve) => open.set(d, (size) => resolve(size === undefined ? undefined : ({ size } as BlobMeta))));
         peak = Math.max(peak, open.size);
         return { fill: Promise.resolve({ done, onDisk: () => progress }), joined: false };
       },
     },
     cached: async (d) => cachedDigests.has(d),
-    open: () => Promise.reject(new Error('not used: start() is the stand-in')),
+    open: () => new Promise<FillSource>((resolve) => setTimeout(() => resolve({} as FillSource), roundTripMs)),
   };
   return {
     options,
@@ -59,8 +65,8 @@ function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0) 
   };
 }
 
-/** Longer than the grace and one lag check. */
-const lagWindow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, RAMP_GRACE_MS + 120));
+/** Longer than a far upstream's answer, the grace and one lag check. */
+const lagWindow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, FAR + RAMP_GRACE_MS + 120));
 
 describe('createPrefetcher', () => {
   it('runs one fill, then at most `concurrency` once one lags, in manifest order, skipping what is cached', async () => {
@@ -79,6 +85,29 @@ describe('createPrefetcher', () => {
     expect(fills.started).toEqual([1, 2, 4, 5].map(digest));
     expect(fills.peak()).toBe(2);
     expect(prefetch.pending()).toBe(0);
+  });
+
+  it('stays at one fill at a time when a near upstream’s fill lags: the CPU limits it, not the round trip', async () => {
+    const near = fakeFills(new Set(), 0, 0);
+    const prefetch = createPrefetcher({ ...near.options, concurrency: 3, maxSize: 1000, logger: silentLogger });
+    prefetch.schedule(upstream, repo, [1, 2, 3].map((n) => blob(n)));
+    await lagWindow();
+    await lagWindow();
+    expect(near.started).toEqual([digest(1)]);
+    await near.finish(digest(1), 1);
+    await near.finish(digest(2), 1);
+    expect(near.started).toEqual([1, 2, 3].map(digest));
+    expect(near.peak()).toBe(1);
+  });
+
+  it('does not take a small blob from a far upstream for a lagging one: its rate counts from the response head', async () => {
+    const far = fakeFills();
+    const prefetch = createPrefetcher({ ...far.options, concurrency: 3, maxSize: 1000, logger: silentLogger });
+    prefetch.schedule(upstream, repo, [1, 2, 3].map((n) => blob(n)));
+    // A config blob: answered after FAR ms, whole a moment later (past the grace, counted from the request).
+    await new Promise((resolve) => setTimeout(resolve, FAR + 10));
+    await far.finish(digest(1), 3217);
+    expect(far.started).toEqual([digest(1), digest(2)]);
   });
 
   it('stays at one fill at a time while fills keep pace, and narrows again after a fast whole fill', async () => {
