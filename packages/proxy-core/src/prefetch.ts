@@ -31,20 +31,26 @@ export const QUEUE_MAX = 1000;
 
 /**
  * One prefetch fill at a time, unless a far upstream's fill lags: all `concurrency` slots open
- * once a prefetch fill whose upstream took RAMP_RTT_MS or more to answer falls behind RAMP_RATE
- * counted from its response head (checked every RAMP_CHECK_MS, after RAMP_GRACE_MS). Parallel
- * connections help where the round trip limits one connection (a CDN capping each, a long
- * way): behind a 60 MiB/s, 30 ms proxy the bench's 20-layer skopeo pull took 3.04 s with three
- * at once, 3.81 s with one. From a near upstream (a LAN mirror, loopback) one connection is
- * limited by the CPU, which more fills only split with the one a client follows: there a fill
- * lags exactly when the machine is busy, and opening slots then made it busier (the same pull
- * from a loopback registry took 2.01–2.28 s with three at once, 1.84–1.98 s with one). The last
- * whole fill observed sets the width for the ones after it.
+ * once a prefetch fill from a far upstream (RAMP_RTT_MS) falls behind RAMP_RATE, counted from
+ * its response head (checked every RAMP_CHECK_MS, after RAMP_GRACE_MS). Parallel connections
+ * help where the round trip limits one connection (a CDN capping each, a long way): behind a
+ * 60 MiB/s, 30 ms proxy the bench's 20-layer skopeo pull took 3.04 s with three at once, 3.81 s
+ * with one. From a near upstream (a LAN mirror, loopback) one connection is limited by the CPU,
+ * which more fills only split with the one a client follows: there a fill lags exactly when the
+ * machine is busy, and opening slots then made it busier (the same pull from a loopback registry
+ * took 2.01–2.28 s with three at once, 1.84–1.98 s with one). The last whole fill observed sets
+ * the width for the ones after it.
  */
 export const RAMP_RATE = 128 * 1024 * 1024;
 export const RAMP_GRACE_MS = 25;
-/** From asking to the response head: at least this, and an upstream counts as far. */
+/**
+ * An upstream is far when even its quickest recent answer (from asking to the response head, of
+ * the last RTT_SAMPLES prefetch fills) took this long. The quickest, because a busy moment only
+ * ever adds to one: on this 2-core machine a loopback registry's blob answers took 3–74 ms
+ * while a pull ran, its quickest of a pull 3–13 ms.
+ */
 export const RAMP_RTT_MS = 20;
+const RTT_SAMPLES = 16;
 const RAMP_CHECK_MS = 50;
 
 /** Fewer than RAMP_RATE bytes per second since the grace period (from the response head) ended. */
@@ -94,22 +100,32 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
   let closed = false;
   /** All `concurrency` slots open (a prefetch fill lagged), or one. */
   let wide = false;
+  /** Per upstream, the round trips of its last RTT_SAMPLES prefetch fills. */
+  const roundTrips = new Map<string, number[]>();
+
+  function far(upstream: Upstream, roundTripMs: number): boolean {
+    const samples = roundTrips.get(upstream.config.name) ?? [];
+    samples.push(roundTripMs);
+    if (samples.length > RTT_SAMPLES) samples.shift();
+    roundTrips.set(upstream.config.name, samples);
+    return Math.min(...samples) >= RAMP_RTT_MS;
+  }
 
   async function run(job: Job): Promise<void> {
     if (opts.fills.get(job.digest) !== undefined || (await opts.cached(job.digest)) || closed) return;
     const started = performance.now();
-    /** When the upstream's response head came (once it has). */
-    let answeredAt: number | undefined;
+    /** When the upstream's response head came, and whether the upstream counts as far (once it has). */
+    let answered: { at: number; far: boolean } | undefined;
     const open = async (signal: AbortSignal): Promise<FillSource> => {
       const source = await opts.open(job.upstream, job.repo, job.digest, signal);
-      answeredAt = performance.now();
+      const at = performance.now();
+      answered = { at, far: far(job.upstream, at - started) };
       return source;
     };
     const { fill, joined } = opts.fills.start(job.digest, open);
     const filling = await fill;
     // The rate counts from the response head: a small blob's fill is all round trip.
-    const slow = (bytes: number): boolean =>
-      answeredAt !== undefined && answeredAt - started >= RAMP_RTT_MS && lagging(bytes, performance.now() - answeredAt);
+    const slow = (bytes: number): boolean => answered !== undefined && answered.far && lagging(bytes, performance.now() - answered.at);
     // Only a fill this prefetch started tells how fast the upstream is; a joined one began earlier.
     const watch = joined ? undefined : setInterval(() => slow(filling.onDisk()) && widen(), RAMP_CHECK_MS);
     watch?.unref();

@@ -30,7 +30,10 @@ const FAR = RAMP_RTT_MS + 5;
  * `roundTripMs`), stay open until `finish(digest, size)`, and report `progress` bytes on disk
  * meanwhile (0: a fill that lags; Infinity: one that keeps pace).
  */
-function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, roundTripMs = FAR) {
+function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, roundTripMs: number | number[] = FAR) {
+  const roundTrips = typeof roundTripMs === 'number' ? [roundTripMs] : [...roundTripMs];
+  /** The next answer's round trip: the list in turn, then its last one. */
+  const nextRoundTrip = (): number => (roundTrips.length > 1 ? (roundTrips.shift() as number) : (roundTrips[0] as number));
   let progress = initialProgress;
   const open = new Map<Digest, (size: number | undefined) => void>();
   const started: Digest[] = [];
@@ -47,7 +50,7 @@ function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, 
       },
     },
     cached: async (d) => cachedDigests.has(d),
-    open: () => new Promise<FillSource>((resolve) => setTimeout(() => resolve({} as FillSource), roundTripMs)),
+    open: () => new Promise<FillSource>((resolve) => setTimeout(() => resolve({} as FillSource), nextRoundTrip())),
   };
   return {
     options,
@@ -97,6 +100,20 @@ describe('createPrefetcher', () => {
     await near.finish(digest(1), 1);
     await near.finish(digest(2), 1);
     expect(near.started).toEqual([1, 2, 3].map(digest));
+    expect(near.peak()).toBe(1);
+  });
+
+  it('counts an upstream by its quickest recent answer: one late answer does not make a near upstream far', async () => {
+    const near = fakeFills(new Set(), 0, [0, FAR]);
+    const prefetch = createPrefetcher({ ...near.options, concurrency: 3, maxSize: 1000, logger: silentLogger });
+    prefetch.schedule(upstream, repo, [1, 2, 3, 4].map((n) => blob(n)));
+    await tick();
+    await near.finish(digest(1), 1);
+    // 2 is answered late and lags
+    await lagWindow();
+    expect(near.started).toEqual([digest(1), digest(2)]);
+    await near.finish(digest(2), 1);
+    await near.finish(digest(3), 1);
     expect(near.peak()).toBe(1);
   });
 
