@@ -98,7 +98,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   if (rs.head) return void rs.res.end();
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : meta.size;
-  // Set before the response closes (observers read it on 'close').
+  // What a completed stream sent (streamStored counts a broken one; sendStored sets what it sent).
   rs.bytes = length;
   if (sender !== undefined && blob !== undefined) await sendStored(rs, sender, blob, start, length);
   else await streamStored(parts, rs, meta, range);
@@ -145,7 +145,9 @@ async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result
   try {
     // sendfile only with a Content-Length: a chunked body needs framing it cannot add.
     const sender = fill.size === undefined ? undefined : fileBodySender(rs.res);
-    rs.bytes = await followFill(fill, rs.res, start, end, sender);
+    rs.bytes = await followFill(fill, rs.res, start, end, sender, (sent) => {
+      rs.bytes = sent;
+    });
     rs.res.end();
   } catch {
     rs.res.destroy();

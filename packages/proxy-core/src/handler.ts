@@ -15,6 +15,7 @@ import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registr
 import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
+import { contentLength } from './headers.js';
 import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
@@ -55,7 +56,12 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
     const head = req.method === 'HEAD';
     let kind: RouteKind = 'other';
     let state: RequestState | undefined;
-    res.once('close', () => logRequest(parts, req, res, state, started, kind));
+    // Recorded once the response has closed and this handler is done, whichever comes last: a
+    // client may close the moment it has the body — sent by sendfile, before res.end() here —
+    // and only the handler knows by then how many bytes went out.
+    let pending = 2;
+    const settle = (): void => void (--pending === 0 && logRequest(parts, req, res, state, started, kind));
+    res.once('close', settle);
     try {
       clientAuth.check(req);
       const target = parseTarget(req.url ?? '/');
@@ -75,6 +81,8 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
       if (info.code === 'UNKNOWN') parts.logger.error({ err: error, path: safePath(req) }, 'unexpected error');
       if (info.code === 'UNAVAILABLE' && state) parts.stats.add('upstreamErrors', state.upstream.config.name);
       sendError(res, info, head);
+    } finally {
+      settle();
     }
   };
 }
@@ -122,8 +130,16 @@ function replay(parts: CacheParts, req: IncomingMessage, res: ServerResponse, an
 const infoLogged = (parts: CacheParts): boolean => parts.logger.isLevelEnabled?.('info') ?? true;
 
 function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
-  const outcome = { route, bytes: state?.bytes ?? 0, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished };
+  const bytes = state?.bytes ?? 0;
+  // Aborted: the body did not all go out (a client that closed once it had it all did not abort).
+  const whole = state !== undefined && !state.head && bytes === contentLength(headerOf(res, 'content-length'));
+  const outcome = { route, bytes, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished && !whole };
   record(parts, req, res, started, outcome);
+}
+
+function headerOf(res: ServerResponse, name: string): string | undefined {
+  const value = res.getHeader(name);
+  return value === undefined ? undefined : String(value);
 }
 
 type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'repo' | 'aborted'>;

@@ -25,18 +25,22 @@ export class FillFailedError extends Error {
   override readonly name = 'FillFailedError';
 }
 
+/** Told the bytes written so far, each time more have gone to the socket. */
+export type SentListener = (sent: number) => void;
+
 /**
  * Bytes [start, end) of the fill (to its end when `end` is undefined), written to `res` — by
  * `sender` (sendfile, when the response has a Content-Length and a plain socket) or through
- * Node. Resolves with the bytes written.
+ * Node. Resolves with the bytes written; `onSent` follows them meanwhile (a follower cut
+ * midway has sent some).
  */
-export async function followFill(fill: Fill, res: ServerResponse, start: number, end: number | undefined, sender?: BodySender): Promise<number> {
+export async function followFill(fill: Fill, res: ServerResponse, start: number, end: number | undefined, sender?: BodySender, onSent: SentListener = () => undefined): Promise<number> {
   const reader = fill.attach();
   let fd: FileHandle | undefined;
   try {
     fd = await openFill(fill);
-    if (sender !== undefined) return await sendFromFill(fill, reader, fd, res, sender, start, end);
-    return await copyFromFill(fill, reader, fd, res, start, end);
+    if (sender !== undefined) return await sendFromFill(fill, reader, fd, res, sender, start, end, onSent);
+    return await copyFromFill(fill, reader, fd, res, start, end, onSent);
   } finally {
     reader.detach();
     await fd?.close();
@@ -79,7 +83,7 @@ async function nextChunk(fill: Fill, reader: FillReader, fd: FileHandle, buffer:
  * temp file's pages; the JavaScript thread copies nothing. Bytes that exist only in memory
  * (pass-through after a disk failure) go through Node.
  */
-async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, sender: BodySender, start: number, end: number | undefined): Promise<number> {
+async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, sender: BodySender, start: number, end: number | undefined, onSent: SentListener): Promise<number> {
   let position = start;
   let gathered = false;
   // The head goes out now: a client learns at once that its blob is coming.
@@ -104,12 +108,14 @@ async function sendFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
       const sent = await sender.send(fd.fd, position, Math.min(limit, onDisk) - position);
       if (sent === 0) throw new FillFailedError(`temp file of ${fill.digest} is shorter than written`);
       position += sent;
+      onSent(position - start);
       continue;
     }
     const memory = reader.fromMemory(position, limit - position);
     if (memory === undefined) throw new FillFailedError(`fill of ${fill.digest} can no longer be followed`);
     await writeChunks(res, [memory]);
     position += memory.length;
+    onSent(position - start);
   }
   return position - start;
 }
@@ -134,7 +140,7 @@ async function gather(fill: Fill, upTo: number): Promise<void> {
  * is read. A buffer is reused only after its write has completed, which also bounds what a
  * client can have outstanding (backpressure without a drain listener per chunk).
  */
-async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined): Promise<number> {
+async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res: ServerResponse, start: number, end: number | undefined, onSent: SentListener): Promise<number> {
   const buffers: [Buffer, Buffer] = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
   const writes: [Promise<void>, Promise<void>] = [Promise.resolve(), Promise.resolve()];
   let turn: 0 | 1 = 0;
@@ -158,7 +164,8 @@ async function copyFromFill(fill: Fill, reader: FillReader, fd: FileHandle, res:
       }
       const pieces = [chunk, ...moreRecent(fill, position + chunk.length, budget - chunk.length, chunk)];
       for (const piece of pieces) position += piece.length;
-      const write = writeChunks(res, pieces);
+      const written = position - start;
+      const write = writeChunks(res, pieces).then(() => onSent(written));
       // Observed when this buffer's turn comes again (or at the end); never left unhandled meanwhile.
       write.catch(() => undefined);
       writes[turn] = write;
