@@ -60,7 +60,10 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
     // client may close the moment it has the body — sent by sendfile, before res.end() here —
     // and only the handler knows by then how many bytes went out.
     let pending = 2;
-    const settle = (): void => void (--pending === 0 && logRequest(parts, req, res, state, started, kind));
+    const settle = (): void => {
+      pending -= 1;
+      if (pending === 0) logRequest(parts, req, res, state, started, kind);
+    };
     res.once('close', settle);
     try {
       clientAuth.check(req);

@@ -103,7 +103,8 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
   /** Per upstream, the round trips of its last RTT_SAMPLES prefetch fills. */
   const roundTrips = new Map<string, number[]>();
 
-  function far(upstream: Upstream, roundTripMs: number): boolean {
+  /** Keeps a round trip of `upstream`'s; whether it counts as far now. */
+  function recordRoundTrip(upstream: Upstream, roundTripMs: number): boolean {
     const samples = roundTrips.get(upstream.config.name) ?? [];
     samples.push(roundTripMs);
     if (samples.length > RTT_SAMPLES) samples.shift();
@@ -119,7 +120,7 @@ export function createPrefetcher(opts: PrefetchOptions): Prefetcher {
     const open = async (signal: AbortSignal): Promise<FillSource> => {
       const source = await opts.open(job.upstream, job.repo, job.digest, signal);
       const at = performance.now();
-      answered = { at, far: far(job.upstream, at - started) };
+      answered = { at, far: recordRoundTrip(job.upstream, at - started) };
       return source;
     };
     const { fill, joined } = opts.fills.start(job.digest, open);
