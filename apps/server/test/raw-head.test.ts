@@ -8,7 +8,7 @@ import { createServer, request } from 'node:http';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import type { HotAnswer } from '@regcache/proxy-core/front';
-import { createReplayBytes, MAX_HEAD_BYTES, readHead } from '../src/front/raw-head.js';
+import { createHeadReader, createReplayBytes, MAX_HEAD_BYTES, readHead } from '../src/front/raw-head.js';
 
 const head = (text: string): Buffer => Buffer.from(text, 'latin1');
 const TARGET = `/v2/library/alpine/manifests/sha256:${'a'.repeat(64)}`;
@@ -32,6 +32,31 @@ describe('readHead', () => {
     expect(readHead(head('GET / HTTP/1.1\r\nHost: c\r\n'), 0)).toBe('incomplete');
     expect(readHead(head(`GET / HTTP/1.1\r\nHost: c\r\nX: ${'x'.repeat(MAX_HEAD_BYTES)}`), 0)).toBe('unusual');
     expect(readHead(head(`GET / HTTP/1.1\r\nHost: c\r\nX: ${'x'.repeat(MAX_HEAD_BYTES)}\r\n\r\n`), 0)).toBe('unusual');
+  });
+
+  it('reads the same through a remembering reader: where each ends, unusual heads, heads cut short, and past its bound', () => {
+    const read = createHeadReader();
+    const one = `HEAD ${TARGET} HTTP/1.1\r\nHost: c\r\nAccept: a/b\r\n\r\n`;
+    const odd = 'GET / HTTP/1.1\r\nHost: c\r\nUpgrade: h2c\r\n\r\n';
+    const bytes = head(`${one}${one}${odd}${one}`);
+    let at = 0;
+    for (const expected of [one, one, odd, one]) {
+      const plain = readHead(bytes, at);
+      expect(read(bytes, at)).toEqual(plain);
+      expect(read(bytes, at)).toEqual(plain);
+      at += expected.length;
+      if (plain !== 'unusual') expect(plain).toMatchObject({ end: at });
+    }
+    const cut = head(one.slice(0, -2));
+    expect(read(cut, 0)).toBe('incomplete');
+    expect(read(head(one), 0)).toEqual(readHead(head(one), 0));
+    // More distinct heads than it keeps: each still reads as readHead does.
+    for (let i = 0; i < 600; i++) {
+      const distinct = head(`GET /v2/x/manifests/t${i % 300} HTTP/1.1\r\nHost: c\r\n\r\n`);
+      expect(read(distinct, 0)).toEqual(readHead(distinct, 0));
+    }
+    const long = head(`GET / HTTP/1.1\r\nHost: c\r\nX: ${'x'.repeat(5000)}\r\n\r\n`);
+    expect(read(long, 0)).toEqual(readHead(long, 0));
   });
 
   it.each([

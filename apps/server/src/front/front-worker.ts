@@ -16,7 +16,7 @@ import { createServer, type Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
 import { serveRaw } from './raw-front.js';
-import { createReplayBytes } from './raw-head.js';
+import { createHeadReader, createReplayBytes } from './raw-head.js';
 import { createReplica } from './replica.js';
 import type { FromFront, FrontData, ToFront } from './wire.js';
 
@@ -51,7 +51,14 @@ function handOff(socket: Socket, unread: Buffer): void {
   socket.destroy();
 }
 
-const deps = { ...data.connections, lookup: replica.lookup, bytesOf: createReplayBytes(data.connections.keepAliveTimeout), replayed: replica.replayed, handOff };
+const deps = {
+  ...data.connections,
+  readHead: createHeadReader(),
+  lookup: replica.lookup,
+  bytesOf: createReplayBytes(data.connections.keepAliveTimeout),
+  replayed: replica.replayed,
+  handOff,
+};
 const connections = new Set<Socket>();
 const server = createServer((socket) => {
   connections.add(socket);

