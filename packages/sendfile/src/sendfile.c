@@ -48,7 +48,8 @@
  * comes back short, and the job then sleeps until the kernel reports the socket writable again
  * — once the queue has drained well below full — while the reader catches up: with 4 MiB
  * slices one client's warm 256 MiB read ran at 0.85–1.00× nginx's MiB/s (7 alternating pairs),
- * with 2 MiB at 1.06–1.17× (1 MiB: 0.98–1.17×); 16 clients on a cold fill were no slower.
+ * with 2 MiB at 1.06–1.17× (3 pairs; 1 MiB: 0.98–1.17×, 7); 16 clients on a cold fill were no
+ * slower.
  */
 #define SLICE (2 << 20)
 #define MAX_SENDERS 4
