@@ -15,7 +15,6 @@ import { parseRequestTarget, ProtocolError, type Route } from '@regcache/registr
 import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
-import { contentLength } from './headers.js';
 import { createMemo } from './memo.js';
 import { toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
@@ -135,14 +134,9 @@ const infoLogged = (parts: CacheParts): boolean => parts.logger.isLevelEnabled?.
 function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse, state: RequestState | undefined, started: bigint, route: RouteKind): void {
   const bytes = state?.bytes ?? 0;
   // Aborted: the body did not all go out (a client that closed once it had it all did not abort).
-  const whole = state !== undefined && !state.head && bytes === contentLength(headerOf(res, 'content-length'));
+  const whole = state !== undefined && !state.head && bytes === Number(res.getHeader('content-length'));
   const outcome = { route, bytes, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished && !whole };
   record(parts, req, res, started, outcome);
-}
-
-function headerOf(res: ServerResponse, name: string): string | undefined {
-  const value = res.getHeader(name);
-  return value === undefined ? undefined : String(value);
 }
 
 type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'repo' | 'aborted'>;
