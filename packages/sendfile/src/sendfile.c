@@ -167,6 +167,9 @@ static void check_waiting(sender_t *s, job_t **waiting) {
 
 static void *sender_main(void *arg) {
   sender_t *s = arg;
+  // Named, so per-thread views (top -H, ps -L, /proc/<pid>/task/*/comm, perf) tell the bytes
+  // this pool sends apart from Node's own threads, which are all "node".
+  pthread_setname_np(pthread_self(), "regcache-send");
   job_t *ready_head = NULL, *ready_tail = NULL, *waiting = NULL;
   struct epoll_event events[64];
   int64_t last_check = now_ms();

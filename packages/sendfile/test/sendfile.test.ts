@@ -2,10 +2,10 @@
  * The addon against real sockets on 127.0.0.1: bytes arrive exactly, from any offset; a
  * client that stops reading is cut after the stall time; cancel stops a job; a client that
  * goes away fails the job with the errno; the caller may close its file at once; a dup of a
- * socket outlives Node's own descriptor.
+ * socket outlives Node's own descriptor; the sender threads carry their name.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { connect, createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,14 @@ describe('sendfile addon', () => {
     server.close();
     expect(sent).toEqual([17 * MiB]);
     expect(sha(body)).toBe(sha(content.subarray(5 * MiB + 3, 22 * MiB + 3)));
+  });
+
+  it('runs its senders as threads named regcache-send', async () => {
+    const names = await Promise.all(
+      (await readdir('/proc/self/task')).map(async (tid) => (await readFile(`/proc/self/task/${tid}/comm`, 'utf8').catch(() => '')).trim()),
+    );
+    // The earlier tests have sent, so the pool is running: one thread per CPU, at most four.
+    expect(names.filter((name) => name === 'regcache-send').length).toBeGreaterThanOrEqual(1);
   });
 
   it('stops at the end of the file and says how much it sent', async () => {
