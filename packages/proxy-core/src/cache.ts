@@ -89,7 +89,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     reclaim: options.reclaimMemory,
     onSettled: (_fill, outcome) => {
       maintenance.fillSettled(outcome);
-      if (outcome.ok) return;
+      if (outcome.ok || outcome.stopped) return;
       stats.add('fillFailures', undefined);
       if (outcome.error instanceof DigestMismatchError || outcome.error instanceof SizeMismatchError) stats.add('upstreamErrors', undefined);
     },

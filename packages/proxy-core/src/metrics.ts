@@ -6,7 +6,7 @@
  *   regcache_requests_total{route,cache,status}        every answered request (these three:
  *   regcache_request_duration_seconds{route}           its duration            plain integers, read
  *   regcache_served_bytes_total{source}                body bytes, by source   at scrape; request-metrics.ts)
- *   regcache_fill_duration_seconds{result}             upstream fills, ok or failed
+ *   regcache_fill_duration_seconds{result}             upstream fills: ok, failed or stopped (on purpose)
  *   regcache_fills_in_flight                           fills running now
  *   regcache_prefetched_blobs_total{upstream} / regcache_prefetched_bytes_total{upstream}
  *                                                      blobs stored ahead of their clients (prefetch.ts)
@@ -104,7 +104,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
     },
     replayed: (bytes, count = 1) => requests.replayed(replays, bytes, count),
     fillSettled(outcome) {
-      fills.observe({ result: outcome.ok ? 'ok' : 'failed' }, outcome.durationMs / 1000);
+      fills.observe({ result: outcome.ok ? 'ok' : outcome.stopped ? 'stopped' : 'failed' }, outcome.durationMs / 1000);
     },
     prefetched(upstream, bytes) {
       prefetches.inc({ upstream });

@@ -18,7 +18,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { Digest } from '@regcache/registry-protocol';
-import { createRunningFill } from './running-fill.js';
+import { createRunningFill, FillStoppedError } from './running-fill.js';
 import type { Fill, FillEngineOptions, FillSource } from './types.js';
 
 /**
@@ -101,7 +101,7 @@ export function createFillEngine(opts: FillEngineOptions): FillEngine {
     inFlight: () => running.size,
     inFlightDigests: () => [...new Set([...inflight.keys(), ...[...running.values()].map((r) => r.digest)])],
     async close() {
-      for (const controller of running.keys()) controller.abort(new Error('regcache is shutting down'));
+      for (const controller of running.keys()) controller.abort(new FillStoppedError('regcache is shutting down'));
       await Promise.all([...running.values()].map((r) => r.done));
     },
   };

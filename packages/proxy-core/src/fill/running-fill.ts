@@ -22,6 +22,11 @@ export class FillIdleError extends Error {
   override readonly name = 'FillIdleError';
 }
 
+/** Why a fill was stopped on purpose (no client wants it any more; shutdown): not a failure. */
+export class FillStoppedError extends Error {
+  override readonly name = 'FillStoppedError';
+}
+
 export interface RunningFillArgs {
   digest: Digest;
   source: FillSource;
@@ -178,8 +183,11 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     status = next;
     failure = error;
     notify();
-    if (error !== undefined) engine.logger.warn({ digest, err: String(error) }, 'fill failed');
-    engine.onSettled?.(fill, { ok: error === undefined, error, durationMs: Date.now() - started, bytes: total() });
+    // The stop, not the AbortError that the pipeline rejects with when it is cut.
+    const stopped = error !== undefined && controller.signal.reason instanceof FillStoppedError;
+    if (stopped) engine.logger.info({ digest, reason: (controller.signal.reason as Error).message }, 'fill stopped');
+    else if (error !== undefined) engine.logger.warn({ digest, err: String(error) }, 'fill failed');
+    engine.onSettled?.(fill, { ok: error === undefined, stopped, error, durationMs: Date.now() - started, bytes: total() });
     return meta;
   }
 
@@ -192,7 +200,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
       detach: () => {
         if (!readers.delete(reader)) return;
         pass?.forget(reader);
-        if (readers.size === 0 && status === 'running' && !keepDetached()) controller.abort(new Error('every client left'));
+        if (readers.size === 0 && status === 'running' && !keepDetached()) controller.abort(new FillStoppedError('every client left'));
       },
     };
     readers.add(reader);

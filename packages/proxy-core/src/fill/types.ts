@@ -55,6 +55,11 @@ export interface Fill {
 
 export interface FillOutcome {
   ok: boolean;
+  /**
+   * Not ok, but by intent rather than a fault: every client left a blob over the detached
+   * limit, or the server is shutting down (FillStoppedError). Counted apart from failures.
+   */
+  stopped: boolean;
   error?: unknown;
   durationMs: number;
   bytes: number;
