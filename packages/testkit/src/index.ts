@@ -1,6 +1,7 @@
 /**
  * @regcache/testkit — real parts for tests: Debian's docker-registry in plain, Basic and
- * token auth modes, a token server, generated images pushed with skopeo, and skopeo pulls.
+ * token auth modes, a token server, a TLS front (an https:// upstream with a test CA),
+ * generated images pushed with skopeo, and skopeo pulls.
  */
 export { onProcessExit } from './cleanup.js';
 export { sha256, sha256File, digestHex } from './digest.js';
@@ -43,5 +44,7 @@ export { mountTmpfs } from './tmpfs.js';
 export type { Tmpfs } from './tmpfs.js';
 export { reportFigures, scaled, suiteScale } from './suite.js';
 export type { Figures, SuiteScale } from './suite.js';
+export { startTlsFront, TEST_CA_PEM } from './tls-front.js';
+export type { TlsFront } from './tls-front.js';
 export { startTokenServer } from './token-server.js';
 export type { RunningTokenServer, TokenAccess, TokenRequestLog, TokenServer, TokenServerOptions } from './token-server.js';

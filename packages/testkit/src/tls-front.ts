@@ -1,0 +1,64 @@
+/**
+ * An https:// upstream for tests: TLS on 127.0.0.1 in front of a plain target (a real registry,
+ * a fault proxy), passing the bytes through untouched, so the target's own log still counts
+ * what it served. Its certificate (for 127.0.0.1 and localhost, valid 2020–2120) is signed by
+ * the test CA in fixtures/tls/, whose key was thrown away once both were made: `ca` is what a
+ * client must trust, and nothing else can be signed with it.
+ *
+ *   client ──TLS──▶ front (127.0.0.1:port) ──TCP──▶ target
+ */
+import { readFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { createServer, type TLSSocket } from 'node:tls';
+
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
+
+/** The test CA's certificate (PEM): trust it to reach a TLS front. */
+export const TEST_CA_PEM = fixture('ca.pem');
+
+export interface TlsFront {
+  /** https://127.0.0.1:PORT */
+  readonly url: string;
+  readonly host: string;
+  /** Connections accepted so far (each a completed TLS handshake). */
+  connections(): number;
+  stop(): Promise<void>;
+}
+
+export async function startTlsFront(targetUrl: string): Promise<TlsFront> {
+  const target = new URL(targetUrl);
+  const open = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer({ cert: fixture('server.pem'), key: fixture('server-key.pem') }, (client: TLSSocket) => {
+    accepted += 1;
+    const upstream = connect(Number(target.port), target.hostname);
+    open.add(client).add(upstream);
+    // One pipeline both ways (client → target → client); either side ending or failing ends
+    // both, and the errors are the test's to see, not the front's. (No 'close' listeners of our
+    // own: Node's TLS socket and the pipeline's already come to ten.)
+    void pipeline(client, upstream, client)
+      .catch(() => {
+        client.destroy();
+        upstream.destroy();
+      })
+      .finally(() => {
+        open.delete(client);
+        open.delete(upstream);
+      });
+  });
+  // A client that gives up mid-handshake (a test of refusal) is no error of the front's.
+  server.on('tlsClientError', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('TLS front has no port');
+  return {
+    url: `https://127.0.0.1:${address.port}`,
+    host: `127.0.0.1:${address.port}`,
+    connections: () => accepted,
+    async stop() {
+      for (const socket of open) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
