@@ -4,6 +4,7 @@
  * object; an embedder does the same with an object literal. A bad value becomes a
  * `ConfigError` whose issues name the key path (`upstreams.0.url`), never a stack trace.
  */
+import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { createSecret, type Secret } from './secret.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
@@ -37,6 +38,24 @@ function size() {
   });
 }
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * X.509 certificates in PEM, each one parsed here — Node's TLS would skip an unreadable one
+ * without a word, and the first fill would fail on a certificate error instead.
+ */
+const pemCertificates = z.string().superRefine((pem, ctx) => {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)' });
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not usable as a CA: certificate ${i + 1} of ${blocks.length}: ${(error as Error).message}` });
+    }
+  });
+});
+
 const secret = z
   .string()
   .min(1)
@@ -55,6 +74,8 @@ const upstreamSchema = z
     default: z.boolean().default(false),
     tagTtl: duration('5m'),
     hosts: z.array(z.string().min(1)).default([]),
+    /** CA certificates (PEM) trusted for this upstream besides the system's (a private registry's CA); or caFile. */
+    ca: pemCertificates.optional(),
     timeouts: z
       .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
       .strict()
@@ -64,6 +85,10 @@ const upstreamSchema = z
   .refine((u) => u.password === undefined || u.username !== undefined, {
     message: 'a password needs a username',
     path: ['username'],
+  })
+  .refine((u) => u.ca === undefined || u.url.startsWith('https:'), {
+    message: 'is only used with an https:// url',
+    path: ['ca'],
   });
 
 export const configSchema = z

@@ -30,6 +30,8 @@ export interface RequestRecord {
   /** The repository as the upstream knows it, when the request named one. */
   repo: string | undefined;
   aborted: boolean;
+  /** For an UNAVAILABLE answer: why the upstream could not be used, with its causes. */
+  error?: string;
 }
 
 /**
@@ -78,4 +80,6 @@ export interface RequestState {
    * answer is kept for replay only if nothing was forgotten since.
    */
   hotEpoch: HotEpoch;
+  /** Why the upstream failed this request (describeError), for its record. */
+  error?: string;
 }

@@ -106,6 +106,26 @@ export function unlessDiskError(error: unknown): void {
   if (!isDiskError(error)) throw error;
 }
 
+/**
+ * An error with its causes on one line, for the log (`upstream docker.io unavailable
+ * (unreachable): unable to verify the first certificate (UNABLE_TO_VERIFY_LEAF_SIGNATURE)`):
+ * what an operator needs and a client is never shown.
+ */
+export function describeError(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    if (!(current instanceof Error)) {
+      parts.push(String(current));
+      break;
+    }
+    const code = (current as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
+    current = current.cause;
+  }
+  return parts.join(': ');
+}
+
 export interface OciErrorInfo {
   code: ErrorCode;
   message: string;

@@ -16,7 +16,7 @@ import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
-import { toOciError, type RouteKind } from './errors.js';
+import { describeError, toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
@@ -81,7 +81,10 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
       const info = toOciError(error, kind);
       if (state) state.cache = 'error';
       if (info.code === 'UNKNOWN') parts.logger.error({ err: error, path: safePath(req) }, 'unexpected error');
-      if (info.code === 'UNAVAILABLE' && state) parts.stats.add('upstreamErrors', state.upstream.config.name);
+      if (info.code === 'UNAVAILABLE' && state) {
+        parts.stats.add('upstreamErrors', state.upstream.config.name);
+        state.error = describeError(error);
+      }
       sendError(res, info, head);
     } finally {
       settle();
@@ -135,11 +138,12 @@ function logRequest(parts: CacheParts, req: IncomingMessage, res: ServerResponse
   const bytes = state?.bytes ?? 0;
   // Aborted: the body did not all go out (a client that closed once it had it all did not abort).
   const whole = state !== undefined && !state.head && bytes === Number(res.getHeader('content-length'));
-  const outcome = { route, bytes, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished && !whole };
+  const outcome: Outcome = { route, bytes, cache: state?.cache ?? 'local', upstream: state?.upstream.config.name, repo: state?.repo, aborted: !res.writableFinished && !whole };
+  if (state?.error !== undefined) outcome.error = state.error;
   record(parts, req, res, started, outcome);
 }
 
-type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'repo' | 'aborted'>;
+type Outcome = Pick<RequestRecord, 'route' | 'bytes' | 'cache' | 'upstream' | 'repo' | 'aborted' | 'error'>;
 
 /** One log line (at info) and the observers (metrics), per answered request. */
 function record(parts: CacheParts, req: IncomingMessage, res: ServerResponse, started: bigint, outcome: Outcome): void {

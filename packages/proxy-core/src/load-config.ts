@@ -4,6 +4,7 @@
  * frozen, typed config. Secrets can come from the file, from env vars
  * (`REGCACHE_UPSTREAM_<NAME>_USERNAME|PASSWORD|TOKEN`, NAME upper-cased with non-alphanumerics
  * as `_`, e.g. DOCKER_IO) or from files (`passwordFile`, `tokenFile`); they are never logged.
+ * An upstream's CA certificates likewise come inline (`ca`) or from a file (`caFile`).
  * Client auth the same way: `auth.htpasswd` (or `REGCACHE_AUTH_HTPASSWD`), and static tokens
  * from `auth.tokens`, `auth.tokensFile` (one per line) and `REGCACHE_AUTH_TOKENS` (comma-separated), all accepted.
  */
@@ -97,11 +98,11 @@ function applyFlags(raw: Raw, flags: ConfigFlags): void {
   }
 }
 
-/** `passwordFile` / `tokenFile` become `password` / `token` (trailing newline trimmed). */
+/** `passwordFile` / `tokenFile` / `caFile` become `password` / `token` / `ca` (trailing newline trimmed). */
 async function resolveSecretFiles(raw: Raw): Promise<void> {
   if (!Array.isArray(raw.upstreams)) return;
   for (const [index, upstream] of upstreamList(raw).entries()) {
-    for (const [fileKey, key] of [['passwordFile', 'password'], ['tokenFile', 'token']] as const) {
+    for (const [fileKey, key] of [['passwordFile', 'password'], ['tokenFile', 'token'], ['caFile', 'ca']] as const) {
       const file = upstream[fileKey];
       if (file === undefined) continue;
       delete upstream[fileKey];

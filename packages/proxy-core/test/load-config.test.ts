@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { TEST_CA_PEM } from '@regcache/testkit';
 import { ConfigError } from '../src/index.js';
 import { loadConfig } from '../src/load-config.js';
 
@@ -72,6 +73,19 @@ describe('loadConfig', () => {
     const issues = await issuesOf(loadConfig({ config: await file('bad.yaml', yaml) }, {}));
     expect(issues.join('\n')).toContain(key === '(root)' ? '' : `${key}:`);
     expect(issues.length).toBeGreaterThan(0);
+  });
+
+  it("reads an upstream's CA from caFile, and names the key when the CA is unusable", async () => {
+    const ca = await file('ca.pem', TEST_CA_PEM);
+    const upstream = (extra: string): Promise<string> => file('c.yaml', `upstreams:\n  - name: registry.internal\n    url: https://registry.internal\n${extra}`);
+    const config = await loadConfig({ config: await upstream(`    caFile: ${ca}\n`) }, {});
+    expect(config.upstreams[0]?.ca).toBe(TEST_CA_PEM.replace(/\r?\n$/, ''));
+    expect(await issuesOf(loadConfig({ config: await upstream('    caFile: /nonexistent/ca.pem\n') }, {}))).toEqual(['upstreams.0.caFile: cannot read /nonexistent/ca.pem: ENOENT']);
+    expect(await issuesOf(loadConfig({ config: await upstream('    ca: not a certificate\n') }, {}))).toEqual(['upstreams.0.ca: must hold PEM certificates (-----BEGIN CERTIFICATE-----)']);
+    const garbled = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----';
+    expect((await issuesOf(loadConfig({ config: await file('g.json', JSON.stringify({ upstreams: [{ name: 'r.internal', url: 'https://r.internal', ca: garbled }] })) }, {})))[0]).toMatch(/^upstreams\.0\.ca: not usable as a CA: /);
+    const plain = await file('p.json', JSON.stringify({ upstreams: [{ name: 'r.internal', url: 'http://r.internal', ca: TEST_CA_PEM }] }));
+    expect(await issuesOf(loadConfig({ config: plain }, {}))).toEqual(['upstreams.0.ca: is only used with an https:// url']);
   });
 
   it('names the file when it cannot be read or parsed', async () => {

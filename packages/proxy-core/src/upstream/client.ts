@@ -8,6 +8,7 @@
  */
 import { Agent, request } from 'undici';
 import type { Readable } from 'node:stream';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { pullScope, type RepositoryName } from '@regcache/registry-protocol';
 import type { UpstreamConfig } from '../config.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
@@ -67,9 +68,18 @@ const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
+/**
+ * An upstream's own CA is trusted beside the system's, not instead: its redirects may lead to
+ * blob storage (S3, a CDN) with a public certificate. One context, built once: a `ca` option
+ * would parse the ≈ 150 system roots again for every connection.
+ */
+function trustFor(config: UpstreamConfig): { secureContext?: SecureContext } {
+  return config.ca === undefined ? {} : { secureContext: createSecureContext({ ca: [...rootCertificates, config.ca] }) };
+}
+
 export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const dispatcher = new Agent({
-    connect: { timeout: config.timeouts.connect },
+    connect: { timeout: config.timeouts.connect, ...trustFor(config) },
     keepAliveTimeout: 30_000,
     connections: 64,
     headersTimeout: config.timeouts.headers,
