@@ -2,20 +2,15 @@
  * An https:// upstream for tests: TLS on 127.0.0.1 in front of a plain target (a real registry,
  * a fault proxy), passing the bytes through untouched, so the target's own log still counts
  * what it served. Its certificate (for 127.0.0.1 and localhost, valid 2020–2120) is signed by
- * the test CA in fixtures/tls/, whose key was thrown away once both were made: `ca` is what a
- * client must trust, and nothing else can be signed with it.
+ * the test CA in tls-fixtures.ts, whose key was thrown away once both were made:
+ * `TEST_CA_PEM` is what a client must trust, and nothing else can be signed with it.
  *
  *   client ──TLS──▶ front (127.0.0.1:port) ──TCP──▶ target
  */
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { createServer, type TLSSocket } from 'node:tls';
-
-const fixture = (name: string): string => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url), 'utf8');
-
-/** The test CA's certificate (PEM): trust it to reach a TLS front. */
-export const TEST_CA_PEM = fixture('ca.pem');
+import { TEST_SERVER_CERT_PEM, TEST_SERVER_KEY_PEM } from './tls-fixtures.js';
 
 export interface TlsFront {
   /** https://127.0.0.1:PORT */
@@ -30,7 +25,7 @@ export async function startTlsFront(targetUrl: string): Promise<TlsFront> {
   const target = new URL(targetUrl);
   const open = new Set<Socket>();
   let accepted = 0;
-  const server = createServer({ cert: fixture('server.pem'), key: fixture('server-key.pem') }, (client: TLSSocket) => {
+  const server = createServer({ cert: TEST_SERVER_CERT_PEM, key: TEST_SERVER_KEY_PEM }, (client: TLSSocket) => {
     accepted += 1;
     const upstream = connect(Number(target.port), target.hostname);
     open.add(client).add(upstream);

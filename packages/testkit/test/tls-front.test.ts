@@ -4,10 +4,10 @@
  * certificate names 127.0.0.1 and is valid long past any test run.
  */
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { startRegistry, startTlsFront, TEST_CA_PEM, type RunningRegistry, type TlsFront } from '../src/index.js';
+import { TEST_SERVER_CERT_PEM } from '../src/tls-fixtures.js';
 
 describe('startTlsFront', () => {
   let registry: RunningRegistry;
@@ -49,7 +49,7 @@ describe('startTlsFront', () => {
 
   it('presents a certificate for 127.0.0.1 from the test CA, valid 2020–2120', () => {
     const ca = new X509Certificate(TEST_CA_PEM);
-    const server = new X509Certificate(readFileSync(new URL('../fixtures/tls/server.pem', import.meta.url)));
+    const server = new X509Certificate(TEST_SERVER_CERT_PEM);
     expect(ca.ca).toBe(true);
     expect(server.checkIssued(ca) && server.verify(ca.publicKey)).toBe(true);
     expect(server.subjectAltName).toBe('IP Address:127.0.0.1, DNS:localhost');
