@@ -1,6 +1,7 @@
 /**
  * @regcache/testkit — real parts for tests: Debian's docker-registry in plain, Basic and
- * token auth modes, a token server, a TLS front (an https:// upstream with a test CA),
+ * token auth modes, a token server, a TLS front (an https:// upstream with a test CA), an
+ * HTTP forward proxy (CONNECT and absolute-form requests),
  * generated images pushed with skopeo, and skopeo pulls.
  */
 export { onProcessExit } from './cleanup.js';
@@ -13,6 +14,8 @@ export type { BlobHost, BlobHostRequest } from './blob-host.js';
 export type { BodyFault } from './fault-damage.js';
 export { startFaultProxy } from './fault-proxy.js';
 export type { Fault, FaultOptions, FaultProxy, ProxiedRequest } from './fault-proxy.js';
+export { startForwardProxy } from './forward-proxy.js';
+export type { ForwardProxy, ProxiedCall } from './forward-proxy.js';
 export { complete, hashedGet } from './hashed-get.js';
 export type { Hashed, HashedGetOptions } from './hashed-get.js';
 export { httpListener } from './http-listener.js';
