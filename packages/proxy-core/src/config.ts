@@ -76,6 +76,15 @@ const upstreamSchema = z
     hosts: z.array(z.string().min(1)).default([]),
     /** CA certificates (PEM) trusted for this upstream besides the system's (a private registry's CA); or caFile. */
     ca: pemCertificates.optional(),
+    /**
+     * An HTTP proxy on the way to this upstream (CONNECT for https://, absolute-form requests
+     * for http://), credentials allowed in the URL; loadConfig fills it from HTTPS_PROXY /
+     * HTTP_PROXY / NO_PROXY when the file names none. A Secret: its URL may carry credentials.
+     */
+    proxy: z
+      .url({ protocol: /^http$/, error: 'must be an http:// URL (the proxy itself; https:// upstreams go through it by CONNECT)' })
+      .transform((value): Secret => createSecret(value))
+      .optional(),
     timeouts: z
       .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
       .strict()

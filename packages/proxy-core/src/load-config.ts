@@ -4,13 +4,15 @@
  * frozen, typed config. Secrets can come from the file, from env vars
  * (`REGCACHE_UPSTREAM_<NAME>_USERNAME|PASSWORD|TOKEN`, NAME upper-cased with non-alphanumerics
  * as `_`, e.g. DOCKER_IO) or from files (`passwordFile`, `tokenFile`); they are never logged.
- * An upstream's CA certificates likewise come inline (`ca`) or from a file (`caFile`).
+ * An upstream's CA certificates likewise come inline (`ca`) or from a file (`caFile`); its
+ * HTTP proxy from `proxy`, else from HTTPS_PROXY / HTTP_PROXY / NO_PROXY (proxy-env.ts).
  * Client auth the same way: `auth.htpasswd` (or `REGCACHE_AUTH_HTPASSWD`), and static tokens
  * from `auth.tokens`, `auth.tokensFile` (one per line) and `REGCACHE_AUTH_TOKENS` (comma-separated), all accepted.
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, parseConfig, type RegcacheConfig } from './config.js';
+import { proxyFromEnv } from './proxy-env.js';
 
 export interface ConfigFlags {
   config?: string;
@@ -27,6 +29,7 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   const raw: Raw = flags.config === undefined ? {} : await readConfigFile(flags.config);
   applyEnv(raw, env);
   applyFlags(raw, flags);
+  applyProxyEnv(raw, env);
   await resolveSecretFiles(raw);
   await resolveTokensFile(raw);
   return parseConfig(raw);
@@ -95,6 +98,15 @@ function applyFlags(raw: Raw, flags: ConfigFlags): void {
     const list = upstreamList(raw);
     const target = list.find((u) => u.default === true) ?? list[0];
     if (target) target.url = flags.upstream;
+  }
+}
+
+/** An upstream without its own `proxy` gets the one HTTPS_PROXY / HTTP_PROXY / NO_PROXY name for its URL. */
+function applyProxyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
+  for (const upstream of Array.isArray(raw.upstreams) ? upstreamList(raw) : []) {
+    if (upstream.proxy !== undefined || typeof upstream.url !== 'string') continue;
+    const proxy = proxyFromEnv(upstream.url, env);
+    if (proxy !== undefined) upstream.proxy = proxy;
   }
 }
 

@@ -88,6 +88,16 @@ describe('loadConfig', () => {
     expect(await issuesOf(loadConfig({ config: plain }, {}))).toEqual(['upstreams.0.ca: is only used with an https:// url']);
   });
 
+  it("sets an upstream's proxy from HTTPS_PROXY / HTTP_PROXY / NO_PROXY unless the file names one", async () => {
+    const path = await file('c.yaml', 'upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n  - name: registry.lan\n    url: http://registry.lan:5000\n  - name: ghcr.io\n    url: https://ghcr.io\n    proxy: http://own:8080\n  - name: quay.io\n    url: https://quay.io\n');
+    const config = await loadConfig({ config: path }, { HTTPS_PROXY: 'http://user:pw@proxy.corp:3128', HTTP_PROXY: 'http://plain.corp:3128', NO_PROXY: 'quay.io' });
+    expect(config.upstreams.map((u) => u.proxy?.reveal())).toEqual(['http://user:pw@proxy.corp:3128', 'http://plain.corp:3128', 'http://own:8080', undefined]);
+    // Its credentials never print.
+    expect(inspect(config, { depth: 8 }) + JSON.stringify(config)).not.toContain('pw@');
+    const bad = await file('b.yaml', 'upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    proxy: socks5://proxy:1080\n');
+    expect((await issuesOf(loadConfig({ config: bad }, {})))[0]).toMatch(/^upstreams\.0\.proxy: must be an http:\/\/ URL/);
+  });
+
   it('names the file when it cannot be read or parsed', async () => {
     expect((await issuesOf(loadConfig({ config: '/nonexistent/regcache.yaml' }, {})))[0]).toContain('/nonexistent/regcache.yaml');
     expect((await issuesOf(loadConfig({ config: await file('x.yaml', 'a: [unclosed') }, {})))[0]).toContain('not valid YAML');

@@ -1,12 +1,13 @@
 /**
- * The client for one upstream registry, on undici (and, for blob bodies from an http://
- * upstream, plain-get.ts's pooled reader). It adds credentials (see auth.ts),
+ * The client for one upstream registry, on undici — through the upstream's HTTP proxy when it
+ * has one — (and, for blob bodies from an http:// upstream reached directly, plain-get.ts's
+ * pooled reader). It adds credentials (see auth.ts),
  * retries once after a 401 challenge, follows redirects itself — dropping Authorization
  * when a redirect leaves the upstream's origin (blob storage on S3/a CDN must never see the
  * registry's token) — honours Retry-After after a 429 by refusing to ask again until then,
  * and turns transport failures into `UpstreamUnavailableError`.
  */
-import { Agent, request } from 'undici';
+import { Agent, ProxyAgent, request, type Dispatcher } from 'undici';
 import type { Readable } from 'node:stream';
 import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { pullScope, type RepositoryName } from '@regcache/registry-protocol';
@@ -77,14 +78,24 @@ function trustFor(config: UpstreamConfig): { secureContext?: SecureContext } {
   return config.ca === undefined ? {} : { secureContext: createSecureContext({ ca: [...rootCertificates, config.ca] }) };
 }
 
-export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
-  const dispatcher = new Agent({
-    connect: { timeout: config.timeouts.connect, ...trustFor(config) },
+/**
+ * undici's pool for this upstream — through its HTTP proxy when it has one: a CONNECT tunnel
+ * for https:// (TLS to the upstream inside it, with the upstream's trust), absolute-form
+ * requests for http:// (what a proxy that only tunnels to 443 still forwards).
+ */
+function createDispatcher(config: UpstreamConfig): Dispatcher {
+  const options = {
     keepAliveTimeout: 30_000,
     connections: 64,
     headersTimeout: config.timeouts.headers,
     bodyTimeout: config.timeouts.body,
-  });
+  };
+  if (config.proxy === undefined) return new Agent({ ...options, connect: { timeout: config.timeouts.connect, ...trustFor(config) } });
+  return new ProxyAgent({ ...options, uri: config.proxy.reveal(), proxyTunnel: false, proxyTls: { timeout: config.timeouts.connect }, requestTls: { timeout: config.timeouts.connect, ...trustFor(config) } });
+}
+
+export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
+  const dispatcher = createDispatcher(config);
   const auth = createUpstreamAuth({ upstream: config.name, credentials: config, dispatcher, timeoutMs: config.timeouts.headers });
   const origin = new URL(config.url).origin;
   const state: UpstreamState = { rateLimitedUntil: 0 };
@@ -93,7 +104,8 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     const headers: Record<string, string> = { 'user-agent': 'regcache', ...req.headers };
     if (authorization !== undefined) headers.authorization = authorization;
     try {
-      if (req.lend === true && req.method === 'GET' && url.protocol === 'http:') {
+      // The pooled reader connects directly: not for an upstream behind a proxy.
+      if (req.lend === true && req.method === 'GET' && url.protocol === 'http:' && config.proxy === undefined) {
         const plain = await plainGet({ url, headers, signal: req.signal, timeouts: config.timeouts }).catch((error: unknown) => {
           // A transfer coding the pooled reader does not read: the same request through undici.
           if (error instanceof PlainGetUnsupportedError) return undefined;
