@@ -45,6 +45,20 @@ export class UpstreamRefusedError extends Error {
   }
 }
 
+/**
+ * The upstream gave no referrers list for `digest` (no such API, unreachable, not an index):
+ * answered 404 so that the client reads the referrers tag schema instead (see referrers.ts).
+ */
+export class ReferrersUnavailableError extends Error {
+  override readonly name = 'ReferrersUnavailableError';
+  constructor(
+    readonly upstream: string,
+    readonly digest: string,
+  ) {
+    super(`upstream ${upstream} gave no referrers list for ${digest}: read the referrers tag schema (${digest.replace(':', '-')})`);
+  }
+}
+
 /** The upstream sent content that is not what it claims (bad manifest JSON, digest mismatch, too large). */
 export class UpstreamContentError extends Error {
   override readonly name = 'UpstreamContentError';
@@ -152,6 +166,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
     return { code: 'UNAUTHORIZED', message: error.message, headers: { 'www-authenticate': basicChallenge(error.realm) } };
   }
   if (error instanceof UpstreamRefusedError) return refusal(error, route);
+  if (error instanceof ReferrersUnavailableError) return { code: 'MANIFEST_UNKNOWN', message: error.message };
   if (error instanceof UpstreamRateLimitedError) {
     const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
     return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': seconds } };

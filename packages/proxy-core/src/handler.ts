@@ -20,6 +20,7 @@ import { describeError, toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
+import { handleReferrers } from './referrers.js';
 import { sendError, sendJson } from './respond.js';
 import type { Router } from './routing.js';
 import { handleTags } from './tags.js';
@@ -100,6 +101,8 @@ async function dispatch(parts: CacheParts, state: RequestState, route: Route): P
       return handleBlob(parts, state, route.digest);
     case 'tags':
       return handleTags(parts, state, route.name);
+    case 'referrers':
+      return handleReferrers(parts, state, route.digest);
     default:
       throw new ProtocolError('UNSUPPORTED', `${route.kind} is not available through a pull-through cache`);
   }

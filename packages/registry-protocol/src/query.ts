@@ -4,6 +4,9 @@
  *             with an optional `:port` (RFC 1123 labels, or a bracketed IPv6 literal), <= 253 chars.
  *  - `n`,`last` tag-list pagination (distribution-spec §Listing Tags): `n` a decimal integer.
  *  - `digest` the digest parameter of upload completion / mount requests.
+ *  - `artifactType` the referrers filter (distribution-spec §Listing Referrers): a media type
+ *             (type/subtype, RFC 6838 characters, <= 255 chars); anything else is dropped — a
+ *             registry MAY ignore the filter, and the client then filters itself.
  * Decoding follows application/x-www-form-urlencoded (`+` is a space, %XX escapes);
  * unknown parameters are ignored and, for a repeated parameter, the first one wins.
  */
@@ -15,6 +18,7 @@ export interface Query {
   n?: number;
   last?: string;
   digest?: Digest;
+  artifactType?: string;
 }
 
 export const MAX_PAGE_SIZE = 10_000;
@@ -25,6 +29,7 @@ const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const HOST = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9a-f:.]+\\])(?::([0-9]{1,5}))?$`);
 const DECIMAL = /^[0-9]+$/;
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 
 /** Decodes one form-urlencoded component; undefined when its escapes are malformed. */
 function decodeComponent(s: string): string | undefined {
@@ -107,5 +112,7 @@ export function parseQuery(raw: string): Result<Query> {
     if (!r.ok) return fail(r.error);
     query.digest = r.value;
   }
+  const artifactType = pairs.get('artifactType');
+  if (artifactType !== undefined && MEDIA_TYPE.test(artifactType)) query.artifactType = artifactType;
   return ok(query);
 }

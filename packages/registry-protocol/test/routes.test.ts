@@ -179,9 +179,13 @@ describe('query parameters', () => {
     expect(r.ok && r.value).toEqual({ route: { kind: 'upload', name: 'foo' }, query: {} });
   });
 
-  it('end-12b artifactType is ignored', () => {
-    const r = parseRequestTarget(`/v2/foo/referrers/${D}?artifactType=application%2Fvnd.example%2Bjson`);
-    expect(r.ok && r.value.query).toEqual({});
+  it('end-12b: keeps a referrers artifactType filter only when it is a media type', () => {
+    const typed = parseRequestTarget(`/v2/foo/referrers/${D}?artifactType=application%2Fvnd.example.sbom.v1%2Bjson`);
+    expect(typed.ok && typed.value.query).toEqual({ artifactType: 'application/vnd.example.sbom.v1+json' });
+    for (const bad of ['', 'sbom', 'a/b/c', 'text/pl%0Ain', `x/${'y'.repeat(200)}`]) {
+      const r = parseRequestTarget(`/v2/foo/referrers/${D}?artifactType=${bad}`);
+      expect(r.ok && r.value.query, bad).toEqual({});
+    }
   });
 
   it('percent-decodes query values, first occurrence wins, fragment dropped', () => {

@@ -1,0 +1,80 @@
+/**
+ * `/v2/<name>/referrers/<digest>` (OCI 1.1, distribution-spec §Listing Referrers): the image
+ * index of the manifests whose `subject` is <digest> — signatures, SBOMs, attestations.
+ *
+ * Passed through to the upstream with its `artifactType` filter and answered as the upstream
+ * answered, never cached: the list grows whenever someone pushes a signature. When the upstream
+ * has no such API (distribution 2.x answers 404), cannot be reached, or answers something that
+ * is not an OCI index, the answer is 404 MANIFEST_UNKNOWN. That is the spec's signal ("Unavailable
+ * Referrers API") for a client to read the referrers tag schema instead — the tag
+ * `sha256-<hex>`, an ordinary tag that regcache serves, from its cache when the upstream is down.
+ * (Answering 405 or 503 here would not do: crane falls back only on 404/400/406, oras only on a
+ * 404 whose code is not NAME_UNKNOWN.) An upstream's 401, 403, 429 and NAME_UNKNOWN are answered
+ * as for manifests.
+ */
+import { MEDIA_TYPES, parseManifest, type Digest } from '@regcache/registry-protocol';
+import type { CacheParts, RequestState } from './context.js';
+import { describeError, ReferrersUnavailableError, UpstreamContentError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
+import { headerValue } from './headers.js';
+import { API_VERSION, API_VERSION_HEADER } from './respond.js';
+import { readBodyCapped } from './upstream/responses.js';
+
+/** As for manifests: an index is a manifest, and distribution refuses those over 4 MiB. */
+const MAX_REFERRERS_BYTES = 4 * 1024 * 1024;
+const FILTERS_APPLIED = 'oci-filters-applied';
+
+interface ReferrersAnswer {
+  bytes: Buffer;
+  filtersApplied: string | undefined;
+}
+
+export async function handleReferrers(parts: CacheParts, rs: RequestState, digest: Digest): Promise<void> {
+  let answer: ReferrersAnswer;
+  try {
+    answer = await fetchReferrers(rs, digest);
+  } catch (error) {
+    if (!apiUnavailable(error)) throw error;
+    if (!(error instanceof UpstreamRefusedError)) {
+      parts.stats.add('upstreamErrors', rs.upstream.config.name);
+      rs.error = describeError(error);
+    }
+    throw new ReferrersUnavailableError(rs.upstream.config.name, digest);
+  }
+  rs.res.statusCode = 200;
+  rs.res.setHeader(API_VERSION_HEADER, API_VERSION);
+  rs.res.setHeader('content-type', MEDIA_TYPES.ociIndex);
+  rs.res.setHeader('content-length', answer.bytes.length);
+  rs.res.setHeader('x-regcache-cache', 'pass');
+  if (answer.filtersApplied !== undefined) rs.res.setHeader(FILTERS_APPLIED, answer.filtersApplied);
+  rs.cache = 'pass';
+  rs.bytes = rs.head ? 0 : answer.bytes.length;
+  parts.stats.add('bytesFromUpstream', rs.upstream.config.name, rs.bytes);
+  rs.res.end(rs.head ? undefined : answer.bytes);
+}
+
+async function fetchReferrers(rs: RequestState, digest: Digest): Promise<ReferrersAnswer> {
+  const name = rs.upstream.config.name;
+  const filter = rs.query.artifactType;
+  const search = filter === undefined ? '' : `?${new URLSearchParams({ artifactType: filter }).toString()}`;
+  const res = await rs.upstream.client.requestOk({
+    method: 'GET',
+    repo: rs.repo,
+    path: `/v2/${rs.repo}/referrers/${digest}${search}`,
+    headers: { accept: MEDIA_TYPES.ociIndex },
+  });
+  const bytes = await readBodyCapped(res.body, MAX_REFERRERS_BYTES);
+  if (bytes === undefined) throw new UpstreamContentError(name, 'upstream referrers list is too large');
+  const parsed = parseManifest(bytes.toString('utf8'), headerValue(res.headers['content-type']));
+  if (!parsed.ok || parsed.value.kind !== 'index' || parsed.value.mediaType !== MEDIA_TYPES.ociIndex) {
+    throw new UpstreamContentError(name, 'upstream answered the referrers API with something other than an OCI image index');
+  }
+  // The filter header only when a filter was asked for: otherwise it would claim one the client did not set.
+  const filtersApplied = filter === undefined ? undefined : headerValue(res.headers[FILTERS_APPLIED]);
+  return { bytes, filtersApplied };
+}
+
+/** What means "read the tag schema instead"; credentials, rate limits and an unknown repository do not. */
+function apiUnavailable(error: unknown): boolean {
+  if (error instanceof UpstreamRefusedError) return [400, 404, 405, 406, 501].includes(error.status) && error.ociCode !== 'NAME_UNKNOWN';
+  return error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError;
+}
