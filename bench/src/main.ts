@@ -14,7 +14,7 @@
  * Usage: npm run bench -- [--rounds 3] [--duration 5] [--targets …] [--profile]; see options.ts.
  */
 import { log } from './log.js';
-import { parseOptions } from './options.js';
+import { HelpRequested, parseOptions } from './options.js';
 import { checkPrerequisites } from './prerequisites.js';
 import { runBench } from './bench.js';
 import { runProfile } from './profile/run.js';
@@ -34,6 +34,10 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(`${error.message}\n`);
+      process.exit(0);
+    }
     process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(2);
   },

@@ -32,6 +32,14 @@ const USAGE = `usage: npm run bench -- [--rounds N] [--duration S] [--blob-mib N
                         [--connections N] [--targets direct,distribution,nginx,regcache]
                         [--profile] [--out DIR]`;
 
+/** `--help`: the usage, on stdout, and a clean exit (main.ts). */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+  constructor() {
+    super(USAGE);
+  }
+}
+
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
@@ -64,7 +72,7 @@ export function parseOptions(argv: string[], cwd = process.cwd()): BenchOptions 
     },
     strict: true,
   });
-  if (values.help === true) throw new Error(USAGE);
+  if (values.help === true) throw new HelpRequested();
   return {
     rounds: positiveInt('rounds', values.rounds, 3),
     durationS: positiveInt('duration', values.duration, 5),
