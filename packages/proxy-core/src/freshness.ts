@@ -1,12 +1,13 @@
 /**
- * Per-instance freshness state for the answers that can change upstream — tags and tag
- * lists — and the one rule for when a cached answer is served stale.
+ * Per-instance freshness state for the answers that can change upstream — tags, tag lists and
+ * referrers lists — and the one rule for when a cached answer is served stale.
  *
  * - Revalidations are shared: when a popular tag's TTL runs out, the clients asking at that
  *   moment wait on one HEAD upstream instead of sending one each — and those arriving just
  *   after it (they read the expired record while it ran) reuse its outcome for a moment.
- * - Tag lists are kept in memory (bounded, least recently used dropped first): they are
- *   small, change often, and losing them on restart costs one upstream request each.
+ * - Tag lists and referrers lists are kept in memory (bounded, least recently used dropped
+ *   first): they are small, change often, and losing them on restart costs one upstream
+ *   request each.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
@@ -18,14 +19,24 @@ export interface TagListPage {
   readonly fetchedAt: number;
 }
 
-export interface TagListCache {
-  get(key: string): TagListPage | undefined;
-  put(key: string, page: TagListPage): void;
+/** A referrers list (an OCI index) as the upstream sent it, with its OCI-Filters-Applied. */
+export interface ReferrersPage {
+  readonly bytes: Buffer;
+  readonly filtersApplied: string | undefined;
+  readonly fetchedAt: number;
+}
+
+export interface LruCache<T> {
+  get(key: string): T | undefined;
+  put(key: string, value: T): void;
   delete(key: string): void;
 }
 
+export type TagListCache = LruCache<TagListPage>;
+
 export interface Freshness {
   readonly tagLists: TagListCache;
+  readonly referrers: LruCache<ReferrersPage>;
   /** Runs `revalidate` once per key at a time; callers until `reuseMs` after it settles share its outcome. */
   revalidate(key: string, reuseMs: number, revalidate: () => Promise<Digest | undefined>): Promise<Digest | undefined>;
 }
@@ -34,6 +45,9 @@ const MAX_TAG_LISTS = 2_000;
 /** How long a settled revalidation answers latecomers (capped by the tag TTL). */
 const REUSE_MS = 1_000;
 const MAX_TAG_LIST_TAGS = 2_000_000;
+const MAX_REFERRERS_LISTS = 1_000;
+/** A referrers list may be up to 4 MiB (referrers.ts): these bound the lot, not each. */
+const MAX_REFERRERS_BYTES = 32 * 1024 * 1024;
 
 /**
  * Stale-if-error: the upstream could not answer (unreachable, timed out, 5xx) or is
@@ -46,7 +60,8 @@ export function servesStale(error: unknown): boolean {
 export function createFreshness(): Freshness {
   const inflight = new Map<string, Promise<Digest | undefined>>();
   return {
-    tagLists: createTagListCache(MAX_TAG_LISTS, MAX_TAG_LIST_TAGS),
+    tagLists: createLruCache<TagListPage>(MAX_TAG_LISTS, MAX_TAG_LIST_TAGS, (page) => page.tags.length),
+    referrers: createLruCache<ReferrersPage>(MAX_REFERRERS_LISTS, MAX_REFERRERS_BYTES, (page) => page.bytes.length),
     revalidate(key, reuseMs, revalidate) {
       const shared = inflight.get(key);
       if (shared) return shared;
@@ -64,32 +79,35 @@ export function createFreshness(): Freshness {
   };
 }
 
-/** An LRU over a Map's insertion order, bounded by entries and by the tags they hold. */
-export function createTagListCache(maxEntries: number, maxTags: number): TagListCache {
-  const pages = new Map<string, TagListPage>();
-  let tags = 0;
+/**
+ * An LRU over a Map's insertion order, bounded by entries and by their total weight (the tags
+ * of a tag list, the bytes of a referrers list); a value heavier than the bound is not kept.
+ */
+export function createLruCache<T>(maxEntries: number, maxWeight: number, weigh: (value: T) => number): LruCache<T> {
+  const values = new Map<string, T>();
+  let weight = 0;
   const remove = (key: string): void => {
-    const page = pages.get(key);
-    if (page === undefined) return;
-    pages.delete(key);
-    tags -= page.tags.length;
+    const value = values.get(key);
+    if (value === undefined) return;
+    values.delete(key);
+    weight -= weigh(value);
   };
   return {
     get(key) {
-      const page = pages.get(key);
-      if (page !== undefined) {
-        pages.delete(key);
-        pages.set(key, page);
+      const value = values.get(key);
+      if (value !== undefined) {
+        values.delete(key);
+        values.set(key, value);
       }
-      return page;
+      return value;
     },
-    put(key, page) {
+    put(key, value) {
       remove(key);
-      if (page.tags.length > maxTags) return;
-      pages.set(key, page);
-      tags += page.tags.length;
-      for (const oldest of pages.keys()) {
-        if (pages.size <= maxEntries && tags <= maxTags) break;
+      if (weigh(value) > maxWeight) return;
+      values.set(key, value);
+      weight += weigh(value);
+      for (const oldest of values.keys()) {
+        if (values.size <= maxEntries && weight <= maxWeight) break;
         remove(oldest);
       }
     },

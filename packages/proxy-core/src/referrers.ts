@@ -2,10 +2,12 @@
  * `/v2/<name>/referrers/<digest>` (OCI 1.1, distribution-spec §Listing Referrers): the image
  * index of the manifests whose `subject` is <digest> — signatures, SBOMs, attestations.
  *
- * Passed through to the upstream with its `artifactType` filter and answered as the upstream
- * answered, never cached: the list grows whenever someone pushes a signature. When the upstream
- * has no such API (distribution 2.x answers 404), cannot be reached, or answers something that
- * is not an OCI index, the answer is 404 MANIFEST_UNKNOWN. That is the spec's signal ("Unavailable
+ * Asked of the upstream with its `artifactType` filter and answered as the upstream answered,
+ * kept in memory for the upstream's `tagTtl` like a tag list (the list grows whenever someone
+ * signs the image), and served stale (`x-regcache-stale`) when the upstream cannot answer — a
+ * signature check still passes while the upstream is down. When the upstream has no such API
+ * (distribution 2.x answers 404), or answers something that is not an OCI index, or cannot be
+ * reached with nothing kept, the answer is 404 MANIFEST_UNKNOWN. That is the spec's signal ("Unavailable
  * Referrers API") for a client to read the referrers tag schema instead — the tag
  * `sha256-<hex>`, an ordinary tag that regcache serves, from its cache when the upstream is down.
  * (Answering 405 or 503 here would not do: crane falls back only on 404/400/406, oras only on a
@@ -13,8 +15,9 @@
  * as for manifests.
  */
 import { MEDIA_TYPES, parseManifest, type Digest } from '@regcache/registry-protocol';
-import type { CacheParts, RequestState } from './context.js';
+import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { describeError, ReferrersUnavailableError, UpstreamContentError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
+import { servesStale, type ReferrersPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
@@ -23,36 +26,47 @@ import { readBodyCapped } from './upstream/responses.js';
 const MAX_REFERRERS_BYTES = 4 * 1024 * 1024;
 const FILTERS_APPLIED = 'oci-filters-applied';
 
-interface ReferrersAnswer {
-  bytes: Buffer;
-  filtersApplied: string | undefined;
-}
-
 export async function handleReferrers(parts: CacheParts, rs: RequestState, digest: Digest): Promise<void> {
-  let answer: ReferrersAnswer;
+  const name = rs.upstream.config.name;
+  const key = [name, rs.repo, digest, rs.query.artifactType ?? ''].join('\u0000');
+  const cached = parts.freshness.referrers.get(key);
+  if (cached !== undefined && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl) return sendList(parts, rs, cached, 'hit');
+  let page: ReferrersPage;
   try {
-    answer = await fetchReferrers(rs, digest);
+    page = await fetchReferrers(rs, digest);
   } catch (error) {
-    if (!apiUnavailable(error)) throw error;
-    if (!(error instanceof UpstreamRefusedError)) {
-      parts.stats.add('upstreamErrors', rs.upstream.config.name);
+    if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
+      parts.stats.add('upstreamErrors', name);
       rs.error = describeError(error);
     }
-    throw new ReferrersUnavailableError(rs.upstream.config.name, digest);
+    if (cached !== undefined && servesStale(error)) {
+      parts.stats.add('stale', name);
+      rs.res.setHeader('x-regcache-stale', 'true');
+      return sendList(parts, rs, cached, 'stale');
+    }
+    if (!apiUnavailable(error)) throw error;
+    // The upstream answered without a list (no API, or not an index): what was kept is gone.
+    if (!(error instanceof UpstreamUnavailableError)) parts.freshness.referrers.delete(key);
+    throw new ReferrersUnavailableError(name, digest);
   }
+  parts.freshness.referrers.put(key, page);
+  return sendList(parts, rs, page, 'miss');
+}
+
+function sendList(parts: CacheParts, rs: RequestState, page: ReferrersPage, result: CacheResult): void {
   rs.res.statusCode = 200;
   rs.res.setHeader(API_VERSION_HEADER, API_VERSION);
   rs.res.setHeader('content-type', MEDIA_TYPES.ociIndex);
-  rs.res.setHeader('content-length', answer.bytes.length);
-  rs.res.setHeader('x-regcache-cache', 'pass');
-  if (answer.filtersApplied !== undefined) rs.res.setHeader(FILTERS_APPLIED, answer.filtersApplied);
-  rs.cache = 'pass';
-  rs.bytes = rs.head ? 0 : answer.bytes.length;
-  parts.stats.add('bytesFromUpstream', rs.upstream.config.name, rs.bytes);
-  rs.res.end(rs.head ? undefined : answer.bytes);
+  rs.res.setHeader('content-length', page.bytes.length);
+  rs.res.setHeader('x-regcache-cache', result);
+  if (page.filtersApplied !== undefined) rs.res.setHeader(FILTERS_APPLIED, page.filtersApplied);
+  rs.cache = result;
+  rs.bytes = rs.head ? 0 : page.bytes.length;
+  parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, rs.bytes);
+  rs.res.end(rs.head ? undefined : page.bytes);
 }
 
-async function fetchReferrers(rs: RequestState, digest: Digest): Promise<ReferrersAnswer> {
+async function fetchReferrers(rs: RequestState, digest: Digest): Promise<ReferrersPage> {
   const name = rs.upstream.config.name;
   const filter = rs.query.artifactType;
   const search = filter === undefined ? '' : `?${new URLSearchParams({ artifactType: filter }).toString()}`;
@@ -70,7 +84,7 @@ async function fetchReferrers(rs: RequestState, digest: Digest): Promise<Referre
   }
   // The filter header only when a filter was asked for: otherwise it would claim one the client did not set.
   const filtersApplied = filter === undefined ? undefined : headerValue(res.headers[FILTERS_APPLIED]);
-  return { bytes, filtersApplied };
+  return { bytes, filtersApplied, fetchedAt: Date.now() };
 }
 
 /** What means "read the tag schema instead"; credentials, rate limits and an unknown repository do not. */

@@ -6,8 +6,9 @@
  * and the client reads the referrers tag schema (`sha256-<hex>`), which regcache serves as any
  * tag. An upstream that has the API is played by the fault proxy in front of the same registry,
  * answering the referrers path with an image index: regcache passes it through with the
- * client's `artifactType` filter, and falls back to the 404 when that answer is no index or the
- * upstream fails; an upstream's NAME_UNKNOWN stays NAME_UNKNOWN.
+ * client's `artifactType` filter, keeps it for the tag TTL and serves it stale while the
+ * upstream is down, and falls back to the 404 when the answer is no index or the upstream fails
+ * with nothing kept; an upstream's NAME_UNKNOWN stays NAME_UNKNOWN.
  */
 import { describe, expect, it } from 'vitest';
 import { MediaTypes, pushBlob, pushManifest, pushSmallImage, sha256, type RunningRegistry, type SmallImage } from '@regcache/testkit';
@@ -114,5 +115,42 @@ describe('the referrers API through regcache', () => {
     }
     const failed = cache.logs.find((l) => l.msg === 'request' && l.path === `/v2/ref/odd/referrers/${image.digest}` && typeof l.error === 'string' && /503/.test(l.error));
     expect(failed, JSON.stringify(cache.logs.slice(-4))).toBeDefined();
+  });
+});
+
+describe('a referrers list kept for the tag TTL', () => {
+  const fx = useProxiedCache({ upstreams: [{ name: 'docker.io', url: '', tagTtl: '400ms' }] });
+
+  it('is answered from memory within the TTL, stale while the upstream is down, and dropped once it has no list', async () => {
+    const { upstream, proxy, cache } = fx();
+    const image = await pushSmallImage(upstream, 'ref/kept', 'v1');
+    const { index } = await pushSignature(upstream, image);
+    const url = `${cache.url}/v2/ref/kept/referrers/${image.digest}`;
+    const asked = (): number => proxy.seen().filter((line) => line.includes('/referrers/')).length;
+    const match = /\/referrers\//;
+    try {
+      proxy.setFault({ kind: 'status', status: 200, headers: { 'content-type': MediaTypes.ociIndex }, body: index.toString('utf8') }, { match });
+      const first = await get(url);
+      const again = await get(url);
+      expect([first.status, first.headers.get('x-regcache-cache'), again.status, again.headers.get('x-regcache-cache')]).toEqual([200, 'miss', 200, 'hit']);
+      expect(again.body).toEqual(index);
+      expect(asked()).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      proxy.setFault({ kind: 'status', status: 503, body: 'down' }, { match });
+      const stale = await get(url);
+      expect([stale.status, stale.headers.get('x-regcache-stale'), stale.headers.get('x-regcache-cache')]).toEqual([200, 'true', 'stale']);
+      expect(stale.body).toEqual(index);
+    } finally {
+      proxy.setFault({ kind: 'none' });
+    }
+    // The real registry has no referrers API: its 404 drops what was kept, even within a stale window.
+    const gone = await get(url);
+    expect([gone.status, gone.code]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    proxy.setFault({ kind: 'status', status: 503, body: 'down' }, { match });
+    try {
+      expect((await get(url)).status).toBe(404);
+    } finally {
+      proxy.setFault({ kind: 'none' });
+    }
   });
 });
