@@ -10,6 +10,7 @@ import { CliError } from './errors.js';
 import { registerGc } from './verbs/gc.js';
 import { registerLs } from './verbs/ls.js';
 import { registerStats } from './verbs/stats.js';
+import { registerUpstreams } from './verbs/upstreams.js';
 import { registerVerify } from './verbs/verify.js';
 import { registerWarm } from './verbs/warm.js';
 
@@ -24,6 +25,7 @@ registerGc(program);
 registerVerify(program);
 registerLs(program);
 registerWarm(program);
+registerUpstreams(program);
 
 function fail(message: string, code: number): never {
   process.stderr.write(`regcache-admin: ${message}\n`);

@@ -10,6 +10,7 @@
  *   POST /gc      {maxSize?, maxAge?, dryRun?}         NDJSON: progress lines, then the result
  *   POST /verify  {sample?, repair?}                   NDJSON
  *   POST /warm    {images: [...], platform?}           NDJSON
+ *   GET  /upstreams          each upstream asked GET /v2/ as fills ask it (JSON)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlobStoreError } from '@regcache/blob-store';
@@ -55,6 +56,7 @@ function routes(deps: AdminDeps, explain: (error: unknown) => ErrorDescription):
     'GET /metrics': async (_req, res) => sendText(res, deps.metrics.contentType, await deps.metrics.render()),
     'GET /stats': async (_req, res) => sendAdminJson(res, 200, await ops.stats()),
     'GET /ls': async (_req, res, url) => sendAdminJson(res, 200, await ops.inventory(url.searchParams.get('repo') ?? undefined)),
+    'GET /upstreams': async (_req, res) => sendAdminJson(res, 200, await ops.upstreams()),
     'POST /gc': async (req, res) => {
       const opts = gcRequest(await readJsonBody(req));
       await streamOperation(res, (progress) => ops.gc(opts, progress), explain);

@@ -18,6 +18,7 @@ import { createCacheMetrics, type CacheMetrics } from './metrics.js';
 import { createOperations, type InstanceOperations } from './operations.js';
 import { servedBytesObserver } from './stats.js';
 import type { UpstreamClient } from './upstream/client.js';
+import { checkUpstreams, type UpstreamCheck } from './upstream-check.js';
 import { openLoopback } from './warm-client.js';
 
 export interface MaintenanceOptions {
@@ -86,7 +87,8 @@ export function createMaintenance(opts: MaintenanceOptions): Maintenance {
       parts = attached;
       attached.observers.push(metrics.observe, servedBytesObserver(attached.stats));
       const inFlight = (): readonly Digest[] => attached.fills.inFlightDigests();
-      const ops = createOperations({ store, config, inFlight, size, metrics, rateLimitRemaining, openLoopback: () => openLoopback(makeHandler) });
+      const checks = (): Promise<UpstreamCheck[]> => checkUpstreams([...attached.upstreams.values()]);
+      const ops = createOperations({ store, config, inFlight, size, metrics, rateLimitRemaining, openLoopback: () => openLoopback(makeHandler), checkUpstreams: checks });
       operations = ops;
       eviction = startEviction(opts, size, ops);
       store.onCommit((meta) => (eviction ? eviction.grew(meta.size) : size.grew(meta.size)));

@@ -1,5 +1,5 @@
 /**
- * The admin operations — stats, gc, verify, ls, warm — as functions of one cache instance.
+ * The admin operations — stats, gc, verify, ls, warm, upstreams — as functions of one cache instance.
  * The admin API calls them when a server is running; `regcache-admin` calls the very same
  * ones on a cache it opens itself when none is. So the output is the same either way.
  *
@@ -17,6 +17,7 @@ import { OperationInputError, OperationUnavailableError } from './operation-erro
 import { collectStats, type StatsReport } from './report.js';
 import type { SizeTracker } from './eviction.js';
 import { verifyStore, type VerifyOptions, type VerifyProgress, type VerifyResult } from './verify.js';
+import type { UpstreamCheck } from './upstream-check.js';
 import type { LoopbackClient } from './warm-client.js';
 import { warmImages, type WarmOptions, type WarmProgress, type WarmResult } from './warm.js';
 
@@ -28,6 +29,8 @@ export interface AdminOperations {
   /** Repositories, optionally only those matching `upstream/repository`. */
   inventory(filter?: string): Promise<Inventory>;
   warm(opts: WarmOptions, onProgress?: (p: WarmProgress) => void): Promise<WarmResult>;
+  /** Each upstream asked `GET /v2/` the way fills ask it (upstream-check.ts). */
+  upstreams(): Promise<UpstreamCheck[]>;
 }
 
 export interface OperationsDeps {
@@ -39,6 +42,8 @@ export interface OperationsDeps {
   rateLimitRemaining(upstream: string): number | undefined;
   /** A client to the cache's own registry handler (warm); absent where there is none. */
   openLoopback?(): Promise<LoopbackClient>;
+  /** The upstreams' clients, checked; absent where there are none. */
+  checkUpstreams?(): Promise<UpstreamCheck[]>;
 }
 
 export interface InstanceOperations extends AdminOperations {
@@ -105,6 +110,10 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     verify: (opts, onProgress) => exclusive.run(() => verifyStore(store, opts, onProgress)),
     inventory: (filter) => listInventory(store, filter),
     warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
+    upstreams: async () => {
+      if (deps.checkUpstreams === undefined) throw new OperationUnavailableError('checking upstreams needs the clients of a cache instance');
+      return deps.checkUpstreams();
+    },
     evictTo: (targetBytes) => gc({ maxSize: targetBytes }),
     async close() {
       await exclusive.idle();

@@ -46,7 +46,10 @@ describe('an upstream behind an HTTP proxy', () => {
 
   it('reaches an https:// upstream through a CONNECT tunnel, trusting the upstream CA inside it', async () => {
     const before = proxy.calls().length;
-    await pullThrough(await startCache({ upstreams: [{ name: 'docker.io', url: front.url, ca: TEST_CA_PEM, proxy: proxy.url }] }));
+    const cache = await startCache({ upstreams: [{ name: 'docker.io', url: front.url, ca: TEST_CA_PEM, proxy: proxy.url }] });
+    await pullThrough(cache);
+    // `regcache-admin upstreams` names the proxy by its host, and reaches the upstream through it.
+    expect(await cache.cache.operations.upstreams()).toEqual([expect.objectContaining({ name: 'docker.io', ok: true, status: 200, via: new URL(proxy.url).host, ownCa: true })]);
     const calls = proxy.calls().slice(before);
     expect(calls.length).toBeGreaterThanOrEqual(1);
     expect(calls.every((c) => c.method === 'CONNECT' && c.target === front.host), JSON.stringify(calls)).toBe(true);

@@ -1,0 +1,47 @@
+/**
+ * `regcache-admin upstreams`: can each upstream be reached the way fills reach it — its CA, its
+ * proxy, its credentials? One `GET /v2/` to each, all at once, through the upstream's own
+ * client. A 200, or a 401 (the usual first answer of a registry with token auth), means it
+ * speaks the registry API; any other status, or a connection that fails (DNS, refused, a
+ * certificate, a proxy's 407, a timeout), is reported with its cause — the check an operator
+ * runs after setting `ca` or `proxy`, before the first pull needs it.
+ */
+import type { Upstream } from './context.js';
+import { describeError } from './errors.js';
+
+export interface UpstreamCheck {
+  name: string;
+  url: string;
+  /** `direct`, or the proxy's host:port (never its credentials). */
+  via: string;
+  /** A CA of its own (`ca` / `caFile`) is trusted for it. */
+  ownCa: boolean;
+  ok: boolean;
+  /** The answer's status, when there was one. */
+  status?: number;
+  ms: number;
+  /** Why it failed, with the causes. */
+  detail?: string;
+}
+
+/** A check waits no longer than this, whatever the upstream's own timeouts. */
+export const CHECK_TIMEOUT_MS = 10_000;
+
+export function checkUpstreams(upstreams: readonly Upstream[], timeoutMs = CHECK_TIMEOUT_MS): Promise<UpstreamCheck[]> {
+  return Promise.all(upstreams.map((upstream) => checkOne(upstream, timeoutMs)));
+}
+
+async function checkOne(upstream: Upstream, timeoutMs: number): Promise<UpstreamCheck> {
+  const { config, client } = upstream;
+  const about = { name: config.name, url: config.url, via: config.proxy === undefined ? 'direct' : new URL(config.proxy.reveal()).host, ownCa: config.ca !== undefined };
+  const started = performance.now();
+  const elapsed = (): number => Math.round(performance.now() - started);
+  try {
+    const res = await client.request({ method: 'GET', path: '/v2/', signal: AbortSignal.timeout(timeoutMs) });
+    await res.body.dump();
+    const ok = res.status === 200 || res.status === 401;
+    return { ...about, ok, status: res.status, ms: elapsed(), ...(ok ? {} : { detail: `the registry API at /v2/ answered ${res.status}` }) };
+  } catch (error) {
+    return { ...about, ok: false, ms: elapsed(), detail: describeError(error) };
+  }
+}
