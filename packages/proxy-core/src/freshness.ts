@@ -10,6 +10,7 @@
  *   request each.
  */
 import type { Digest } from '@regcache/registry-protocol';
+import type { CacheParts, RequestState } from './context.js';
 import { UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
 
 /** One page of a tag list as the upstream sent it; `next` is its `Link: rel="next"` target. */
@@ -55,6 +56,14 @@ const MAX_REFERRERS_BYTES = 32 * 1024 * 1024;
  */
 export function servesStale(error: unknown): boolean {
   return error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError;
+}
+
+/** A cached answer about to go out stale: counted (stale, and the upstream's error) and marked for the client. */
+export function markStale(parts: Pick<CacheParts, 'stats'>, rs: RequestState): void {
+  const name = rs.upstream.config.name;
+  parts.stats.add('stale', name);
+  parts.stats.add('upstreamErrors', name);
+  rs.res.setHeader('x-regcache-stale', 'true');
 }
 
 export function createFreshness(): Freshness {

@@ -21,7 +21,7 @@ import {
 import type { TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
-import { servesStale } from './freshness.js';
+import { markStale, servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { ensureLinked } from './links.js';
@@ -104,9 +104,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs, tag, upstreamAccept));
   } catch (error) {
     if (servesStale(error)) {
-      parts.stats.add('stale', name);
-      parts.stats.add('upstreamErrors', name);
-      rs.res.setHeader('x-regcache-stale', 'true');
+      markStale(parts, rs);
       return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined);
     }
     // A reachable upstream that no longer has the tag: forget it rather than serve it forever.

@@ -17,7 +17,7 @@
 import { MEDIA_TYPES, parseManifest, type Digest } from '@regcache/registry-protocol';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { describeError, ReferrersUnavailableError, UpstreamContentError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
-import { servesStale, type ReferrersPage } from './freshness.js';
+import { markStale, servesStale, type ReferrersPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
@@ -35,16 +35,16 @@ export async function handleReferrers(parts: CacheParts, rs: RequestState, diges
   try {
     page = await fetchReferrers(rs, digest);
   } catch (error) {
-    if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
-      parts.stats.add('upstreamErrors', name);
-      rs.error = describeError(error);
-    }
     if (cached !== undefined && servesStale(error)) {
-      parts.stats.add('stale', name);
-      rs.res.setHeader('x-regcache-stale', 'true');
+      markStale(parts, rs);
       return sendList(parts, rs, cached, 'stale');
     }
     if (!apiUnavailable(error)) throw error;
+    if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
+      // Answered 404, but counted and logged as the UNAVAILABLE answer it stands for.
+      parts.stats.add('upstreamErrors', name);
+      rs.error = describeError(error);
+    }
     // The upstream answered without a list (no API, or not an index): what was kept is gone.
     if (!(error instanceof UpstreamUnavailableError)) parts.freshness.referrers.delete(key);
     throw new ReferrersUnavailableError(name, digest);

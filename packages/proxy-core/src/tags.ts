@@ -10,7 +10,7 @@
 import { parseLinkNext, parseTagsList, type RepositoryName } from '@regcache/registry-protocol';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { UpstreamContentError, UpstreamRefusedError } from './errors.js';
-import { servesStale, type TagListPage } from './freshness.js';
+import { markStale, servesStale, type TagListPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
@@ -31,9 +31,7 @@ export async function handleTags(parts: CacheParts, rs: RequestState, clientName
     page = await fetchPage(rs);
   } catch (error) {
     if (cached !== undefined && servesStale(error)) {
-      parts.stats.add('stale', name);
-      parts.stats.add('upstreamErrors', name);
-      rs.res.setHeader('x-regcache-stale', 'true');
+      markStale(parts, rs);
       return sendPage(parts, rs, clientName, cached, 'stale');
     }
     if (error instanceof UpstreamRefusedError && error.status === 404) parts.freshness.tagLists.delete(key);
