@@ -8,10 +8,11 @@
  * test can assert how often regcache asked and what it sent.
  */
 import { createHash } from 'node:crypto';
-import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { damage, type BodyFault, type CutKind } from './fault-damage.js';
 import { httpListener } from './http-listener.js';
+import { sendOn } from './relay.js';
 
 export type Fault =
   | { kind: 'none' }
@@ -77,7 +78,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     log.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, fault: active.kind });
     if (active.kind === 'hang') return void req.resume();
     if (active.kind === 'status' || active.kind === 'redirect') return answer(req, res, active);
-    const upstreamRes = await forward(req, upstream);
+    const upstreamRes = await sendOn(req, { host: upstream.hostname, port: upstream.port, path: req.url, headers: { ...req.headers, host: upstream.host } });
     if (active.kind === 'none' || upstreamRes.statusCode !== 200) {
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
       await pipeline(upstreamRes, res).catch(() => undefined);
@@ -139,15 +140,4 @@ async function rewrite(upstreamRes: IncomingMessage, res: ServerResponse, fault:
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
   res.writeHead(200, { ...upstreamRes.headers, 'content-length': String(body.length), 'docker-content-digest': digest });
   res.end(body);
-}
-
-function forward(req: IncomingMessage, upstream: URL): Promise<IncomingMessage> {
-  return new Promise((resolve, reject) => {
-    const out = request(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } },
-      resolve,
-    );
-    out.on('error', reject);
-    pipeline(req, out).catch(reject);
-  });
 }

@@ -6,9 +6,10 @@
  *
  *   regcache ──CONNECT / GET http://…──▶ proxy ──TCP──▶ upstream
  */
-import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
+import { sendOn, splice } from './relay.js';
 
 export interface ProxiedCall {
   /** CONNECT, or the forwarded request's method. */
@@ -34,14 +35,8 @@ export async function startForwardProxy(): Promise<ForwardProxy> {
     const upstream = connect(port, host, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) upstream.write(head);
-      void pipeline(client, upstream, client)
-        .catch(() => undefined)
-        .finally(() => {
-          tunnels.delete(client);
-          tunnels.delete(upstream);
-        });
+      splice(client, upstream, tunnels);
     });
-    tunnels.add(client).add(upstream);
     upstream.once('error', () => client.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -76,10 +71,11 @@ function forward(req: IncomingMessage, res: ServerResponse, calls: ProxiedCall[]
   const headers = { ...req.headers };
   delete headers['proxy-connection'];
   delete headers['proxy-authorization'];
-  const out = request({ host: url.hostname, port: url.port, method: req.method, path: `${url.pathname}${url.search}`, headers }, (answer) => {
-    res.writeHead(answer.statusCode ?? 502, answer.headers);
-    void pipeline(answer, res).catch(() => res.destroy());
-  });
-  out.once('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
-  void pipeline(req, out).catch(() => out.destroy());
+  sendOn(req, { host: url.hostname, port: url.port, path: `${url.pathname}${url.search}`, headers }).then(
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      void pipeline(answer, res).catch(() => res.destroy());
+    },
+    () => (res.headersSent ? res.destroy() : res.writeHead(502).end()),
+  );
 }

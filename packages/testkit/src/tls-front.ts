@@ -8,8 +8,8 @@
  *   client ──TLS──▶ front (127.0.0.1:port) ──TCP──▶ target
  */
 import { connect, type Socket } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import { createServer, type TLSSocket } from 'node:tls';
+import { splice } from './relay.js';
 import { TEST_SERVER_CERT_PEM, TEST_SERVER_KEY_PEM } from './tls-fixtures.js';
 
 export interface TlsFront {
@@ -27,20 +27,7 @@ export async function startTlsFront(targetUrl: string): Promise<TlsFront> {
   let accepted = 0;
   const server = createServer({ cert: TEST_SERVER_CERT_PEM, key: TEST_SERVER_KEY_PEM }, (client: TLSSocket) => {
     accepted += 1;
-    const upstream = connect(Number(target.port), target.hostname);
-    open.add(client).add(upstream);
-    // One pipeline both ways (client → target → client); either side ending or failing ends
-    // both, and the errors are the test's to see, not the front's. (No 'close' listeners of our
-    // own: Node's TLS socket and the pipeline's already come to ten.)
-    void pipeline(client, upstream, client)
-      .catch(() => {
-        client.destroy();
-        upstream.destroy();
-      })
-      .finally(() => {
-        open.delete(client);
-        open.delete(upstream);
-      });
+    splice(client, connect(Number(target.port), target.hostname), open);
   });
   // A client that gives up mid-handshake (a test of refusal) is no error of the front's.
   server.on('tlsClientError', () => undefined);
