@@ -7,6 +7,7 @@ import type { GcOptions } from './gc.js';
 import { optionalBoolean, type JsonObject } from './admin-io.js';
 import { OperationInputError } from './operation-errors.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
+import type { RemoveOptions } from './remove.js';
 import type { VerifyOptions } from './verify.js';
 import type { WarmOptions } from './warm.js';
 
@@ -38,11 +39,21 @@ export function verifyRequest(body: JsonObject): VerifyOptions {
   return { sample: typeof sample === 'number' ? sample : undefined, repair: optionalBoolean(body, 'repair') };
 }
 
-export function warmRequest(body: JsonObject): WarmOptions {
-  const { images, platform } = body;
+function imageList(body: JsonObject): string[] {
+  const { images } = body;
   if (!Array.isArray(images) || images.length === 0 || !images.every((i): i is string => typeof i === 'string' && i.length > 0 && i.length < 1024)) {
     throw new OperationInputError('"images" must be a non-empty list of image references');
   }
+  return images;
+}
+
+export function warmRequest(body: JsonObject): WarmOptions {
+  const images = imageList(body);
+  const { platform } = body;
   if (platform !== undefined && platform !== null && typeof platform !== 'string') throw new OperationInputError('"platform" must be a string such as linux/arm64');
   return { images, platform: typeof platform === 'string' ? platform : undefined };
+}
+
+export function removeRequest(body: JsonObject): RemoveOptions {
+  return { images: imageList(body), purge: optionalBoolean(body, 'purge'), dryRun: optionalBoolean(body, 'dryRun') };
 }

@@ -10,12 +10,13 @@
  *   POST /gc      {maxSize?, maxAge?, dryRun?}         NDJSON: progress lines, then the result
  *   POST /verify  {sample?, repair?}                   NDJSON
  *   POST /warm    {images: [...], platform?}           NDJSON
+ *   POST /rm      {images: [...], purge?, dryRun?}     NDJSON
  *   GET  /upstreams          each upstream asked GET /v2/ as fills ask it (JSON)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlobStoreError } from '@regcache/blob-store';
 import { readJsonBody, sendAdminError, sendAdminJson, sendText, streamOperation, type ErrorDescription } from './admin-io.js';
-import { gcRequest, verifyRequest, warmRequest } from './admin-requests.js';
+import { gcRequest, removeRequest, verifyRequest, warmRequest } from './admin-requests.js';
 import type { GuardedStore } from './guarded-store.js';
 import { checkReadiness } from './health.js';
 import type { Logger } from './logger.js';
@@ -68,6 +69,10 @@ function routes(deps: AdminDeps, explain: (error: unknown) => ErrorDescription):
     'POST /warm': async (req, res) => {
       const opts = warmRequest(await readJsonBody(req));
       await streamOperation(res, (progress) => ops.warm(opts, progress), explain);
+    },
+    'POST /rm': async (req, res) => {
+      const opts = removeRequest(await readJsonBody(req));
+      await streamOperation(res, (progress) => ops.remove(opts, progress), explain);
     },
   };
 }

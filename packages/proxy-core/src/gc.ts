@@ -73,8 +73,17 @@ async function collectLinks(store: GuardedStore): Promise<Map<Digest, string[]>>
   return links;
 }
 
-async function removeVictims(deps: GcDeps, victims: GcItem[], onProgress?: (p: GcProgress) => void): Promise<{ removed: GcItem[]; skipped: number }> {
-  const removed: GcItem[] = [];
+/**
+ * Removes each blob in turn, unless it is being filled or is in use at that moment (checked
+ * as it goes, not when it was chosen). gc's victims and rm's purge both go through here.
+ */
+export async function removeBlobs<T extends { digest: Digest; size: number }>(
+  deps: Pick<GcDeps, 'store' | 'inFlight'>,
+  victims: readonly T[],
+  onRemoved?: (item: T) => void,
+  onProgress?: (p: GcProgress) => void,
+): Promise<{ removed: T[]; skipped: number }> {
+  const removed: T[] = [];
   let skipped = 0;
   let bytes = 0;
   for (const [index, victim] of victims.entries()) {
@@ -83,7 +92,7 @@ async function removeVictims(deps: GcDeps, victims: GcItem[], onProgress?: (p: G
     if (outcome === 'removed') {
       removed.push(victim);
       bytes += victim.size;
-      deps.onRemoved?.(victim);
+      onRemoved?.(victim);
     }
     onProgress?.({ done: index + 1, total: victims.length, bytes });
   }
@@ -117,7 +126,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcPr
     maxAge: opts.maxAge,
     unlinkedGraceMs: deps.unlinkedGraceMs ?? DEFAULT_UNLINKED_GRACE_MS,
   });
-  const done = dryRun ? { removed: plan.victims, skipped: 0 } : await removeVictims(deps, plan.victims, onProgress);
+  const done = dryRun ? { removed: plan.victims, skipped: 0 } : await removeBlobs(deps, plan.victims, deps.onRemoved, onProgress);
   const gone = new Set(done.removed.map((victim) => victim.digest));
   const freedBytes = done.removed.reduce((sum, victim) => sum + victim.size, 0);
   return {

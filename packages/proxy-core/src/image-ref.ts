@@ -1,5 +1,5 @@
 /**
- * Image references as an operator types them for `regcache-admin warm`:
+ * Image references as an operator types them for `regcache-admin warm` and `rm`:
  *   alpine:3.20                     the default upstream, Docker Hub's `library/` added for docker.io
  *   docker.io/library/alpine        tag `latest`
  *   ghcr.io/owner/tool@sha256:…     a configured upstream named by the first component
@@ -22,6 +22,8 @@ export interface ImageRef {
   upstream: string;
   /** The repository as sent to regcache (the upstream routes it: `library/` is added for docker.io). */
   name: RepositoryName;
+  /** The repository as the cache stores it (`library/alpine` for docker.io's `alpine`). */
+  repository: RepositoryName;
   reference: Reference;
   /** `upstream/repository:tag` as the cache stores it. */
   display: string;
@@ -68,5 +70,5 @@ export function parseImageRef(input: string, upstreams: readonly string[], fallb
   if (!name.ok) throw new OperationInputError(`"${input}": ${name.error.message}`);
   const stored = upstream === 'docker.io' ? normalizeDockerHubName(name.value) : name.value;
   const separator = reference.kind === 'tag' ? ':' : '@';
-  return { upstream, name: name.value, reference, display: `${upstream}/${stored}${separator}${referenceString(reference)}` };
+  return { upstream, name: name.value, repository: stored, reference, display: `${upstream}/${stored}${separator}${referenceString(reference)}` };
 }

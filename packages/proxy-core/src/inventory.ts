@@ -5,8 +5,9 @@
  * platform's manifest and blobs). Last use is the latest pull of a manifest — layers are
  * shared between images, so their access times say little about one image.
  */
-import { isIndexMediaType, isManifestMediaType, parseManifest, type Digest } from '@regcache/registry-protocol';
+import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, BlobStore, TagEntry } from '@regcache/blob-store';
+import { addClosure, collectStoredMetas, isManifest } from './manifest-closure.js';
 import { OperationInputError } from './operation-errors.js';
 
 export interface TagInfo {
@@ -46,32 +47,14 @@ function repoEntry(into: Map<string, RepositoryInfo>, upstream: string, reposito
   return fresh;
 }
 
-function isManifest(meta: BlobMeta | undefined): boolean {
-  return meta?.mediaType !== undefined && isManifestMediaType(meta.mediaType);
-}
-
 function latest(a: number | null, b: number | undefined): number | null {
   if (b === undefined) return a;
   return a === null ? b : Math.max(a, b);
 }
 
-/** The digests of a manifest and, recursively, everything it references that is stored. */
-async function closure(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, digest: Digest, into: Set<Digest>): Promise<void> {
-  const meta = metas.get(digest);
-  if (meta === undefined || into.has(digest)) return;
-  into.add(digest);
-  if (!isManifest(meta)) return;
-  const bytes = await store.readBytes(digest).catch(() => undefined);
-  const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
-  if (parsed === undefined || !parsed.ok) return;
-  const { config, layers, manifests } = parsed.value;
-  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d)) into.add(d);
-  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await closure(store, metas, child.digest, into);
-}
-
 async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, entry: TagEntry): Promise<TagInfo> {
   const digests = new Set<Digest>();
-  await closure(store, metas, entry.record.digest, digests);
+  await addClosure(store, metas, entry.record.digest, digests);
   let sizeBytes = 0;
   let lastUsed: number | null = null;
   for (const d of digests) {
@@ -91,8 +74,7 @@ function matches(info: RepositoryInfo, filter: string | undefined): boolean {
 export async function listInventory(store: BlobStore, filter?: string): Promise<Inventory> {
   if (filter !== undefined && !FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" (use e.g. docker.io/library/alpine)`);
   const wanted = filter?.replace(/\/+$/, '');
-  const metas = new Map<Digest, BlobMeta>();
-  for await (const meta of store.blobs()) metas.set(meta.digest, meta);
+  const metas = await collectStoredMetas(store);
   const repos = new Map<string, RepositoryInfo>();
   for await (const link of store.links()) {
     const repo = repoEntry(repos, link.upstream, link.repo);

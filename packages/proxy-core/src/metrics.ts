@@ -11,7 +11,7 @@
  *   regcache_prefetched_blobs_total{upstream} / regcache_prefetched_bytes_total{upstream}
  *                                                      blobs stored ahead of their clients (prefetch.ts)
  *   regcache_store_size_bytes / _max_size_bytes        the store against its budget
- *   regcache_evictions_total{reason} / regcache_evicted_bytes_total{reason}   gc and automatic eviction
+ *   regcache_evictions_total{reason} / regcache_evicted_bytes_total{reason}   gc, automatic eviction, rm --purge
  *   regcache_upstream_errors_total{upstream,status}    upstream answers that were errors (status, or
  *                                                      unreachable / timeout / redirects)
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
@@ -90,8 +90,8 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const requests = createRequestMetrics(registers, DURATION_BUCKETS);
   const replays = requests.cell('manifest', 'hit', 200);
   const fills = new Histogram({ name: 'regcache_fill_duration_seconds', help: 'Duration of upstream fills', labelNames: ['result'], buckets: DURATION_BUCKETS, registers });
-  const evictions = new Counter({ name: 'regcache_evictions_total', help: 'Blobs removed by gc and automatic eviction', labelNames: ['reason'], registers });
-  const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc and automatic eviction', labelNames: ['reason'], registers });
+  const evictions = new Counter({ name: 'regcache_evictions_total', help: 'Blobs removed by gc, automatic eviction and rm --purge', labelNames: ['reason'], registers });
+  const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc, automatic eviction and rm --purge', labelNames: ['reason'], registers });
   const prefetches = new Counter({ name: 'regcache_prefetched_blobs_total', help: 'Blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const prefetchedBytes = new Counter({ name: 'regcache_prefetched_bytes_total', help: 'Bytes of the blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });

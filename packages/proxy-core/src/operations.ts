@@ -1,9 +1,9 @@
 /**
- * The admin operations — stats, gc, verify, ls, warm, upstreams — as functions of one cache instance.
+ * The admin operations — stats, gc, verify, ls, warm, rm, upstreams — as functions of one cache instance.
  * The admin API calls them when a server is running; `regcache-admin` calls the very same
  * ones on a cache it opens itself when none is. So the output is the same either way.
  *
- * gc, verify and automatic eviction change the store: they run one at a time.
+ * gc, verify, rm and automatic eviction change the store: they run one at a time.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import type { RegcacheConfig } from './config.js';
@@ -15,6 +15,7 @@ import { listInventory, type Inventory } from './inventory.js';
 import type { CacheMetrics } from './metrics.js';
 import { OperationInputError, OperationUnavailableError } from './operation-errors.js';
 import { collectStats, type StatsReport } from './report.js';
+import { removeImages, type RemoveOptions, type RemoveProgress, type RemoveResult } from './remove.js';
 import type { SizeTracker } from './eviction.js';
 import { verifyStore, type VerifyOptions, type VerifyProgress, type VerifyResult } from './verify.js';
 import type { UpstreamCheck } from './upstream-check.js';
@@ -29,6 +30,8 @@ export interface AdminOperations {
   /** Repositories, optionally only those matching `upstream/repository`. */
   inventory(filter?: string): Promise<Inventory>;
   warm(opts: WarmOptions, onProgress?: (p: WarmProgress) => void): Promise<WarmResult>;
+  /** Forgets images' tags; with `purge`, deletes their content too (remove.ts). */
+  remove(opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult>;
   /** Each upstream asked `GET /v2/` the way fills ask it (upstream-check.ts). */
   upstreams(): Promise<UpstreamCheck[]>;
 }
@@ -86,6 +89,16 @@ async function warmWith(deps: OperationsDeps, opts: WarmOptions, onProgress?: (p
   }
 }
 
+async function removeWith(deps: OperationsDeps, opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult> {
+  const upstreams = deps.config.upstreams.map((u) => u.name);
+  const onRemoved = (blob: { size: number }): void => deps.metrics?.evicted('purge', blob.size);
+  const removeDeps = { store: deps.store, upstreams, defaultUpstream: defaultUpstream(deps.config).name, inFlight: deps.inFlight, onRemoved };
+  const result = await removeImages(removeDeps, opts, onProgress);
+  const size = deps.size.current();
+  if (size !== undefined && result.freedBytes > 0) deps.size.set(Math.max(0, size - result.freedBytes));
+  return result;
+}
+
 export function createOperations(deps: OperationsDeps): InstanceOperations {
   const { store, config } = deps;
   const exclusive = createExclusive();
@@ -110,6 +123,7 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     verify: (opts, onProgress) => exclusive.run(() => verifyStore(store, opts, onProgress)),
     inventory: (filter) => listInventory(store, filter),
     warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
+    remove: (opts, onProgress) => exclusive.run(() => removeWith(deps, opts, onProgress)),
     upstreams: async () => {
       if (deps.checkUpstreams === undefined) throw new OperationUnavailableError('checking upstreams needs the clients of a cache instance');
       return deps.checkUpstreams();

@@ -1,0 +1,39 @@
+/**
+ * What a stored image occupies: its manifest and, recursively, every stored blob it
+ * references (an index's platform manifests, their configs and layers). `regcache-admin ls`
+ * sizes tags with it; `rm --purge` removes the part of it no kept image still references.
+ */
+import { isIndexMediaType, isManifestMediaType, parseManifest, type Digest } from '@regcache/registry-protocol';
+import type { BlobMeta, BlobStore } from '@regcache/blob-store';
+
+/** Every indexed blob's metadata, by digest. */
+export type StoredMetas = ReadonlyMap<Digest, BlobMeta>;
+
+export function isManifest(meta: BlobMeta | undefined): boolean {
+  return meta?.mediaType !== undefined && isManifestMediaType(meta.mediaType);
+}
+
+/**
+ * Adds `digest` and everything stored that it references to `into`. A digest already in
+ * `into` is not read again, so one set shared across many roots parses each manifest once.
+ * A manifest that cannot be read or parsed contributes only itself.
+ */
+export async function addClosure(store: Pick<BlobStore, 'readBytes'>, metas: StoredMetas, digest: Digest, into: Set<Digest>): Promise<void> {
+  const meta = metas.get(digest);
+  if (meta === undefined || into.has(digest)) return;
+  into.add(digest);
+  if (!isManifest(meta)) return;
+  const bytes = await store.readBytes(digest).catch(() => undefined);
+  const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
+  if (parsed === undefined || !parsed.ok) return;
+  const { config, layers, manifests } = parsed.value;
+  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d)) into.add(d);
+  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await addClosure(store, metas, child.digest, into);
+}
+
+/** Every indexed blob's metadata. */
+export async function collectStoredMetas(store: Pick<BlobStore, 'blobs'>): Promise<Map<Digest, BlobMeta>> {
+  const metas = new Map<Digest, BlobMeta>();
+  for await (const meta of store.blobs()) metas.set(meta.digest, meta);
+  return metas;
+}

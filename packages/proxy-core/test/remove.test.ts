@@ -1,0 +1,136 @@
+/**
+ * rm (remove.ts) against a real registry and real pulls: forgetting a tag sends the next pull
+ * by tag to the upstream (past the hot answer) and keeps the content; a purge deletes an
+ * image's manifest and blobs but keeps a layer another cached image uses, forgets every tag
+ * that named it, and leaves the other image pulling as hits; an index goes with its platform
+ * manifests; a dry run changes nothing; bad references are input errors.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildImage, MediaTypes, pushBlob, pushManifest, randomLayer, seedImages, skopeoPull, type RunningRegistry } from '@regcache/testkit';
+import { OperationInputError, type RemoveResult } from '../src/index.js';
+import { useCache, type RunningCache } from './helpers.js';
+import { imageDigests, pinsLapse } from './ops-helpers.js';
+
+interface Pushed {
+  name: string;
+  digest: string;
+  /** config and layers */
+  blobs: string[];
+}
+
+/** Pushes `name` with `layers` under each of `tags` (one manifest). */
+async function push(upstream: RunningRegistry, name: string, layers: Buffer[], tags: string[]): Promise<Pushed> {
+  const built = buildImage({ layers });
+  const manifest = built[built.length - 1];
+  if (manifest === undefined) throw new Error('buildImage returned nothing');
+  const blobs = built.slice(0, -1);
+  for (const blob of blobs) await pushBlob(upstream, name, blob.bytes);
+  let digest = '';
+  for (const tag of tags) digest = await pushManifest(upstream, name, tag, manifest.bytes, MediaTypes.ociManifest);
+  return { name, digest, blobs: blobs.map((b) => b.digest) };
+}
+
+async function pull(cache: RunningCache, ref: string, all = false): Promise<void> {
+  const pulled = await skopeoPull(`${cache.host}/${ref}`, { all });
+  expect(pulled.code, pulled.stderr).toBe(0);
+}
+
+async function getManifest(cache: RunningCache, name: string, reference: string): Promise<number> {
+  const res = await fetch(`${cache.url}/v2/${name}/manifests/${reference}`, { headers: { accept: MediaTypes.ociManifest } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** The blob's file on disk (blob-store's layout). Not store.stat(): a stat pins the blob, as a client's HEAD would, and a pinned blob is not purged. */
+async function stored(cache: RunningCache, digest: string): Promise<boolean> {
+  const hex = digest.slice('sha256:'.length);
+  return access(join(cache.dataDir, 'blobs', 'sha256', hex.slice(0, 2), hex)).then(
+    () => true,
+    () => false,
+  );
+}
+const removedDigests = (r: RemoveResult): string[] => r.removed.map((b) => b.digest).sort();
+
+describe('regcache-admin rm', () => {
+  const fx = useCache();
+
+  it('forgets a tag: the next pull by tag asks the upstream, past the hot answer; the content stays', async () => {
+    const { upstream, cache } = fx();
+    const image = await push(upstream, 'rm/forget', [await randomLayer('forget')], ['v1']);
+    await pull(cache, 'rm/forget:v1');
+    expect(await getManifest(cache, 'rm/forget', 'v1')).toBe(200);
+    upstream.resetRequests();
+    expect(await getManifest(cache, 'rm/forget', 'v1')).toBe(200);
+
+    const dry = await cache.cache.operations.remove({ images: ['rm/forget:v1'], dryRun: true });
+    expect(dry).toMatchObject({ dryRun: true, notFound: [], tagsForgotten: ['docker.io/rm/forget:v1'], removed: [] });
+    expect(await getManifest(cache, 'rm/forget', 'v1')).toBe(200);
+    await upstream.settle();
+    expect(upstream.countRequests('GET', '/v2/rm/forget/manifests/v1')).toBe(0);
+
+    const result = await cache.cache.operations.remove({ images: ['rm/forget:v1'] });
+    expect(result.images).toEqual([{ image: 'docker.io/rm/forget:v1', digest: image.digest, tags: ['docker.io/rm/forget:v1'] }]);
+    expect((await cache.cache.operations.inventory('docker.io/rm/forget')).repositories[0]?.tags).toEqual([]);
+    expect(await getManifest(cache, 'rm/forget', 'v1')).toBe(200);
+    await upstream.settle();
+    expect(upstream.countRequests('GET', '/v2/rm/forget/manifests/v1')).toBe(1);
+    for (const digest of [image.digest, ...image.blobs]) expect(await stored(cache, digest), digest).toBe(true);
+  }, 60_000);
+
+  it('purges an image but keeps the layer another image uses; every tag naming it goes; the other image still pulls as hits', async () => {
+    const { upstream, cache } = fx();
+    const shared = await randomLayer('shared-base', 8 * 1024);
+    const a = await push(upstream, 'rm/a', [shared, await randomLayer('a-app')], ['v1', 'also']);
+    const b = await push(upstream, 'rm/b', [shared, await randomLayer('b-app')], ['v1']);
+    for (const ref of ['rm/a:v1', 'rm/a:also', 'rm/b:v1']) await pull(cache, ref);
+    await pinsLapse();
+    const sharedDigest = a.blobs[0] ?? '';
+    const own = [a.digest, ...a.blobs.filter((d) => d !== sharedDigest)].sort();
+
+    const dry = await cache.cache.operations.remove({ images: ['rm/a:v1'], purge: true, dryRun: true });
+    expect(removedDigests(dry)).toEqual(own);
+    expect(dry).toMatchObject({ keptShared: 1, skippedInUse: 0, tagsForgotten: ['docker.io/rm/a:also', 'docker.io/rm/a:v1'] });
+    for (const digest of own) expect(await stored(cache, digest), digest).toBe(true);
+
+    const result = await cache.cache.operations.remove({ images: ['rm/a:v1'], purge: true });
+    expect(removedDigests(result)).toEqual(own);
+    expect(result).toMatchObject({ purge: true, keptShared: 1, skippedInUse: 0, tagsForgotten: ['docker.io/rm/a:also', 'docker.io/rm/a:v1'] });
+    expect(result.freedBytes).toBe(result.removed.reduce((sum, blob) => sum + blob.size, 0));
+    for (const digest of own) expect(await stored(cache, digest), digest).toBe(false);
+    expect(await stored(cache, sharedDigest)).toBe(true);
+    expect(await cache.cache.metrics.render()).toMatch(/regcache_evictions_total\{reason="purge"\} 3\b/);
+
+    upstream.resetRequests();
+    await pull(cache, 'rm/b:v1');
+    await upstream.settle();
+    expect(b.blobs.reduce((sum, d) => sum + upstream.countRequests('GET', `/v2/rm/b/blobs/${d}`), 0)).toBe(0);
+    // The purged manifest by digest is a miss now (no hot answer left), fetched again.
+    expect(await getManifest(cache, 'rm/a', a.digest)).toBe(200);
+    await upstream.settle();
+    expect(upstream.countRequests('GET', `/v2/rm/a/manifests/${a.digest}`)).toBe(1);
+  }, 60_000);
+
+  it('purges an index with its platform manifests, configs and layers', async () => {
+    const { upstream, cache } = fx();
+    const { multiArch } = await seedImages(upstream, { prefix: 'rmidx' });
+    await pull(cache, `${multiArch.name}:${multiArch.tag}`, true);
+    await pinsLapse();
+    const result = await cache.cache.operations.remove({ images: [`docker.io/${multiArch.name}@${multiArch.digest}`], purge: true });
+    expect(removedDigests(result)).toEqual(imageDigests(multiArch).sort());
+    expect(result.tagsForgotten).toEqual([`docker.io/${multiArch.name}:${multiArch.tag}`]);
+    for (const digest of imageDigests(multiArch)) expect(await stored(cache, digest), digest).toBe(false);
+  }, 120_000);
+
+  it('reports images it does not hold, and refuses bad references before changing anything', async () => {
+    const { cache } = fx();
+    const none = await cache.cache.operations.remove({ images: ['rm/none:v1', 'rm/none@sha256:' + 'a'.repeat(64)], purge: true });
+    expect(none).toMatchObject({ notFound: ['docker.io/rm/none:v1', `docker.io/rm/none@sha256:${'a'.repeat(64)}`], removed: [], tagsForgotten: [] });
+    await expect(cache.cache.operations.remove({ images: ['rm/b:v1', 'UPPER/case:v1'] })).rejects.toThrow(OperationInputError);
+    await expect(cache.cache.operations.remove({ images: ['ghcr.io/owner/x:v1'] })).rejects.toThrow(/no upstream named "ghcr.io"/);
+    await expect(cache.cache.operations.remove({ images: [] })).rejects.toThrow(OperationInputError);
+    // rm/b:v1 came before the bad reference: it is still there.
+    expect((await cache.cache.operations.inventory('docker.io/rm/b')).repositories[0]?.tags.map((t) => t.tag) ?? []).toContain('v1');
+  }, 30_000);
+});
