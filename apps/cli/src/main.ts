@@ -9,6 +9,7 @@ import { ConfigError, OperationInputError } from '@regcache/proxy-core';
 import { CliError } from './errors.js';
 import { registerGc } from './verbs/gc.js';
 import { registerLs } from './verbs/ls.js';
+import { registerRm } from './verbs/rm.js';
 import { registerStats } from './verbs/stats.js';
 import { registerUpstreams } from './verbs/upstreams.js';
 import { registerVerify } from './verbs/verify.js';
@@ -25,6 +26,7 @@ registerGc(program);
 registerVerify(program);
 registerLs(program);
 registerWarm(program);
+registerRm(program);
 registerUpstreams(program);
 
 function fail(message: string, code: number): never {

@@ -12,6 +12,7 @@ export function remoteOperations(admin: AdminClient): AdminOperations {
     verify: (opts, onProgress) => admin.stream('/verify', opts, onProgress),
     inventory: (filter) => admin.get(filter === undefined ? '/ls' : `/ls?repo=${encodeURIComponent(filter)}`),
     warm: (opts, onProgress) => admin.stream('/warm', opts, onProgress),
+    remove: (opts, onProgress) => admin.stream('/rm', opts, onProgress),
     upstreams: () => admin.get('/upstreams'),
   };
 }

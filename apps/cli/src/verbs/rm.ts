@@ -1,0 +1,50 @@
+/**
+ * `regcache-admin rm IMAGE...`: forget images' tags, so the next pull by tag asks the upstream
+ * (a tag moved upstream is seen now, not when the TTL runs out). `--purge` also deletes their
+ * content from disk, except blobs another cached image still uses and blobs in use right now.
+ * `--dry-run` shows what would change. Exits 1 if an image named is not in the cache.
+ */
+import type { Command } from 'commander';
+import { formatBytes, type RemoveResult } from '@regcache/proxy-core';
+import { verb } from '../command.js';
+import { plural, printJson, shortDigest } from '../format.js';
+import { createProgress } from '../progress.js';
+import { renderTable } from '../table.js';
+import { withTarget, type GlobalFlags } from '../target.js';
+
+interface RmFlags extends GlobalFlags {
+  purge?: boolean;
+  dryRun?: boolean;
+}
+
+function purgeLine(r: RemoveResult): string {
+  const verbText = r.dryRun ? 'would delete' : 'deleted';
+  const kept = `kept ${plural(r.keptShared, 'blob')} another cached image uses`;
+  const busy = r.skippedInUse === 0 ? '' : `; ${plural(r.skippedInUse, 'blob')} in use now, not deleted (run rm again)`;
+  return `${verbText} ${plural(r.removed.length, 'blob')}, ${formatBytes(r.freedBytes)}; ${kept}${busy}`;
+}
+
+export function formatRm(r: RemoveResult): string {
+  const rows = r.images.map((i) => [i.image, i.digest === null ? '-' : shortDigest(i.digest), i.digest === null ? 'not cached' : String(i.tags.length)]);
+  const lines = [renderTable(['image', 'manifest', 'tags'], rows, [2])];
+  const forgetVerb = r.dryRun ? 'would forget' : 'forgot';
+  lines.push('', `rm${r.dryRun ? ' (dry run)' : ''}: ${forgetVerb} ${plural(r.tagsForgotten.length, 'tag')}${r.tagsForgotten.length === 0 ? '' : `: ${r.tagsForgotten.join(', ')}`}`);
+  if (r.purge) lines.push(`  ${purgeLine(r)}`);
+  for (const image of r.notFound) lines.push(`not cached: ${image}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerRm(program: Command): void {
+  verb(program, 'rm <images...>', 'forget cached images (e.g. docker.io/library/alpine:3.20): the next pull asks the upstream')
+    .option('--purge', 'also delete their blobs from disk (not those another cached image uses)')
+    .option('--dry-run', 'show what would be forgotten and deleted; change nothing')
+    .action(async (images: string[], flags: RmFlags) => {
+      const progress = createProgress(flags.dryRun ? 'rm (dry run)' : 'rm: deleting');
+      const opts = { images, purge: flags.purge === true, dryRun: flags.dryRun === true };
+      const result = await withTarget(flags, ({ ops }) => ops.remove(opts, (p) => progress.update(p)));
+      progress.finish();
+      if (flags.json) printJson(result);
+      else process.stdout.write(formatRm(result));
+      if (result.notFound.length > 0) process.exitCode = 1;
+    });
+}
