@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError, OperationInputError } from '@regcache/proxy-core';
 import { CliError } from './errors.js';
+import { registerExpire } from './verbs/expire.js';
 import { registerGc } from './verbs/gc.js';
 import { registerLs } from './verbs/ls.js';
 import { registerRm } from './verbs/rm.js';
@@ -27,6 +28,7 @@ registerVerify(program);
 registerLs(program);
 registerWarm(program);
 registerRm(program);
+registerExpire(program);
 registerUpstreams(program);
 
 function fail(message: string, code: number): never {

@@ -13,6 +13,7 @@ export function remoteOperations(admin: AdminClient): AdminOperations {
     inventory: (filter) => admin.get(filter === undefined ? '/ls' : `/ls?repo=${encodeURIComponent(filter)}`),
     warm: (opts, onProgress) => admin.stream('/warm', opts, onProgress),
     remove: (opts, onProgress) => admin.stream('/rm', opts, onProgress),
+    expire: (opts) => admin.stream('/expire', opts),
     upstreams: () => admin.get('/upstreams'),
   };
 }

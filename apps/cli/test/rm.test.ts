@@ -4,7 +4,8 @@
  * drops the tag, so the next pull asks the upstream for the tag again but not for the blobs
  * (the content stayed). Directly (server stopped, the CLI opens the store): `--purge` deletes
  * the image's manifests and blobs, so a pull after fetches them from the upstream again. An
- * image the cache does not hold exits 1; a bad reference exits 2 — the same either way.
+ * image the cache does not hold exits 1; a bad reference exits 2 — the same either way. `expire`
+ * keeps the tag and sends the next pull to the upstream with one HEAD, directly and through the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedImages, skopeoPull, startRegistry, type RunningRegistry, type TestImage } from '@regcache/testkit';
@@ -130,5 +131,36 @@ describe('regcache-admin rm', () => {
     server = undefined;
     await runs();
     expect(await tagsListed()).toEqual([`docker.io/${images.docker.name}:v1`, `docker.io/${images.multiArch.name}:v1`]);
+  }, 120_000);
+
+  it('expire keeps the tag but sends the next pull to the upstream with one HEAD; directly, too', async () => {
+    const { docker, oci } = images;
+    const ref = `${docker.name}:${docker.tag}`;
+    const name = `docker.io/${ref}`;
+    const direct = await runCli(['expire', ref, '--config', config]);
+    expect(direct.code, direct.stderr).toBe(0);
+    expect(direct.stdout).toContain(`expire: 1 tag expired: ${name}`);
+
+    server = await startServer(config);
+    upstream.resetRequests();
+    await pull(docker);
+    expect(upstream.countRequests('HEAD', `/v2/${docker.name}/manifests/${docker.tag}`)).toBe(1);
+    expect(upstream.countRequests('GET', `/v2/${docker.name}/manifests/${docker.tag}`)).toBe(0);
+    expect(blobGets(docker)).toBe(0);
+
+    const viaServer = await runCli(['expire', ref, `${oci.name}:${oci.tag}`, '--json', '--config', config]);
+    expect(viaServer.code, viaServer.stderr).toBe(1);
+    expect(JSON.parse(viaServer.stdout)).toEqual({
+      images: [
+        { image: name, digest: docker.digest, tags: [name] },
+        { image: `docker.io/${oci.name}:${oci.tag}`, digest: null, tags: [] },
+      ],
+      notFound: [`docker.io/${oci.name}:${oci.tag}`],
+      tagsExpired: [name],
+    });
+    upstream.resetRequests();
+    await pull(docker);
+    expect(upstream.countRequests('HEAD', `/v2/${docker.name}/manifests/${docker.tag}`)).toBe(1);
+    expect(await tagsListed()).toContain(name);
   }, 120_000);
 });

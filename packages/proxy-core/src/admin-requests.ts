@@ -7,6 +7,7 @@ import type { GcOptions } from './gc.js';
 import { optionalBoolean, type JsonObject } from './admin-io.js';
 import { OperationInputError } from './operation-errors.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
+import type { ExpireOptions } from './expire.js';
 import type { RemoveOptions } from './remove.js';
 import type { VerifyOptions } from './verify.js';
 import type { WarmOptions } from './warm.js';
@@ -56,4 +57,8 @@ export function warmRequest(body: JsonObject): WarmOptions {
 
 export function removeRequest(body: JsonObject): RemoveOptions {
   return { images: imageList(body), purge: optionalBoolean(body, 'purge'), dryRun: optionalBoolean(body, 'dryRun') };
+}
+
+export function expireRequest(body: JsonObject): ExpireOptions {
+  return { images: imageList(body) };
 }

@@ -11,12 +11,13 @@
  *   POST /verify  {sample?, repair?}                   NDJSON
  *   POST /warm    {images: [...], platform?}           NDJSON
  *   POST /rm      {images: [...], purge?, dryRun?}     NDJSON
+ *   POST /expire  {images: [...]}                      NDJSON
  *   GET  /upstreams          each upstream asked GET /v2/ as fills ask it (JSON)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlobStoreError } from '@regcache/blob-store';
 import { readJsonBody, sendAdminError, sendAdminJson, sendText, streamOperation, type ErrorDescription } from './admin-io.js';
-import { gcRequest, removeRequest, verifyRequest, warmRequest } from './admin-requests.js';
+import { expireRequest, gcRequest, removeRequest, verifyRequest, warmRequest } from './admin-requests.js';
 import type { GuardedStore } from './guarded-store.js';
 import { checkReadiness } from './health.js';
 import type { Logger } from './logger.js';
@@ -73,6 +74,10 @@ function routes(deps: AdminDeps, explain: (error: unknown) => ErrorDescription):
     'POST /rm': async (req, res) => {
       const opts = removeRequest(await readJsonBody(req));
       await streamOperation(res, (progress) => ops.remove(opts, progress), explain);
+    },
+    'POST /expire': async (req, res) => {
+      const opts = expireRequest(await readJsonBody(req));
+      await streamOperation(res, () => ops.expire(opts), explain);
     },
   };
 }

@@ -37,6 +37,8 @@ export type { Inventory, RepositoryInfo, TagInfo } from './inventory.js';
 export { parsePlatform } from './warm.js';
 export type { WarmedImage, WarmOptions, WarmProgress, WarmResult } from './warm.js';
 export type { RemovedBlob, RemovedImage, RemoveOptions, RemoveProgress, RemoveResult } from './remove.js';
+export type { ExpireOptions, ExpireResult } from './expire.js';
+export type { NamedImage } from './image-tags.js';
 export type { UpstreamCheck } from './upstream-check.js';
 export { parseImageRef } from './image-ref.js';
 export type { ImageRef } from './image-ref.js';

@@ -100,7 +100,9 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   const upstreamAccept = upstreamManifestAccept(accept);
   let current: Digest | undefined;
   try {
-    const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}`;
+    // The record's fetchedAt is in the key: requests that read the same stale record share one
+    // HEAD, but a record expired since (regcache-admin expire) never reuses an earlier answer.
+    const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}\u0000${cached.fetchedAt}`;
     current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs, tag, upstreamAccept));
   } catch (error) {
     if (servesStale(error)) {

@@ -1,16 +1,18 @@
 /**
- * The admin operations — stats, gc, verify, ls, warm, rm, upstreams — as functions of one cache instance.
+ * The admin operations — stats, gc, verify, ls, warm, rm, expire, upstreams — as functions of one cache instance.
  * The admin API calls them when a server is running; `regcache-admin` calls the very same
  * ones on a cache it opens itself when none is. So the output is the same either way.
  *
- * gc, verify, rm and automatic eviction change the store: they run one at a time.
+ * gc, verify, rm, expire and automatic eviction change the store: they run one at a time.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import type { RegcacheConfig } from './config.js';
 import { defaultUpstream } from './config.js';
+import { expireImages, type ExpireOptions, type ExpireResult } from './expire.js';
 import type { GcItem } from './gc-plan.js';
 import { runGc, type GcOptions, type GcProgress, type GcResult } from './gc.js';
 import type { GuardedStore } from './guarded-store.js';
+import type { NameScope } from './image-tags.js';
 import { listInventory, type Inventory } from './inventory.js';
 import type { CacheMetrics } from './metrics.js';
 import { OperationInputError, OperationUnavailableError } from './operation-errors.js';
@@ -32,6 +34,8 @@ export interface AdminOperations {
   warm(opts: WarmOptions, onProgress?: (p: WarmProgress) => void): Promise<WarmResult>;
   /** Forgets images' tags; with `purge`, deletes their content too (remove.ts). */
   remove(opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult>;
+  /** Marks images' tags past their TTL: the next pull revalidates (expire.ts). */
+  expire(opts: ExpireOptions): Promise<ExpireResult>;
   /** Each upstream asked `GET /v2/` the way fills ask it (upstream-check.ts). */
   upstreams(): Promise<UpstreamCheck[]>;
 }
@@ -89,11 +93,14 @@ async function warmWith(deps: OperationsDeps, opts: WarmOptions, onProgress?: (p
   }
 }
 
+/** How rm and expire read image references: the configured upstreams, the default one. */
+function nameScope(deps: OperationsDeps): NameScope {
+  return { store: deps.store, upstreams: deps.config.upstreams.map((u) => u.name), defaultUpstream: defaultUpstream(deps.config).name };
+}
+
 async function removeWith(deps: OperationsDeps, opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult> {
-  const upstreams = deps.config.upstreams.map((u) => u.name);
   const onRemoved = (blob: { size: number }): void => deps.metrics?.evicted('purge', blob.size);
-  const removeDeps = { store: deps.store, upstreams, defaultUpstream: defaultUpstream(deps.config).name, inFlight: deps.inFlight, onRemoved };
-  const result = await removeImages(removeDeps, opts, onProgress);
+  const result = await removeImages({ ...nameScope(deps), inFlight: deps.inFlight, onRemoved }, opts, onProgress);
   const size = deps.size.current();
   if (size !== undefined && result.freedBytes > 0) deps.size.set(Math.max(0, size - result.freedBytes));
   return result;
@@ -124,6 +131,7 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     inventory: (filter) => listInventory(store, filter),
     warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
     remove: (opts, onProgress) => exclusive.run(() => removeWith(deps, opts, onProgress)),
+    expire: (opts) => exclusive.run(() => expireImages({ ...nameScope(deps), tagTtl: (name) => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0 }, opts)),
     upstreams: async () => {
       if (deps.checkUpstreams === undefined) throw new OperationUnavailableError('checking upstreams needs the clients of a cache instance');
       return deps.checkUpstreams();

@@ -16,9 +16,8 @@ import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, TagEntry } from '@regcache/blob-store';
 import { removeBlobs, type GcProgress } from './gc.js';
 import type { GuardedStore } from './guarded-store.js';
-import { parseImageRef, type ImageRef } from './image-ref.js';
+import { nameTags, tagName, type NamedImage, type NameScope } from './image-tags.js';
 import { addClosure, collectStoredMetas, isManifest, type StoredMetas } from './manifest-closure.js';
-import { OperationInputError } from './operation-errors.js';
 
 export interface RemoveOptions {
   images: string[];
@@ -26,14 +25,7 @@ export interface RemoveOptions {
   dryRun?: boolean;
 }
 
-export interface RemovedImage {
-  /** `upstream/repository:tag` or `…@digest`, as stored. */
-  image: string;
-  /** The image's manifest digest; null when the cache knows no such image. */
-  digest: Digest | null;
-  /** The `upstream/repository:tag` names it gave: NAME:TAG itself, or the repository's tags of NAME@DIGEST. */
-  tags: string[];
-}
+export type RemovedImage = NamedImage;
 
 export interface RemovedBlob {
   digest: Digest;
@@ -61,35 +53,10 @@ export interface RemoveResult {
 /** Blobs deleted so far (a purge), as gc reports them. */
 export type RemoveProgress = GcProgress;
 
-export interface RemoveDeps {
-  store: GuardedStore;
-  upstreams: readonly string[];
-  defaultUpstream: string;
+export interface RemoveDeps extends NameScope {
   /** Digests being filled right now. */
   inFlight(): readonly Digest[];
   onRemoved?(blob: RemovedBlob): void;
-}
-
-const tagName = (e: Pick<TagEntry, 'upstream' | 'repo' | 'tag'>): string => `${e.upstream}/${e.repo}:${e.tag}`;
-
-async function allTags(store: GuardedStore): Promise<TagEntry[]> {
-  const tags: TagEntry[] = [];
-  for await (const entry of store.tags()) tags.push(entry);
-  return tags;
-}
-
-/** The tags `ref` names and the manifest it means (null when the cache holds neither). */
-async function resolve(store: GuardedStore, tags: readonly TagEntry[], ref: ImageRef): Promise<{ digest: Digest | null; tags: TagEntry[] }> {
-  const inRepo = tags.filter((t) => t.upstream === ref.upstream && t.repo === ref.repository);
-  if (ref.reference.kind === 'tag') {
-    const tag = ref.reference.tag;
-    const named = inRepo.filter((t) => t.tag === tag);
-    return { digest: named[0]?.record.digest ?? null, tags: named };
-  }
-  const digest = ref.reference.digest;
-  const pointing = inRepo.filter((t) => t.record.digest === digest);
-  const stored = pointing.length > 0 || (await store.peek(digest)) !== undefined;
-  return { digest: stored ? digest : null, tags: pointing };
 }
 
 /** What purging `roots` deletes: their closure less the closure of every manifest kept. */
@@ -111,23 +78,14 @@ async function forget(store: GuardedStore, tags: readonly TagEntry[], dryRun: bo
 }
 
 export async function removeImages(deps: RemoveDeps, opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult> {
-  const refs = opts.images.map((image) => parseImageRef(image, deps.upstreams, deps.defaultUpstream));
-  if (refs.length === 0) throw new OperationInputError('name at least one image, e.g. docker.io/library/alpine:3.20');
   const dryRun = opts.dryRun === true;
   const purge = opts.purge === true;
-  const { store } = deps;
-  const tags = await allTags(store);
-  const images: RemovedImage[] = [];
-  const forgotten = new Map<string, TagEntry>();
-  for (const ref of refs) {
-    const found = await resolve(store, tags, ref);
-    images.push({ image: ref.display, digest: found.digest, tags: found.tags.map(tagName) });
-    for (const t of found.tags) forgotten.set(tagName(t), t);
-  }
-  const result: RemoveResult = { dryRun, purge, images, notFound: images.filter((i) => i.digest === null).map((i) => i.image), tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0 };
+  const { images, notFound, named, all } = await nameTags(deps, opts.images);
+  const forgotten = new Map(named);
+  const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0 };
   // The named tags go first: a pull by one of them during the purge asks the upstream.
-  await forget(store, [...forgotten.values()], dryRun);
-  if (purge) await forget(store, await purgeImages(deps, result, tags, forgotten, onProgress), dryRun);
+  await forget(deps.store, [...forgotten.values()], dryRun);
+  if (purge) await forget(deps.store, await purgeImages(deps, result, all, forgotten, onProgress), dryRun);
   result.tagsForgotten = [...forgotten.keys()].sort();
   return result;
 }

@@ -5,7 +5,7 @@
  * `--dry-run` shows what would change. Exits 1 if an image named is not in the cache.
  */
 import type { Command } from 'commander';
-import { formatBytes, type RemoveResult } from '@regcache/proxy-core';
+import { formatBytes, type NamedImage, type RemoveResult } from '@regcache/proxy-core';
 import { verb } from '../command.js';
 import { plural, printJson, shortDigest } from '../format.js';
 import { createProgress } from '../progress.js';
@@ -24,9 +24,14 @@ function purgeLine(r: RemoveResult): string {
   return `${verbText} ${plural(r.removed.length, 'blob')}, ${formatBytes(r.freedBytes)}; ${kept}${busy}`;
 }
 
+/** The images an rm or expire named: the manifest each means and how many tags it named. */
+export function namedImagesTable(images: readonly NamedImage[]): string {
+  const rows = images.map((i) => [i.image, i.digest === null ? '-' : shortDigest(i.digest), i.digest === null ? 'not cached' : String(i.tags.length)]);
+  return renderTable(['image', 'manifest', 'tags'], rows, [2]);
+}
+
 export function formatRm(r: RemoveResult): string {
-  const rows = r.images.map((i) => [i.image, i.digest === null ? '-' : shortDigest(i.digest), i.digest === null ? 'not cached' : String(i.tags.length)]);
-  const lines = [renderTable(['image', 'manifest', 'tags'], rows, [2])];
+  const lines = [namedImagesTable(r.images)];
   const forgetVerb = r.dryRun ? 'would forget' : 'forgot';
   lines.push('', `rm${r.dryRun ? ' (dry run)' : ''}: ${forgetVerb} ${plural(r.tagsForgotten.length, 'tag')}${r.tagsForgotten.length === 0 ? '' : `: ${r.tagsForgotten.join(', ')}`}`);
   if (r.purge) lines.push(`  ${purgeLine(r)}`);

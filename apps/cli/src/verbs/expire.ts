@@ -1,0 +1,30 @@
+/**
+ * `regcache-admin expire IMAGE...`: mark cached tags as past their TTL, keeping them. The next
+ * pull of each revalidates with the upstream (a HEAD) and gets the new manifest if the tag moved
+ * — e.g. from a CI job right after it pushed a new `latest` upstream; if the upstream cannot
+ * answer, the cached manifest is still served. Exits 1 if an image named is not in the cache.
+ */
+import type { Command } from 'commander';
+import type { ExpireResult } from '@regcache/proxy-core';
+import { verb } from '../command.js';
+import { plural, printJson } from '../format.js';
+import { withTarget, type GlobalFlags } from '../target.js';
+import { namedImagesTable } from './rm.js';
+
+export function formatExpire(r: ExpireResult): string {
+  const lines = [namedImagesTable(r.images), ''];
+  const names = r.tagsExpired.length === 0 ? '' : `: ${r.tagsExpired.join(', ')}`;
+  lines.push(`expire: ${plural(r.tagsExpired.length, 'tag')} expired${names}; the next pull of each asks the upstream`);
+  for (const image of r.notFound) lines.push(`not cached: ${image}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerExpire(program: Command): void {
+  verb(program, 'expire <images...>', 'mark cached tags stale (e.g. alpine:3.20): the next pull revalidates with the upstream')
+    .action(async (images: string[], flags: GlobalFlags) => {
+      const result = await withTarget(flags, ({ ops }) => ops.expire({ images }));
+      if (flags.json) printJson(result);
+      else process.stdout.write(formatExpire(result));
+      if (result.notFound.length > 0) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,37 @@
+/**
+ * expire: mark images' tags as past their TTL, without forgetting them. The next pull by such a
+ * tag revalidates with the upstream — a HEAD, free under Docker Hub's pull limit — and gets the
+ * new manifest if the tag moved; if the upstream cannot answer, the cached manifest is still
+ * served (stale-if-error), so expiring is safe while the upstream is down, unlike `rm`. The
+ * hot answers (this thread's and the fronts') go with the tag write, through the store's
+ * listeners.
+ */
+import { nameTags, type NamedImage, type NameScope } from './image-tags.js';
+
+export interface ExpireOptions {
+  images: string[];
+}
+
+export interface ExpireResult {
+  images: NamedImage[];
+  /** Images named that the cache does not hold. */
+  notFound: string[];
+  /** The `upstream/repository:tag` names now expired. */
+  tagsExpired: string[];
+}
+
+export interface ExpireDeps extends NameScope {
+  /** The upstream's `tagTtl` in ms. */
+  tagTtl(upstream: string): number;
+  now?(): number;
+}
+
+export async function expireImages(deps: ExpireDeps, opts: ExpireOptions): Promise<ExpireResult> {
+  const { images, notFound, named } = await nameTags(deps, opts.images);
+  // Recorded as fetched one TTL (and a millisecond) ago: past it, and — unlike a fixed "expired"
+  // value — never equal to an earlier record's fetchedAt, which keys the revalidation a request
+  // may share (manifests.ts): a second expire must not reuse the first one's HEAD.
+  const fetchedAt = (deps.now?.() ?? Date.now()) - 1;
+  for (const t of named.values()) await deps.store.putTag(t.upstream, t.repo, t.tag, { ...t.record, fetchedAt: Math.max(0, fetchedAt - deps.tagTtl(t.upstream)) });
+  return { images, notFound, tagsExpired: [...named.keys()].sort() };
+}
