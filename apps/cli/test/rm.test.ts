@@ -61,7 +61,7 @@ describe('regcache-admin rm', () => {
 
     const dry = await rm([`${docker.name}:${docker.tag}`, '--dry-run']);
     expect(dry).toMatchObject({ dryRun: true, purge: false, notFound: [], tagsForgotten: [name], removed: [], freedBytes: 0 });
-    expect(dry.images).toEqual([{ image: name, digest: docker.digest, tags: [name] }]);
+    expect(dry.images).toEqual([{ image: name, repository: `docker.io/${docker.name}`, digest: docker.digest, tags: [name] }]);
     expect(await tagsListed()).toContain(name);
     upstream.resetRequests();
     await pull(docker);
@@ -152,8 +152,8 @@ describe('regcache-admin rm', () => {
     expect(viaServer.code, viaServer.stderr).toBe(1);
     expect(JSON.parse(viaServer.stdout)).toEqual({
       images: [
-        { image: name, digest: docker.digest, tags: [name] },
-        { image: `docker.io/${oci.name}:${oci.tag}`, digest: null, tags: [] },
+        { image: name, repository: `docker.io/${docker.name}`, digest: docker.digest, tags: [name] },
+        { image: `docker.io/${oci.name}:${oci.tag}`, repository: `docker.io/${oci.name}`, digest: null, tags: [] },
       ],
       notFound: [`docker.io/${oci.name}:${oci.tag}`],
       tagsExpired: [name],

@@ -82,13 +82,13 @@ export async function removeBlobs<T extends { digest: Digest; size: number }>(
   victims: readonly T[],
   onRemoved?: (item: T) => void,
   onProgress?: (p: GcProgress) => void,
-): Promise<{ removed: T[]; skipped: number }> {
+): Promise<{ removed: T[]; inUse: T[] }> {
   const removed: T[] = [];
-  let skipped = 0;
+  const inUse: T[] = [];
   let bytes = 0;
   for (const [index, victim] of victims.entries()) {
     const outcome = deps.inFlight().includes(victim.digest) ? 'in-use' : await deps.store.usage.removeUnlessInUse(victim.digest);
-    if (outcome === 'in-use') skipped++;
+    if (outcome === 'in-use') inUse.push(victim);
     if (outcome === 'removed') {
       removed.push(victim);
       bytes += victim.size;
@@ -96,7 +96,7 @@ export async function removeBlobs<T extends { digest: Digest; size: number }>(
     }
     onProgress?.({ done: index + 1, total: victims.length, bytes });
   }
-  return { removed, skipped };
+  return { removed, inUse };
 }
 
 /** Tags whose manifest is not stored (any more, or `gone` in this run): counted, and deleted unless `dryRun`. */
@@ -126,7 +126,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcPr
     maxAge: opts.maxAge,
     unlinkedGraceMs: deps.unlinkedGraceMs ?? DEFAULT_UNLINKED_GRACE_MS,
   });
-  const done = dryRun ? { removed: plan.victims, skipped: 0 } : await removeBlobs(deps, plan.victims, deps.onRemoved, onProgress);
+  const done = dryRun ? { removed: plan.victims, inUse: [] } : await removeBlobs(deps, plan.victims, deps.onRemoved, onProgress);
   const gone = new Set(done.removed.map((victim) => victim.digest));
   const freedBytes = done.removed.reduce((sum, victim) => sum + victim.size, 0);
   return {
@@ -137,7 +137,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcPr
     sizeAfter: plan.sizeBefore - freedBytes,
     freedBytes,
     removed: done.removed,
-    skippedInUse: plan.skippedInUse + done.skipped,
+    skippedInUse: plan.skippedInUse + done.inUse.length,
     tagsRemoved: await dropDanglingTags(store, gone, dryRun),
     tempFiles: report.tempFiles,
     danglingEntries: report.missingFiles.length,

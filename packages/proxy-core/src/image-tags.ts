@@ -14,6 +14,8 @@ import { OperationInputError } from './operation-errors.js';
 export interface NamedImage {
   /** `upstream/repository:tag` or `…@digest`, as stored. */
   image: string;
+  /** `upstream/repository`, as stored. */
+  repository: string;
   /** The image's manifest digest; null when the cache knows no such image. */
   digest: Digest | null;
   /** The `upstream/repository:tag` names it gave: NAME:TAG itself, or the repository's tags of NAME@DIGEST. */
@@ -60,7 +62,7 @@ export async function nameTags(scope: NameScope, images: readonly string[]): Pro
   const result: NamedTags = { images: [], notFound: [], named: new Map(), all };
   for (const ref of refs) {
     const found = await resolve(scope.store, all, ref);
-    result.images.push({ image: ref.display, digest: found.digest, tags: found.tags.map(tagName) });
+    result.images.push({ image: ref.display, repository: `${ref.upstream}/${ref.repository}`, digest: found.digest, tags: found.tags.map(tagName) });
     if (found.digest === null) result.notFound.push(ref.display);
     for (const t of found.tags) result.named.set(tagName(t), t);
   }

@@ -8,7 +8,10 @@
  *   purge   also deletes the image's content: its manifest (an index's platform manifests
  *           too) and every blob they reference, except what a kept image still references
  *           (a shared base layer) and what is in use now (a fill, a read): those are counted,
- *           not removed. A tag anywhere that named a removed manifest is forgotten with it.
+ *           not removed. Blobs go first, manifests last; an image with a blob in use keeps its
+ *           manifests, so that `rm --purge upstream/repo@digest` (listed in `retry`) can finish
+ *           it later — without them nothing would name that blob again. A tag anywhere that
+ *           named a deleted manifest is forgotten with it.
  * The hot answers (this thread's and the fronts') go with the tag or blob, through the
  * store's listeners. A dry run reports the same choice and changes nothing.
  */
@@ -46,8 +49,10 @@ export interface RemoveResult {
   freedBytes: number;
   /** purge: blobs of these images that a kept image also references. */
   keptShared: number;
-  /** purge: blobs in use (a fill, a read); run again to remove them. */
+  /** purge: blobs in use (a fill, a read), not deleted. */
   skippedInUse: number;
+  /** purge: `upstream/repository@digest` of the images kept because of those; rm --purge them again later. */
+  retry: string[];
 }
 
 /** Blobs deleted so far (a purge), as gc reports them. */
@@ -59,16 +64,52 @@ export interface RemoveDeps extends NameScope {
   onRemoved?(blob: RemovedBlob): void;
 }
 
-/** What purging `roots` deletes: their closure less the closure of every manifest kept. */
-async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[]): Promise<{ victims: BlobMeta[]; shared: number }> {
-  const purged = new Set<Digest>();
-  for (const root of roots) await addClosure(store, metas, root, purged);
+interface PurgePlan {
+  victims: BlobMeta[];
+  /** Blobs of the purged images that a kept image also references. */
+  shared: number;
+  /** Each root's closure: what it would take with it. */
+  closures: Map<Digest, Set<Digest>>;
+}
+
+/** What purging `roots` deletes: their closures less the closure of every manifest kept. */
+async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[]): Promise<PurgePlan> {
+  const closures = new Map<Digest, Set<Digest>>();
+  for (const root of roots) {
+    const closure = new Set<Digest>();
+    await addClosure(store, metas, root, closure);
+    closures.set(root, closure);
+  }
+  const purged = new Set([...closures.values()].flatMap((c) => [...c]));
   const kept = new Set<Digest>();
   for (const [digest, meta] of metas) if (isManifest(meta) && !purged.has(digest)) await addClosure(store, metas, digest, kept);
   const victims = [...purged].filter((d) => !kept.has(d)).flatMap((d) => metas.get(d) ?? []);
-  // Manifests first: a pull that starts meanwhile finds no image rather than one missing layers.
-  victims.sort((a, b) => Number(isManifest(b)) - Number(isManifest(a)));
-  return { victims, shared: purged.size - victims.length };
+  return { victims, shared: purged.size - victims.length, closures };
+}
+
+const asRemoved = (m: BlobMeta): RemovedBlob => ({ digest: m.digest, size: m.size, mediaType: m.mediaType ?? null });
+
+/**
+ * Deletes the plan: layers and configs, then platform manifests, then the images' own
+ * manifests. A manifest is not deleted while a blob of its image is in use: the image stays
+ * named, so the purge can be run again for it (the roots returned as `kept`).
+ */
+async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: RemoveProgress) => void): Promise<{ removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] }> {
+  const roots = new Set(plan.closures.keys());
+  const busy = new Set<Digest>();
+  const blocked = (root: Digest): boolean => [...(plan.closures.get(root) ?? [])].some((d) => busy.has(d));
+  const steps = [(m: BlobMeta) => !isManifest(m), (m: BlobMeta) => isManifest(m) && !roots.has(m.digest), (m: BlobMeta) => roots.has(m.digest)];
+  const removed: RemovedBlob[] = [];
+  const inUse: RemovedBlob[] = [];
+  for (const [index, inStep] of steps.entries()) {
+    const held = new Set([...roots].filter(blocked).flatMap((root) => [...(plan.closures.get(root) ?? [])]));
+    const batch = plan.victims.filter((m) => inStep(m) && !(isManifest(m) && held.has(m.digest))).map(asRemoved);
+    const done = await removeBlobs(deps, batch, deps.onRemoved, index === 0 ? onProgress : undefined);
+    removed.push(...done.removed);
+    inUse.push(...done.inUse);
+    for (const b of done.inUse) busy.add(b.digest);
+  }
+  return { removed, inUse, kept: [...roots].filter(blocked) };
 }
 
 /** Forgets `tags` (each once), unless a dry run. */
@@ -82,7 +123,7 @@ export async function removeImages(deps: RemoveDeps, opts: RemoveOptions, onProg
   const purge = opts.purge === true;
   const { images, notFound, named, all } = await nameTags(deps, opts.images);
   const forgotten = new Map(named);
-  const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0 };
+  const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0, retry: [] };
   // The named tags go first: a pull by one of them during the purge asks the upstream.
   await forget(deps.store, [...forgotten.values()], dryRun);
   if (purge) await forget(deps.store, await purgeImages(deps, result, all, forgotten, onProgress), dryRun);
@@ -95,13 +136,13 @@ async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonl
   const metas = await collectStoredMetas(deps.store);
   const roots = result.images.flatMap((i) => (i.digest === null ? [] : [i.digest]));
   const plan = await planPurge(deps.store, metas, roots);
-  const victims = plan.victims.map((m): RemovedBlob => ({ digest: m.digest, size: m.size, mediaType: m.mediaType ?? null }));
-  const done = result.dryRun ? { removed: victims, skipped: 0 } : await removeBlobs(deps, victims, deps.onRemoved, onProgress);
+  const done = result.dryRun ? { removed: plan.victims.map(asRemoved), inUse: [], kept: [] } : await deletePlan(deps, plan, onProgress);
   const gone = new Set(done.removed.map((b) => b.digest));
   result.removed = done.removed;
   result.freedBytes = done.removed.reduce((sum, b) => sum + b.size, 0);
   result.keptShared = plan.shared;
-  result.skippedInUse = done.skipped;
+  result.skippedInUse = done.inUse.length;
+  result.retry = result.images.flatMap((i) => (i.digest !== null && done.kept.includes(i.digest) ? [`${i.repository}@${i.digest}`] : []));
   const dangling = tags.filter((t) => gone.has(t.record.digest) && !forgotten.has(tagName(t)));
   for (const t of dangling) forgotten.set(tagName(t), t);
   return dangling;

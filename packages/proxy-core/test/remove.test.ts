@@ -3,9 +3,11 @@
  * by tag to the upstream (past the hot answer) and keeps the content; a purge deletes an
  * image's manifest and blobs but keeps a layer another cached image uses, forgets every tag
  * that named it, and leaves the other image pulling as hits; an index goes with its platform
- * manifests; a dry run changes nothing; bad references are input errors.
+ * manifests; an image with a layer being read keeps its manifests until a second purge; a dry run
+ * changes nothing; bad references are input errors.
  */
 import { access } from 'node:fs/promises';
+import { get, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildImage, MediaTypes, pushBlob, pushManifest, randomLayer, seedImages, skopeoPull, type RunningRegistry } from '@regcache/testkit';
@@ -71,7 +73,7 @@ describe('regcache-admin rm', () => {
     expect(upstream.countRequests('GET', '/v2/rm/forget/manifests/v1')).toBe(0);
 
     const result = await cache.cache.operations.remove({ images: ['rm/forget:v1'] });
-    expect(result.images).toEqual([{ image: 'docker.io/rm/forget:v1', digest: image.digest, tags: ['docker.io/rm/forget:v1'] }]);
+    expect(result.images).toEqual([{ image: 'docker.io/rm/forget:v1', repository: 'docker.io/rm/forget', digest: image.digest, tags: ['docker.io/rm/forget:v1'] }]);
     expect((await cache.cache.operations.inventory('docker.io/rm/forget')).repositories[0]?.tags).toEqual([]);
     expect(await getManifest(cache, 'rm/forget', 'v1')).toBe(200);
     await upstream.settle();
@@ -110,6 +112,37 @@ describe('regcache-admin rm', () => {
     expect(await getManifest(cache, 'rm/a', a.digest)).toBe(200);
     await upstream.settle();
     expect(upstream.countRequests('GET', `/v2/rm/a/manifests/${a.digest}`)).toBe(1);
+  }, 60_000);
+
+  it('keeps an image whose layer is being read, and a second purge of the digest it names finishes it', async () => {
+    const { upstream, cache } = fx();
+    const image = await push(upstream, 'rm/held', [await randomLayer('held', 16 * 1024 * 1024)], ['v1']);
+    const [layer = '', config = ''] = image.blobs;
+    await pull(cache, 'rm/held:v1');
+    await pinsLapse();
+    // A client reading the layer and not keeping up: its sendfile holds the blob open.
+    const reading = get(`${cache.url}/v2/rm/held/blobs/${layer}`);
+    const response = await new Promise<IncomingMessage>((resolve, reject) => reading.once('response', resolve).once('error', reject));
+    response.pause();
+
+    const first = await cache.cache.operations.remove({ images: ['rm/held:v1'], purge: true });
+    expect(first).toMatchObject({ skippedInUse: 1, retry: [`docker.io/rm/held@${image.digest}`], tagsForgotten: ['docker.io/rm/held:v1'] });
+    expect(removedDigests(first)).toEqual([config]);
+    expect(await stored(cache, layer)).toBe(true);
+    expect(await stored(cache, image.digest)).toBe(true);
+
+    reading.destroy();
+    let second: RemoveResult | undefined;
+    await expect
+      .poll(async () => {
+        second = await cache.cache.operations.remove({ images: first.retry, purge: true });
+        return second.skippedInUse;
+      })
+      .toBe(0);
+    expect(removedDigests(second as RemoveResult)).toEqual([image.digest, layer].sort());
+    expect(second?.retry).toEqual([]);
+    expect(await stored(cache, layer)).toBe(false);
+    expect(await stored(cache, image.digest)).toBe(false);
   }, 60_000);
 
   it('purges an index with its platform manifests, configs and layers', async () => {

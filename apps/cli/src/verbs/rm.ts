@@ -20,8 +20,9 @@ interface RmFlags extends GlobalFlags {
 function purgeLine(r: RemoveResult): string {
   const verbText = r.dryRun ? 'would delete' : 'deleted';
   const kept = `kept ${plural(r.keptShared, 'blob')} another cached image uses`;
-  const busy = r.skippedInUse === 0 ? '' : `; ${plural(r.skippedInUse, 'blob')} in use now, not deleted (run rm again)`;
-  return `${verbText} ${plural(r.removed.length, 'blob')}, ${formatBytes(r.freedBytes)}; ${kept}${busy}`;
+  const busy = r.skippedInUse === 0 ? '' : `; ${plural(r.skippedInUse, 'blob')} in use now, not deleted`;
+  const again = r.retry.length === 0 ? '' : `\n  kept to finish later: regcache-admin rm --purge ${r.retry.join(' ')}`;
+  return `${verbText} ${plural(r.removed.length, 'blob')}, ${formatBytes(r.freedBytes)}; ${kept}${busy}${again}`;
 }
 
 /** The images an rm or expire named: the manifest each means and how many tags it named. */
