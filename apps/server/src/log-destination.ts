@@ -9,30 +9,63 @@
  * waiting bytes are dropped (as Docker's `mode: non-blocking` log driver does), counted in
  * `regcache_log_lines_dropped_total`, and once stdout has caught up a warn line says how many
  * were lost.
+ *
+ * Warn and error lines are the ones that explain an outage, and they are few: they are not
+ * dropped at `log.maxBuffer` but only past WARN_RESERVE times it, so the line that says why the
+ * upstream is unreachable survives a burst of request lines.
  */
 import { Counter, type Registry } from 'prom-client';
-import { pino } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 
 export interface LogDestination {
-  /** pino's destination stream (SonicBoom). */
-  readonly stream: ReturnType<typeof pino.destination>;
+  /** pino's destination: stdout's SonicBoom behind the drop policy. */
+  readonly stream: DestinationStream;
   /** Once stdout has caught up after drops, tells `logger` how many lines were lost. */
   reportDropsTo(logger: { warn(obj: object, msg?: string): void }): void;
   /** Counts the drops in `registry` as regcache_log_lines_dropped_total. */
   registerMetric(registry: Registry): void;
 }
 
+/** Warn and error lines may fill the backlog up to this many times `log.maxBuffer`. */
+export const WARN_RESERVE = 4;
+
+/** pino's level number, read from the start of its JSON line (`{"level":30,…`); 0 if not there. */
+function levelOf(line: string): number {
+  return line.startsWith('{"level":') ? Number.parseInt(line.slice(9, 11), 10) || 0 : 0;
+}
+
 export function createLogDestination(opts: { maxBuffer: number; fd?: number }): LogDestination {
-  const stream = pino.destination({ dest: opts.fd ?? 1, sync: false, maxLength: opts.maxBuffer });
+  const sonic = pino.destination({ dest: opts.fd ?? 1, sync: false, maxLength: opts.maxBuffer * WARN_RESERVE });
   let dropped = 0;
   let reported = 0;
-  stream.on('drop', () => void dropped++);
+  let refused = false;
+  // Bytes handed to stdout and not yet written (lines are ASCII JSON in practice: their length
+  // stands for their bytes; a drain resets the count, so a difference cannot accumulate).
+  let pending = 0;
+  sonic.on('drop', () => {
+    dropped++;
+    refused = true;
+  });
+  sonic.on('write', (n: number) => void (pending = Math.max(0, pending - n)));
+  sonic.on('drain', () => void (pending = 0));
+  const write = (line: string): boolean => {
+    if (pending + line.length > opts.maxBuffer && levelOf(line) < 40) {
+      dropped++;
+      return false;
+    }
+    refused = false;
+    const more = sonic.write(line);
+    if (!refused) pending += line.length;
+    return more;
+  };
+  // pino calls write() and, if there, flush(); the exit-time flush is registered on `sonic` itself.
+  const stream = { write, flush: (cb?: (err?: Error) => void) => sonic.flush(cb) };
   return {
     stream,
     reportDropsTo(logger) {
       // 'drain': everything queued has been written. The warn line is queued like any other
       // (into an empty buffer, so it is not dropped itself).
-      stream.on('drain', () => {
+      sonic.on('drain', () => {
         if (dropped === reported) return;
         const lines = dropped - reported;
         reported = dropped;

@@ -2,7 +2,8 @@
  * A log reader that stops reading must not grow the server: with stdout stalled, log lines
  * beyond `log.maxBuffer` are dropped and counted (regcache_log_lines_dropped_total), requests
  * are still answered, and once stdout is read again a warn line says how many were lost.
- * Every request line is either delivered or counted as dropped.
+ * Every request line is either delivered or counted as dropped. A warn line logged while the
+ * backlog is full of request lines is not dropped (it has WARN_RESERVE times the room).
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { runServer, type ServerProcess } from './spawn.js';
 
 const REQUESTS = 3000;
 const CONCURRENCY = 16;
+const TOKEN = 'log-backlog-test-token-0123456789';
 
 async function pingMany(address: string, count: number): Promise<number[]> {
   const agent = new Agent({ connections: CONCURRENCY });
@@ -21,7 +23,7 @@ async function pingMany(address: string, count: number): Promise<number[]> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next++ < count) {
-      const res = await request(`http://${address}/v2/`, { dispatcher: agent });
+      const res = await request(`http://${address}/v2/`, { dispatcher: agent, headers: { authorization: `Bearer ${TOKEN}` } });
       await res.body.dump();
       statuses.push(res.statusCode);
     }
@@ -50,7 +52,7 @@ describe('log backlog', () => {
     upstream = await startRegistry();
     const dir = await tempDir('log-backlog-');
     const config = join(dir, 'regcache.json');
-    await writeFile(config, JSON.stringify({ upstreams: [{ name: 'docker.io', url: upstream.url }], log: { maxBuffer: '64KiB' }, limits: { frontThreads: 0 } }));
+    await writeFile(config, JSON.stringify({ upstreams: [{ name: 'docker.io', url: upstream.url }], log: { maxBuffer: '64KiB' }, limits: { frontThreads: 0 }, auth: { tokens: [TOKEN] } }));
     server = await runServer(['--config', config, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--data', join(dir, 'data')]);
   }, 60_000);
 
@@ -60,7 +62,7 @@ describe('log backlog', () => {
     await upstream?.stop();
   });
 
-  it('drops and counts lines past log.maxBuffer while stdout is stalled, then reports them', async () => {
+  it('drops and counts lines past log.maxBuffer while stdout is stalled, keeps a warn line, then reports them', async () => {
     const admin = String(server.lines.find((l) => l.msg === 'regcache listening')?.admin);
     expect(await droppedMetric(admin)).toBe(0);
     const before = server.lines.filter((l) => l.msg === 'request').length;
@@ -72,6 +74,10 @@ describe('log backlog', () => {
     // 3000 lines of ≈ 200 bytes do not fit in a 64 KiB pipe and a 64 KiB buffer.
     const dropped = await droppedMetric(admin);
     expect(dropped).toBeGreaterThan(REQUESTS / 4);
+    // Still stalled, the backlog full of request lines: a failed login logs a warn line.
+    const refused = await request(`http://${server.address}/v2/`, { headers: { authorization: 'Bearer not-the-token' } });
+    await refused.body.dump();
+    expect(refused.statusCode).toBe(401);
 
     server.child.stdout?.resume();
     await expect.poll(() => server.lines.find((l) => l.msg?.toString().includes('log lines dropped')), { timeout: 10_000 }).toBeDefined();
@@ -79,6 +85,7 @@ describe('log backlog', () => {
     expect(report.level).toBe(40);
     expect(report.maxBuffer).toBe(64 * 1024);
     expect(report.droppedLinesTotal).toBeGreaterThanOrEqual(dropped);
+    expect(server.lines.find((l) => l.msg === 'client authentication failed')).toMatchObject({ level: 40, reason: expect.any(String) });
     // Nothing is lost silently: each ping's line arrived or was counted (the admin's /metrics
     // calls log a line each too, which may be among the dropped).
     await sleep(200);
