@@ -101,10 +101,15 @@ async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: Re
   const steps = [(m: BlobMeta) => !isManifest(m), (m: BlobMeta) => isManifest(m) && !roots.has(m.digest), (m: BlobMeta) => roots.has(m.digest)];
   const removed: RemovedBlob[] = [];
   const inUse: RemovedBlob[] = [];
-  for (const [index, inStep] of steps.entries()) {
+  const progress = { done: 0, bytes: 0 };
+  for (const inStep of steps) {
     const held = new Set([...roots].filter(blocked).flatMap((root) => [...(plan.closures.get(root) ?? [])]));
-    const batch = plan.victims.filter((m) => inStep(m) && !(isManifest(m) && held.has(m.digest))).map(asRemoved);
-    const done = await removeBlobs(deps, batch, deps.onRemoved, index === 0 ? onProgress : undefined);
+    const step = plan.victims.filter(inStep);
+    const batch = step.filter((m) => !(isManifest(m) && held.has(m.digest))).map(asRemoved);
+    const report = (p: RemoveProgress): void => onProgress?.({ done: progress.done + p.done, total: plan.victims.length, bytes: progress.bytes + p.bytes });
+    const done = await removeBlobs(deps, batch, deps.onRemoved, report);
+    progress.done += step.length;
+    progress.bytes += done.removed.reduce((sum, b) => sum + b.size, 0);
     removed.push(...done.removed);
     inUse.push(...done.inUse);
     for (const b of done.inUse) busy.add(b.digest);

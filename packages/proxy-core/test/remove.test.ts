@@ -11,7 +11,7 @@ import { get, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildImage, MediaTypes, pushBlob, pushManifest, randomLayer, seedImages, skopeoPull, type RunningRegistry } from '@regcache/testkit';
-import { OperationInputError, type RemoveResult } from '../src/index.js';
+import { OperationInputError, type RemoveProgress, type RemoveResult } from '../src/index.js';
 import { useCache, type RunningCache } from './helpers.js';
 import { imageDigests, pinsLapse } from './ops-helpers.js';
 
@@ -96,8 +96,10 @@ describe('regcache-admin rm', () => {
     expect(dry).toMatchObject({ keptShared: 1, skippedInUse: 0, tagsForgotten: ['docker.io/rm/a:also', 'docker.io/rm/a:v1'] });
     for (const digest of own) expect(await stored(cache, digest), digest).toBe(true);
 
-    const result = await cache.cache.operations.remove({ images: ['rm/a:v1'], purge: true });
+    const progress: RemoveProgress[] = [];
+    const result = await cache.cache.operations.remove({ images: ['rm/a:v1'], purge: true }, (p) => progress.push(p));
     expect(removedDigests(result)).toEqual(own);
+    expect(progress.at(-1)).toEqual({ done: own.length, total: own.length, bytes: result.freedBytes });
     expect(result).toMatchObject({ purge: true, keptShared: 1, skippedInUse: 0, tagsForgotten: ['docker.io/rm/a:also', 'docker.io/rm/a:v1'] });
     expect(result.freedBytes).toBe(result.removed.reduce((sum, blob) => sum + blob.size, 0));
     for (const digest of own) expect(await stored(cache, digest), digest).toBe(false);
