@@ -8,10 +8,10 @@
  *
  * NO_PROXY is a comma- or space-separated list: `*` (everything), a host name that matches
  * itself and its subdomains (`example.com` and `.example.com` both match `a.example.com`),
- * an IP address, an IPv4 CIDR range (`10.0.0.0/8`); any of them with `:port` to match that port
+ * an IP address, an IPv4 or IPv6 CIDR range (`10.0.0.0/8`, `fd00::/8`); any of them with `:port` to match that port
  * only. A lower-case variable is read when the upper-case one is unset (as Go does).
  */
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 
 export type ProxyEnv = Readonly<Record<string, string | undefined>>;
 
@@ -60,14 +60,15 @@ function splitEntry(entry: string): { name: string; entryPort: string | undefine
   return withPort === null ? { name: entry, entryPort: undefined } : { name: withPort[1] ?? '', entryPort: withPort[2] };
 }
 
+/** An IPv4 or IPv6 CIDR range (`10.0.0.0/8`, `fd00::/8`) containing `host`; node's BlockList does the arithmetic. */
 function inCidr(host: string, cidr: string): boolean {
-  const [base = '', bits = ''] = cidr.split('/');
-  const prefix = Number(bits);
-  if (isIP(host) !== 4 || isIP(base) !== 4 || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) return false;
-  const mask = prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0;
-  return ((ipv4(host) & mask) >>> 0) === ((ipv4(base) & mask) >>> 0);
-}
-
-function ipv4(address: string): number {
-  return address.split('.').reduce((value, octet) => ((value << 8) | Number(octet)) >>> 0, 0);
+  const slash = cidr.lastIndexOf('/');
+  const base = cidr.slice(0, slash);
+  const prefix = Number(cidr.slice(slash + 1));
+  const family = isIP(base);
+  if (family === 0 || isIP(host) !== family || !Number.isInteger(prefix) || prefix < 0 || prefix > (family === 4 ? 32 : 128)) return false;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const range = new BlockList();
+  range.addSubnet(base, prefix, type);
+  return range.check(host, type);
 }

@@ -1,7 +1,7 @@
 /**
  * HTTPS_PROXY / HTTP_PROXY / NO_PROXY read as Go reads them (what distribution, containerd and
  * docker do): by the upstream's scheme, lower-case names as a fallback, loopback never proxied,
- * NO_PROXY by host, domain suffix, IP, IPv4 CIDR, with or without a port.
+ * NO_PROXY by host, domain suffix, IP, IPv4 or IPv6 CIDR, with or without a port.
  */
 import { describe, expect, it } from 'vitest';
 import { proxyFromEnv } from '../src/proxy-env.js';
@@ -44,6 +44,14 @@ describe('proxyFromEnv', () => {
     ['10.0.0.0/8', 'https://ten.example', false],
     ['fd00::1', 'https://[fd00::1]', true],
     ['[fd00::1]:443', 'https://[fd00::1]', true],
+    ['10.1.2.3/32', 'http://10.1.2.3:5000', true],
+    ['0.0.0.0/0', 'http://10.1.2.3:5000', true],
+    ['fd00::/8', 'https://[fd12:3456::1]', true],
+    ['fd00::/8', 'https://[2001:db8::1]', false],
+    ['2001:db8::/32', 'https://[2001:db8:0:1::5]:5000', true],
+    ['2001:db8::/129', 'https://[2001:db8::1]', false],
+    ['fd00::/8', 'http://10.1.2.3', false],
+    ['10.0.0.0/8', 'https://[fd00::1]', false],
   ])('NO_PROXY=%s exempts %s: %s', (noProxy, url, exempt) => {
     expect(proxyFromEnv(url, { HTTPS_PROXY: P, HTTP_PROXY: P, NO_PROXY: noProxy })).toBe(exempt ? undefined : P);
   });
