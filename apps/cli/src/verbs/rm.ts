@@ -1,7 +1,8 @@
 /**
- * `regcache-admin rm IMAGE...`: forget images' tags, so the next pull by tag asks the upstream
- * (a tag moved upstream is seen now, not when the TTL runs out). `--purge` also deletes their
- * content from disk, except blobs another cached image still uses and blobs in use right now.
+ * `regcache-admin rm IMAGE...`: forget images' tags: no longer listed or served, the next pull
+ * by tag is a miss (to see a moved tag but keep serving offline, `expire` is the tool).
+ * `--purge` also deletes their content from disk, except blobs another cached image still uses
+ * and blobs in use right now (their images stay named; the output says what to run later).
  * `--dry-run` shows what would change. Exits 1 if an image named is not in the cache.
  */
 import type { Command } from 'commander';
