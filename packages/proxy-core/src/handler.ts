@@ -65,6 +65,9 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
       if (pending === 0) logRequest(parts, req, res, state, started, kind);
     };
     res.once('close', settle);
+    // The response starts at 200 whatever the embedding framework set before (Koa starts every
+    // response at 404); an answer that is not a 200 sets its own status.
+    res.statusCode = 200;
     try {
       clientAuth.check(req);
       const target = parseTarget(req.url ?? '/');

@@ -14,13 +14,7 @@ export function setContentHeaders(res: ServerResponse, digest: Digest, mediaType
   if (length !== undefined) res.setHeader('content-length', length);
 }
 
-/**
- * A 200 blob answer's head (a range answer sets 206 after). The status is set, not assumed:
- * a framework may have set another default before the handler runs (Koa starts every
- * response at 404).
- */
 export function setBlobHeaders(res: ServerResponse, digest: Digest, mediaType: string, length: number | undefined): void {
-  res.statusCode = 200;
   setContentHeaders(res, digest, mediaType, length);
   res.setHeader('accept-ranges', 'bytes');
   res.setHeader('cache-control', IMMUTABLE);
