@@ -38,14 +38,10 @@ export function createLogDestination(opts: { maxBuffer: number; fd?: number }): 
   const sonic = pino.destination({ dest: opts.fd ?? 1, sync: false, maxLength: opts.maxBuffer * WARN_RESERVE });
   let dropped = 0;
   let reported = 0;
-  let refused = false;
   // Bytes handed to stdout and not yet written (lines are ASCII JSON in practice: their length
   // stands for their bytes; a drain resets the count, so a difference cannot accumulate).
   let pending = 0;
-  sonic.on('drop', () => {
-    dropped++;
-    refused = true;
-  });
+  sonic.on('drop', () => void dropped++);
   sonic.on('write', (n: number) => void (pending = Math.max(0, pending - n)));
   sonic.on('drain', () => void (pending = 0));
   const write = (line: string): boolean => {
@@ -53,9 +49,9 @@ export function createLogDestination(opts: { maxBuffer: number; fd?: number }): 
       dropped++;
       return false;
     }
-    refused = false;
-    const more = sonic.write(line);
-    if (!refused) pending += line.length;
+    const before = dropped;
+    const more = sonic.write(line); // a line SonicBoom refuses is counted by its 'drop', synchronously
+    if (dropped === before) pending += line.length;
     return more;
   };
   // pino calls write() and, if there, flush(); the exit-time flush is registered on `sonic` itself.
