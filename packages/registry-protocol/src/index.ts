@@ -40,6 +40,9 @@ export {
   splitFirstComponent,
 } from './names.js';
 
+export type { RepositoryPattern } from './repository-pattern.js';
+export { normalizeDockerHubPattern, parseRepositoryPattern, repositoryMatcher } from './repository-pattern.js';
+
 export type { Query } from './query.js';
 export {
   MAX_LAST_LENGTH,

@@ -29,6 +29,8 @@ const EXTRA_VALUES = [
   'MAX_NAME_LENGTH', 'MAX_TAG_LENGTH', 'isNameComponent', 'MAX_LAST_LENGTH', 'MAX_PAGE_SIZE', 'parseLast',
   'parseNamespace', 'parsePageSize', 'parseQuery', 'MAX_TARGET_LENGTH', 'CURRENT_MANIFEST_MEDIA_TYPES', 'essenceOf',
   'parseDescriptor',
+  // repository-pattern.ts (proxy-core's per-upstream repository policy)
+  'parseRepositoryPattern', 'normalizeDockerHubPattern', 'repositoryMatcher',
 ];
 
 describe('public API', () => {
