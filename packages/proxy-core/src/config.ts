@@ -6,6 +6,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
+import { parseRepositoryPattern, type RepositoryPattern } from '@regcache/registry-protocol';
 import { createSecret, type Secret } from './secret.js';
 import { parseDurationMs, parseSizeBytes } from './units.js';
 
@@ -56,6 +57,14 @@ const pemCertificates = z.string().superRefine((pem, ctx) => {
   });
 });
 
+/** A repository pattern (registry-protocol's repository-pattern.ts), refused with its reason. */
+const repositoryPattern = z.string().transform((value, ctx): RepositoryPattern => {
+  const parsed = parseRepositoryPattern(value);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error.message });
+  return z.NEVER;
+});
+
 const secret = z
   .string()
   .min(1)
@@ -89,6 +98,19 @@ const upstreamSchema = z
       .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
       .strict()
       .prefault({}),
+    /**
+     * Which of this upstream's repositories are served: those matching an `allow` pattern
+     * (every one when `allow` is left out) and no `deny` pattern. Any other is answered 403
+     * DENIED without a question to the upstream, cached or not. For docker.io a pattern of
+     * one component gets `library/`, as names do.
+     */
+    repositories: z
+      .object({
+        allow: z.array(repositoryPattern).min(1, 'list at least one pattern, or leave allow out to allow every repository').optional(),
+        deny: z.array(repositoryPattern).default([]),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .refine((u) => u.password === undefined || u.username !== undefined, {

@@ -86,6 +86,17 @@ export class UnknownUpstreamError extends Error {
   }
 }
 
+/** The upstream's repository policy (`repositories` in its config) does not serve this repository. */
+export class RepositoryDeniedError extends Error {
+  override readonly name = 'RepositoryDeniedError';
+  constructor(
+    readonly upstream: string,
+    readonly repo: string,
+  ) {
+    super(`repository ${repo} of ${upstream} is not served by this cache`);
+  }
+}
+
 /** A client sent no credentials, or wrong ones, while client auth is on. */
 export class ClientAuthError extends Error {
   override readonly name = 'ClientAuthError';
@@ -162,6 +173,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
     return { code: 'RANGE_INVALID', message: error.message, headers: { 'content-range': `bytes */${error.size}` } };
   }
   if (error instanceof UnknownUpstreamError) return { code: 'NAME_UNKNOWN', message: error.message };
+  if (error instanceof RepositoryDeniedError) return { code: 'DENIED', message: error.message };
   if (error instanceof ClientAuthError) {
     return { code: 'UNAUTHORIZED', message: error.message, headers: { 'www-authenticate': basicChallenge(error.realm) } };
   }

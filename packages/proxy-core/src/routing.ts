@@ -10,10 +10,22 @@
  *
  * A path prefix can only name an upstream without a port: the repository name grammar has no
  * `:`, so `/v2/registry:5000/img/...` never parses. Such upstreams are reached by `ns=` or Host.
+ *
+ * Then the upstream's repository policy (`repositories.allow` / `deny` in its config): a
+ * repository it does not serve is refused here, before the cache or the upstream is asked —
+ * so every route (manifests, blobs, tags, referrers) and every way of naming it is covered.
  */
-import { normalizeDockerHubName, splitFirstComponent, type RepositoryName } from '@regcache/registry-protocol';
+import {
+  normalizeDockerHubName,
+  normalizeDockerHubPattern,
+  repositoryMatcher,
+  splitFirstComponent,
+  type RepositoryName,
+  type RepositoryPattern,
+} from '@regcache/registry-protocol';
+import type { UpstreamConfig } from './config.js';
 import type { Upstream } from './context.js';
-import { UnknownUpstreamError } from './errors.js';
+import { RepositoryDeniedError, UnknownUpstreamError } from './errors.js';
 
 export const DOCKER_HUB = 'docker.io';
 
@@ -21,10 +33,31 @@ export interface Router {
   resolve(name: RepositoryName | undefined, ns: string | undefined, host: string | undefined): { upstream: Upstream; repo: RepositoryName | undefined };
 }
 
+/** Whether an upstream serves a repository (as the upstream names it); undefined: every one. */
+type Policy = (repo: RepositoryName) => boolean;
+
+function repositoryPolicy(config: UpstreamConfig): Policy | undefined {
+  const { repositories } = config;
+  if (repositories === undefined) return undefined;
+  const normalize = config.name === DOCKER_HUB ? normalizeDockerHubPattern : (pattern: RepositoryPattern) => pattern;
+  const allowed = repositories.allow === undefined ? () => true : repositoryMatcher(repositories.allow.map(normalize));
+  const denied = repositoryMatcher(repositories.deny.map(normalize));
+  return (repo) => allowed(repo) && !denied(repo);
+}
+
 export function createRouter(upstreams: ReadonlyMap<string, Upstream>, fallback: Upstream): Router {
   const byHost = new Map<string, Upstream>();
+  const policies = new Map<Upstream, Policy>();
   for (const upstream of upstreams.values()) {
     for (const host of upstream.config.hosts) byHost.set(host.toLowerCase(), upstream);
+    const policy = repositoryPolicy(upstream.config);
+    if (policy !== undefined) policies.set(upstream, policy);
+  }
+
+  function check(picked: { upstream: Upstream; repo: RepositoryName | undefined }): { upstream: Upstream; repo: RepositoryName | undefined } {
+    const policy = policies.get(picked.upstream);
+    if (policy !== undefined && picked.repo !== undefined && !policy(picked.repo)) throw new RepositoryDeniedError(picked.upstream.config.name, picked.repo);
+    return picked;
   }
 
   function pick(name: RepositoryName | undefined, ns: string | undefined, host: string | undefined): { upstream: Upstream; repo: RepositoryName | undefined } {
@@ -44,9 +77,9 @@ export function createRouter(upstreams: ReadonlyMap<string, Upstream>, fallback:
     resolve(name, ns, host) {
       const picked = pick(name, ns, host);
       if (picked.repo !== undefined && picked.upstream.config.name === DOCKER_HUB) {
-        return { upstream: picked.upstream, repo: normalizeDockerHubName(picked.repo) };
+        return check({ upstream: picked.upstream, repo: normalizeDockerHubName(picked.repo) });
       }
-      return picked;
+      return check(picked);
     },
   };
 }

@@ -75,6 +75,22 @@ describe('loadConfig', () => {
     expect(issues.length).toBeGreaterThan(0);
   });
 
+  it('reads repository patterns, and names the key of a bad one with its reason', async () => {
+    const upstream = (extra: string): Promise<string> => file('r.yaml', `upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    repositories:\n${extra}`);
+    const config = await loadConfig({ config: await upstream('      allow: ["*", "myorg/**"]\n      deny: [myorg/secret-*]\n') }, {});
+    expect(config.upstreams[0]?.repositories).toEqual({ allow: ['*', 'myorg/**'], deny: ['myorg/secret-*'] });
+    expect(await issuesOf(loadConfig({ config: await upstream('      allow: [library/*, Bad/Name]\n') }, {}))).toEqual([
+      'upstreams.0.repositories.allow.1: invalid repository pattern "Bad/Name": "Bad" is not a name component (lower-case letters, digits, . _ -, and * as a wildcard)',
+    ]);
+    expect(await issuesOf(loadConfig({ config: await upstream('      deny: ["a/**b"]\n') }, {}))).toEqual([
+      'upstreams.0.repositories.deny.0: invalid repository pattern "a/**b": ** must be a whole component (a/**/b)',
+    ]);
+    expect(await issuesOf(loadConfig({ config: await upstream('      allow: []\n') }, {}))).toEqual([
+      'upstreams.0.repositories.allow: list at least one pattern, or leave allow out to allow every repository',
+    ]);
+    expect((await issuesOf(loadConfig({ config: await upstream('      alow: [x]\n') }, {})))[0]).toMatch(/^upstreams\.0\.repositories: .*alow/);
+  });
+
   it("reads an upstream's CA from caFile, and names the key when the CA is unusable", async () => {
     const ca = await file('ca.pem', TEST_CA_PEM);
     const upstream = (extra: string): Promise<string> => file('c.yaml', `upstreams:\n  - name: registry.internal\n    url: https://registry.internal\n${extra}`);
