@@ -4,7 +4,8 @@
  * drops the tag, so the next pull asks the upstream for the tag again but not for the blobs
  * (the content stayed). Directly (server stopped, the CLI opens the store): `--purge` deletes
  * the image's manifests and blobs, so a pull after fetches them from the upstream again. An
- * image the cache does not hold exits 1; a bad reference exits 2 — the same either way. `expire`
+ * image the cache does not hold exits 1; a bad reference exits 2 — the same either way, and so do
+ * `--all-tags` with a repository (its tags) and with a tag (exit 2). `expire`
  * keeps the tag and sends the next pull to the upstream with one HEAD, directly and through the server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +121,12 @@ describe('regcache-admin rm', () => {
       const json = await runCli(['rm', missing, `${images.docker.name}:nope`, '--json', '--config', config]);
       expect(json.code, json.stderr).toBe(1);
       expect((JSON.parse(json.stdout) as RemoveResult).notFound).toEqual([`docker.io/${missing}`, `docker.io/${images.docker.name}:nope`]);
+      const all = await runCli(['rm', '--all-tags', '--dry-run', images.docker.name, '--json', '--config', config]);
+      expect(all.code, all.stderr).toBe(0);
+      expect((JSON.parse(all.stdout) as RemoveResult).tagsForgotten).toEqual([`docker.io/${images.docker.name}:${images.docker.tag}`]);
+      const tagged = await runCli(['rm', '--all-tags', `${images.docker.name}:${images.docker.tag}`, '--config', config]);
+      expect(tagged.code, tagged.stderr).toBe(2);
+      expect(tagged.stderr).toContain('without a tag or digest');
       const bad = await runCli(['rm', 'UPPER/case:x', '--config', config]);
       expect(bad.code, bad.stderr).toBe(2);
       expect(bad.stderr).toContain('"UPPER/case:x"');

@@ -56,9 +56,9 @@ export function warmRequest(body: JsonObject): WarmOptions {
 }
 
 export function removeRequest(body: JsonObject): RemoveOptions {
-  return { images: imageList(body), purge: optionalBoolean(body, 'purge'), dryRun: optionalBoolean(body, 'dryRun') };
+  return { images: imageList(body), allTags: optionalBoolean(body, 'allTags'), purge: optionalBoolean(body, 'purge'), dryRun: optionalBoolean(body, 'dryRun') };
 }
 
 export function expireRequest(body: JsonObject): ExpireOptions {
-  return { images: imageList(body) };
+  return { images: imageList(body), allTags: optionalBoolean(body, 'allTags') };
 }

@@ -10,8 +10,8 @@
  *   POST /gc      {maxSize?, maxAge?, dryRun?}         NDJSON: progress lines, then the result
  *   POST /verify  {sample?, repair?}                   NDJSON
  *   POST /warm    {images: [...], platform?}           NDJSON
- *   POST /rm      {images: [...], purge?, dryRun?}     NDJSON
- *   POST /expire  {images: [...]}                      NDJSON
+ *   POST /rm      {images: [...], allTags?, purge?, dryRun?}  NDJSON
+ *   POST /expire  {images: [...], allTags?}            NDJSON
  *   GET  /upstreams          each upstream asked GET /v2/ as fills ask it (JSON)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -10,6 +10,8 @@ import { nameTags, type NamedImage, type NameScope } from './image-tags.js';
 
 export interface ExpireOptions {
   images: string[];
+  /** Each image names a repository: every cached tag of it is expired (image-tags.ts). */
+  allTags?: boolean;
 }
 
 export interface ExpireResult {
@@ -27,7 +29,7 @@ export interface ExpireDeps extends NameScope {
 }
 
 export async function expireImages(deps: ExpireDeps, opts: ExpireOptions): Promise<ExpireResult> {
-  const { images, notFound, named } = await nameTags(deps, opts.images);
+  const { images, notFound, named } = await nameTags(deps, opts.images, { allTags: opts.allTags });
   // Recorded as fetched one TTL (and a millisecond) ago: past it, and — unlike a fixed "expired"
   // value — never equal to an earlier record's fetchedAt, which keys the revalidation a request
   // may share (manifests.ts): a second expire must not reuse the first one's HEAD.

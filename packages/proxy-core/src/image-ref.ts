@@ -72,3 +72,24 @@ export function parseImageRef(input: string, upstreams: readonly string[], fallb
   const separator = reference.kind === 'tag' ? ':' : '@';
   return { upstream, name: name.value, repository: stored, reference, display: `${upstream}/${stored}${separator}${referenceString(reference)}` };
 }
+
+/**
+ * A repository, for the operations that take every cached tag of one (`rm --all-tags`): the
+ * image reference grammar without a tag or digest, which would say less than the operator meant.
+ */
+export interface RepositoryRef {
+  upstream: string;
+  /** As the cache stores it. */
+  repository: RepositoryName;
+  /** `upstream/repository`. */
+  display: string;
+}
+
+export function parseRepositoryRef(input: string, upstreams: readonly string[], fallback: string): RepositoryRef {
+  const trimmed = input.trim();
+  if (trimmed.includes('@') || trimmed.lastIndexOf(':') > trimmed.lastIndexOf('/')) {
+    throw new OperationInputError(`"${input}": all tags of a repository were asked for: name the repository (docker.io/library/alpine) without a tag or digest`);
+  }
+  const ref = parseImageRef(trimmed, upstreams, fallback);
+  return { upstream: ref.upstream, repository: ref.repository, display: `${ref.upstream}/${ref.repository}` };
+}

@@ -2,13 +2,14 @@
  * The cached tags that an operator's image references name: what `rm` and `expire` act on.
  *   NAME:TAG      that tag
  *   NAME@DIGEST   every tag of that repository pointing at the digest
+ *   NAME          with `allTags`: every cached tag of the repository, each as NAME:TAG would be
  * References are parsed as `warm` parses them (image-ref.ts); a bad one is an
  * OperationInputError before anything is read or changed.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import type { TagEntry } from '@regcache/blob-store';
 import type { GuardedStore } from './guarded-store.js';
-import { parseImageRef, type ImageRef } from './image-ref.js';
+import { parseImageRef, parseRepositoryRef, type ImageRef, type RepositoryRef } from './image-ref.js';
 import { OperationInputError } from './operation-errors.js';
 
 export interface NamedImage {
@@ -54,17 +55,29 @@ async function resolve(store: GuardedStore, all: readonly TagEntry[], ref: Image
   return { digest: stored ? digest : null, tags: pointing };
 }
 
-export async function nameTags(scope: NameScope, images: readonly string[]): Promise<NamedTags> {
-  const refs = images.map((image) => parseImageRef(image, scope.upstreams, scope.defaultUpstream));
-  if (refs.length === 0) throw new OperationInputError('name at least one image, e.g. docker.io/library/alpine:3.20');
+export async function nameTags(scope: NameScope, images: readonly string[], opts: { allTags?: boolean } = {}): Promise<NamedTags> {
+  if (images.length === 0) throw new OperationInputError('name at least one image, e.g. docker.io/library/alpine:3.20');
+  // Every reference is parsed before anything is read: one bad one changes nothing.
+  const parse = (image: string): ImageRef | RepositoryRef => (opts.allTags === true ? parseRepositoryRef : parseImageRef)(image, scope.upstreams, scope.defaultUpstream);
+  const refs = images.map(parse);
   const all: TagEntry[] = [];
   for await (const entry of scope.store.tags()) all.push(entry);
   const result: NamedTags = { images: [], notFound: [], named: new Map(), all };
+  const add = (image: NamedImage, tags: readonly TagEntry[]): void => {
+    result.images.push(image);
+    if (image.digest === null) result.notFound.push(image.image);
+    for (const t of tags) result.named.set(tagName(t), t);
+  };
   for (const ref of refs) {
+    const repository = `${ref.upstream}/${ref.repository}`;
+    if (!('reference' in ref)) {
+      const tags = all.filter((t) => t.upstream === ref.upstream && t.repo === ref.repository).sort((a, b) => a.tag.localeCompare(b.tag));
+      if (tags.length === 0) add({ image: ref.display, repository, digest: null, tags: [] }, []);
+      for (const t of tags) add({ image: tagName(t), repository, digest: t.record.digest, tags: [tagName(t)] }, [t]);
+      continue;
+    }
     const found = await resolve(scope.store, all, ref);
-    result.images.push({ image: ref.display, repository: `${ref.upstream}/${ref.repository}`, digest: found.digest, tags: found.tags.map(tagName) });
-    if (found.digest === null) result.notFound.push(ref.display);
-    for (const t of found.tags) result.named.set(tagName(t), t);
+    add({ image: ref.display, repository, digest: found.digest, tags: found.tags.map(tagName) }, found.tags);
   }
   return result;
 }

@@ -24,6 +24,8 @@ import { addClosure, collectStoredMetas, isManifest, type StoredMetas } from './
 
 export interface RemoveOptions {
   images: string[];
+  /** Each image names a repository: every cached tag of it is named (image-tags.ts). */
+  allTags?: boolean;
   purge?: boolean;
   dryRun?: boolean;
 }
@@ -126,7 +128,7 @@ async function forget(store: GuardedStore, tags: readonly TagEntry[], dryRun: bo
 export async function removeImages(deps: RemoveDeps, opts: RemoveOptions, onProgress?: (p: RemoveProgress) => void): Promise<RemoveResult> {
   const dryRun = opts.dryRun === true;
   const purge = opts.purge === true;
-  const { images, notFound, named, all } = await nameTags(deps, opts.images);
+  const { images, notFound, named, all } = await nameTags(deps, opts.images, { allTags: opts.allTags });
   const forgotten = new Map(named);
   const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0, retry: [] };
   // The named tags go first: a pull by one of them during the purge asks the upstream.

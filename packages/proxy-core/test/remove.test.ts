@@ -4,7 +4,8 @@
  * image's manifest and blobs but keeps a layer another cached image uses, forgets every tag
  * that named it, and leaves the other image pulling as hits; an index goes with its platform
  * manifests; an image with a layer being read keeps its manifests until a second purge; a dry run
- * changes nothing; bad references are input errors.
+ * changes nothing; bad references are input errors. With `allTags` a repository is named: every
+ * cached tag of it is forgotten (or expired), and a purge takes each tag's image.
  */
 import { access } from 'node:fs/promises';
 import { get, type IncomingMessage } from 'node:http';
@@ -156,6 +157,39 @@ describe('regcache-admin rm', () => {
     expect(removedDigests(result)).toEqual(imageDigests(multiArch).sort());
     expect(result.tagsForgotten).toEqual([`docker.io/${multiArch.name}:${multiArch.tag}`]);
     for (const digest of imageDigests(multiArch)) expect(await stored(cache, digest), digest).toBe(false);
+  }, 120_000);
+
+  it('allTags: every cached tag of a repository — expired, then purged — and nothing of another repository', async () => {
+    const { upstream, cache } = fx();
+    const one = await push(upstream, 'rm/all', [await randomLayer('all-1')], ['v1', 'stable']);
+    const two = await push(upstream, 'rm/all', [await randomLayer('all-2')], ['v2']);
+    const other = await push(upstream, 'rm/other', [await randomLayer('other')], ['v1']);
+    for (const ref of ['rm/all:v1', 'rm/all:stable', 'rm/all:v2', 'rm/other:v1']) await pull(cache, ref);
+    await pinsLapse();
+    const names = ['docker.io/rm/all:stable', 'docker.io/rm/all:v1', 'docker.io/rm/all:v2'];
+
+    const expired = await cache.cache.operations.expire({ images: ['rm/all'], allTags: true });
+    expect(expired.tagsExpired).toEqual(names);
+    expect(expired.images.map((i) => [i.image, i.digest])).toEqual([[names[0], one.digest], [names[1], one.digest], [names[2], two.digest]]);
+
+    const result = await cache.cache.operations.remove({ images: ['docker.io/rm/all'], allTags: true, purge: true });
+    expect(result.tagsForgotten).toEqual(names);
+    expect(result.notFound).toEqual([]);
+    // Both images' own blobs and manifests; the base layer stays for rm/other.
+    // Both images' manifests and blobs; rm/other's all stay (a shared layer is the purge test above).
+    const own = [...new Set([one.digest, two.digest, ...one.blobs, ...two.blobs])].filter((d) => !other.blobs.includes(d));
+    expect(removedDigests(result)).toEqual(own.sort());
+    for (const digest of other.blobs) expect(await stored(cache, digest), digest).toBe(true);
+    expect((await cache.cache.operations.inventory('docker.io/rm/other')).repositories[0]?.tags.map((t) => t.tag)).toEqual(['v1']);
+    upstream.resetRequests();
+    await pull(cache, 'rm/other:v1');
+    await upstream.settle();
+    expect(upstream.requests().filter((e) => e.path.includes('/blobs/'))).toEqual([]);
+
+    // Nothing cached left in it: not found (exit 1 in the CLI). A tag or digest is refused: it would say less than "all tags".
+    expect(await cache.cache.operations.remove({ images: ['rm/all'], allTags: true })).toMatchObject({ notFound: ['docker.io/rm/all'], tagsForgotten: [] });
+    await expect(cache.cache.operations.remove({ images: ['rm/other:v1'], allTags: true })).rejects.toThrow(/name the repository \(docker.io\/library\/alpine\) without a tag or digest/);
+    await expect(cache.cache.operations.expire({ images: [`rm/other@${other.digest}`], allTags: true })).rejects.toThrow(OperationInputError);
   }, 120_000);
 
   it('reports images it does not hold, and refuses bad references before changing anything', async () => {

@@ -2,7 +2,8 @@
  * `regcache-admin expire IMAGE...`: mark cached tags as past their TTL, keeping them. The next
  * pull of each revalidates with the upstream (a HEAD) and gets the new manifest if the tag moved
  * — e.g. from a CI job right after it pushed a new `latest` upstream; if the upstream cannot
- * answer, the cached manifest is still served. Exits 1 if an image named is not in the cache.
+ * answer, the cached manifest is still served. `--all-tags` takes repositories and expires every
+ * cached tag of each. Exits 1 if an image named is not in the cache.
  */
 import type { Command } from 'commander';
 import type { ExpireResult } from '@regcache/proxy-core';
@@ -21,8 +22,9 @@ export function formatExpire(r: ExpireResult): string {
 
 export function registerExpire(program: Command): void {
   verb(program, 'expire <images...>', 'mark cached tags stale (e.g. alpine:3.20): the next pull revalidates with the upstream')
-    .action(async (images: string[], flags: GlobalFlags) => {
-      const result = await withTarget(flags, ({ ops }) => ops.expire({ images }));
+    .option('--all-tags', 'name repositories (docker.io/library/alpine): every cached tag of each')
+    .action(async (images: string[], flags: GlobalFlags & { allTags?: boolean }) => {
+      const result = await withTarget(flags, ({ ops }) => ops.expire({ images, allTags: flags.allTags === true }));
       if (flags.json) printJson(result);
       else process.stdout.write(formatExpire(result));
       if (result.notFound.length > 0) process.exitCode = 1;

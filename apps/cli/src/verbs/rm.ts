@@ -3,7 +3,8 @@
  * by tag is a miss (to see a moved tag but keep serving offline, `expire` is the tool).
  * `--purge` also deletes their content from disk, except blobs another cached image still uses
  * and blobs in use right now (their images stay named; the output says what to run later).
- * `--dry-run` shows what would change. Exits 1 if an image named is not in the cache.
+ * `--all-tags` takes repositories instead (every cached tag of each, e.g. after a repository policy
+ * denied it). `--dry-run` shows what would change. Exits 1 if an image named is not in the cache.
  */
 import type { Command } from 'commander';
 import { formatBytes, type NamedImage, type RemoveResult } from '@regcache/proxy-core';
@@ -14,6 +15,7 @@ import { renderTable } from '../table.js';
 import { withTarget, type GlobalFlags } from '../target.js';
 
 interface RmFlags extends GlobalFlags {
+  allTags?: boolean;
   purge?: boolean;
   dryRun?: boolean;
 }
@@ -43,11 +45,12 @@ export function formatRm(r: RemoveResult): string {
 
 export function registerRm(program: Command): void {
   verb(program, 'rm <images...>', 'forget cached images (e.g. docker.io/library/alpine:3.20): the next pull asks the upstream')
+    .option('--all-tags', 'name repositories (docker.io/library/alpine): every cached tag of each')
     .option('--purge', 'also delete their blobs from disk (not those another cached image uses)')
     .option('--dry-run', 'show what would be forgotten and deleted; change nothing')
     .action(async (images: string[], flags: RmFlags) => {
       const progress = createProgress(flags.dryRun ? 'rm (dry run)' : 'rm: deleting');
-      const opts = { images, purge: flags.purge === true, dryRun: flags.dryRun === true };
+      const opts = { images, allTags: flags.allTags === true, purge: flags.purge === true, dryRun: flags.dryRun === true };
       const result = await withTarget(flags, ({ ops }) => ops.remove(opts, (p) => progress.update(p)));
       progress.finish();
       if (flags.json) printJson(result);
