@@ -18,6 +18,7 @@ import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
 import { contentLength, headerValue, setBlobHeaders } from './headers.js';
 import { fileBodySender, type BodySender } from './send-file.js';
+import { distrust, fromSources } from './upstream/mirrors.js';
 
 const OCTET_STREAM = 'application/octet-stream';
 
@@ -45,14 +46,19 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
 
 /** The upstream's body of a blob, for a fill (a client's, or a prefetch). */
 export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal): Promise<FillSource> {
-  const res = await upstream.client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend: true });
-  // The upstream served it through this name: the repository is linked to the blob.
+  // A mirror first, when the upstream has any (upstream/mirrors.ts); the fill verifies the bytes either way.
+  const { res, mirror } = await fromSources(upstream, digest, async (client, from) => ({
+    res: await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend: true }),
+    mirror: from,
+  }));
+  // Served through this name (by the upstream, or a mirror of it): the repository is linked to the blob.
   await store.link(upstream.config.name, repo, digest).catch(unlessDiskError);
   return {
     body: res.body,
     release: res.release,
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
+    distrust: mirror === undefined ? undefined : () => distrust(mirror, digest),
   };
 }
 

@@ -5,7 +5,7 @@
  * belongs to this instance.
  */
 import { createBlobStore, DigestMismatchError, SizeMismatchError, type BlobStore } from '@regcache/blob-store';
-import { defaultUpstream, type RegcacheConfig } from './config.js';
+import { defaultUpstream, type RegcacheConfig, type UpstreamConfig } from './config.js';
 import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
 import { createMemo } from './memo.js';
@@ -22,12 +22,13 @@ import { openUpstream } from './blobs.js';
 import { createPrefetcher } from './prefetch.js';
 import type { AdminHandler } from './admin.js';
 import { guardStore } from './guarded-store.js';
-import { createMaintenance } from './maintenance.js';
+import { createMaintenance, type Maintenance } from './maintenance.js';
 import type { CacheMetrics } from './metrics.js';
 import type { AdminOperations } from './operations.js';
 import { createRouter } from './routing.js';
 import { createStats, type Stats } from './stats.js';
 import { createUpstreamClient, type UpstreamState } from './upstream/client.js';
+import { createMirror, mirrorClientConfig } from './upstream/mirrors.js';
 
 export interface RegistryCacheOptions {
   logger?: Logger;
@@ -70,6 +71,15 @@ function manifestDiskError(stats: Stats, logger: Logger): (digest: string, error
   };
 }
 
+/** An upstream's client and its mirrors' (upstream/mirrors.ts), each watched for errors in the metrics. */
+function createUpstream(config: UpstreamConfig, maintenance: Maintenance): Upstream {
+  const mirrors = config.mirrors.map((m) => {
+    const client = maintenance.watchUpstream(createUpstreamClient(mirrorClientConfig(config, m)));
+    return createMirror(client, (result) => maintenance.metrics.mirrorFetch(config.name, client.name, result));
+  });
+  return { config, client: maintenance.watchUpstream(createUpstreamClient(config)), mirrors };
+}
+
 export async function createRegistryCache(config: RegcacheConfig, options: RegistryCacheOptions = {}): Promise<RegistryCache> {
   const logger = options.logger ?? silentLogger;
   // Before the store opens: a bad htpasswd file stops start-up with nothing to clean up.
@@ -77,9 +87,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
   const store = guardStore(await createBlobStore({ root: config.storage.path, logger, recover: options.recover }));
   const stats = createStats(store);
   const maintenance = createMaintenance({ config, store, logger, autoEvict: options.autoEvict !== false });
-  const upstreams = new Map<string, Upstream>(
-    config.upstreams.map((u) => [u.name, { config: u, client: maintenance.watchUpstream(createUpstreamClient(u)) }] as const),
-  );
+  const upstreams = new Map<string, Upstream>(config.upstreams.map((u) => [u.name, createUpstream(u, maintenance)] as const));
   const fills = createFillEngine({
     store,
     logger,
@@ -155,7 +163,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
         await maintenance.close();
         prefetch.close();
         await fills.close();
-        await Promise.all([...upstreams.values()].map((u) => u.client.close()));
+        await Promise.all([...upstreams.values()].flatMap((u) => [u.client, ...u.mirrors.map((m) => m.client)]).map((c) => c.close()));
         await store.close();
       })();
       return closing;

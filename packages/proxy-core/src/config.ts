@@ -4,79 +4,45 @@
  * object; an embedder does the same with an object literal. A bad value becomes a
  * `ConfigError` whose issues name the key path (`upstreams.0.url`), never a stack trace.
  */
-import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
-import { parseRepositoryPattern, type RepositoryPattern } from '@regcache/registry-protocol';
-import { createSecret, type Secret } from './secret.js';
-import { parseDurationMs, parseSizeBytes } from './units.js';
-
-const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
-/** Upstream names are registry host names (what containerd sends as `ns=`), optionally with a port. */
-const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
-
-function duration(fallback: string) {
-  return z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((value, ctx) => {
-      const ms = parseDurationMs(value);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
-        return z.NEVER;
-      }
-      return ms;
-    });
-}
-
-function size() {
-  return z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const bytes = parseSizeBytes(value);
-    if (bytes === undefined) {
-      ctx.addIssue({ code: 'custom', message: `not a size: "${value}" (use e.g. 512MiB, 50GiB)` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
-}
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+import {
+  CA_NEEDS_HTTPS,
+  caNeedsHttps,
+  duration,
+  HOST_PORT,
+  PASSWORD_NEEDS_USER,
+  proxyUrl,
+  passwordNeedsUser,
+  pemCertificates,
+  registryUrl,
+  repositoryPattern,
+  secret,
+  size,
+  UPSTREAM_NAME,
+} from './config-fields.js';
 
 /**
- * X.509 certificates in PEM, each one parsed here — Node's TLS would skip an unreadable one
- * without a word, and the first fill would fail on a certificate error instead.
+ * A registry that holds copies of an upstream's content (mirror.gcr.io for Docker Hub, a
+ * nearer registry), asked first for anything named by digest. Tags are never resolved there.
+ * Credentials, CA and proxy are its own (the files and the proxy environment as for an upstream).
  */
-const pemCertificates = z.string().superRefine((pem, ctx) => {
-  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
-  if (blocks.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)' });
-  blocks.forEach((block, i) => {
-    try {
-      new X509Certificate(block);
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: `not usable as a CA: certificate ${i + 1} of ${blocks.length}: ${(error as Error).message}` });
-    }
-  });
-});
-
-/** A repository pattern (registry-protocol's repository-pattern.ts), refused with its reason. */
-const repositoryPattern = z.string().transform((value, ctx): RepositoryPattern => {
-  const parsed = parseRepositoryPattern(value);
-  if (parsed.ok) return parsed.value;
-  ctx.addIssue({ code: 'custom', message: parsed.error.message });
-  return z.NEVER;
-});
-
-const secret = z
-  .string()
-  .min(1)
-  .transform((value): Secret => createSecret(value));
+const mirrorSchema = z
+  .object({
+    url: registryUrl,
+    username: z.string().min(1).optional(),
+    password: secret.optional(),
+    token: secret.optional(),
+    ca: pemCertificates.optional(),
+    proxy: proxyUrl.optional(),
+  })
+  .strict()
+  .refine(passwordNeedsUser, PASSWORD_NEEDS_USER)
+  .refine(caNeedsHttps, CA_NEEDS_HTTPS);
 
 const upstreamSchema = z
   .object({
     name: z.string().regex(UPSTREAM_NAME, 'must be a registry host name such as docker.io or ghcr.io'),
-    url: z
-      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-      // Credentials in the URL would be logged with it (and never sent): they go in username/password.
-      .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'must not contain credentials: use username and password (or passwordFile)'),
+    url: registryUrl,
     username: z.string().min(1).optional(),
     password: secret.optional(),
     token: secret.optional(),
@@ -90,10 +56,7 @@ const upstreamSchema = z
      * for http://), credentials allowed in the URL; loadConfig fills it from HTTPS_PROXY /
      * HTTP_PROXY / NO_PROXY when the file names none. A Secret: its URL may carry credentials.
      */
-    proxy: z
-      .url({ protocol: /^http$/, error: 'must be an http:// URL (the proxy itself; https:// upstreams go through it by CONNECT)' })
-      .transform((value): Secret => createSecret(value))
-      .optional(),
+    proxy: proxyUrl.optional(),
     timeouts: z
       .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
       .strict()
@@ -111,16 +74,16 @@ const upstreamSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Mirrors of this upstream, asked in order, before it, for manifests and blobs by digest
+     * (upstream/mirrors.ts). A tag is still resolved here, with a HEAD; what a mirror sends is
+     * verified against its digest like anything else.
+     */
+    mirrors: z.array(mirrorSchema).default([]),
   })
   .strict()
-  .refine((u) => u.password === undefined || u.username !== undefined, {
-    message: 'a password needs a username',
-    path: ['username'],
-  })
-  .refine((u) => u.ca === undefined || u.url.startsWith('https:'), {
-    message: 'is only used with an https:// url',
-    path: ['ca'],
-  });
+  .refine(passwordNeedsUser, PASSWORD_NEEDS_USER)
+  .refine(caNeedsHttps, CA_NEEDS_HTTPS);
 
 export const configSchema = z
   .object({
@@ -220,6 +183,7 @@ export const configSchema = z
 export type RegcacheConfig = z.output<typeof configSchema>;
 export type RegcacheConfigInput = z.input<typeof configSchema>;
 export type UpstreamConfig = RegcacheConfig['upstreams'][number];
+export type MirrorConfig = UpstreamConfig['mirrors'][number];
 export type ClientAuthConfig = RegcacheConfig['auth'];
 
 export interface ConfigIssue {

@@ -7,6 +7,7 @@ import type { FillEngine } from './fill/engine.js';
 import type { Logger } from './logger.js';
 import type { Stats } from './stats.js';
 import type { UpstreamClient } from './upstream/client.js';
+import type { Mirror } from './upstream/mirrors.js';
 import type { ManifestFetcher } from './manifest-fetch.js';
 import type { Freshness } from './freshness.js';
 import type { HotEpoch, HotResponses } from './hot-responses.js';
@@ -15,6 +16,8 @@ import type { CacheMetrics } from './metrics.js';
 export interface Upstream {
   readonly config: UpstreamConfig;
   readonly client: UpstreamClient;
+  /** Asked before `client` for what is named by digest (upstream/mirrors.ts). */
+  readonly mirrors: readonly Mirror[];
 }
 
 /** What one answered request looked like: the log line, and what metrics observe. */

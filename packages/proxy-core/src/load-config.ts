@@ -101,29 +101,47 @@ function applyFlags(raw: Raw, flags: ConfigFlags): void {
   }
 }
 
-/** An upstream without its own `proxy` gets the one HTTPS_PROXY / HTTP_PROXY / NO_PROXY name for its URL. */
+/** An upstream or mirror without its own `proxy` gets the one HTTPS_PROXY / HTTP_PROXY / NO_PROXY name for its URL. */
 function applyProxyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   for (const upstream of Array.isArray(raw.upstreams) ? upstreamList(raw) : []) {
-    if (upstream.proxy !== undefined || typeof upstream.url !== 'string') continue;
-    const proxy = proxyFromEnv(upstream.url, env);
-    if (proxy !== undefined) upstream.proxy = proxy;
+    for (const holder of [upstream, ...mirrorList(upstream)]) {
+      if (holder.proxy !== undefined || typeof holder.url !== 'string') continue;
+      const proxy = proxyFromEnv(holder.url, env);
+      if (proxy !== undefined) holder.proxy = proxy;
+    }
   }
 }
 
-/** `passwordFile` / `tokenFile` / `caFile` become `password` / `token` / `ca` (trailing newline trimmed). */
+function mirrorList(upstream: Raw): Raw[] {
+  const mirrors = Array.isArray(upstream.mirrors) ? (upstream.mirrors as unknown[]) : [];
+  return mirrors.filter((m): m is Raw => typeof m === 'object' && m !== null && !Array.isArray(m));
+}
+
+/**
+ * `passwordFile` / `tokenFile` / `caFile` become `password` / `token` / `ca` (trailing newline
+ * trimmed), for each upstream and each of its mirrors.
+ */
 async function resolveSecretFiles(raw: Raw): Promise<void> {
   if (!Array.isArray(raw.upstreams)) return;
   for (const [index, upstream] of upstreamList(raw).entries()) {
-    for (const [fileKey, key] of [['passwordFile', 'password'], ['tokenFile', 'token'], ['caFile', 'ca']] as const) {
-      const file = upstream[fileKey];
-      if (file === undefined) continue;
-      delete upstream[fileKey];
-      if (typeof file !== 'string') throw new ConfigError([{ path: `upstreams.${index}.${fileKey}`, message: 'must be a file path' }]);
-      try {
-        upstream[key] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
-      } catch (error) {
-        throw new ConfigError([{ path: `upstreams.${index}.${fileKey}`, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
-      }
+    await resolveFilesOf(upstream, `upstreams.${index}`);
+    const mirrors = Array.isArray(upstream.mirrors) ? (upstream.mirrors as unknown[]) : [];
+    for (const [m, mirror] of mirrors.entries()) {
+      if (typeof mirror === 'object' && mirror !== null && !Array.isArray(mirror)) await resolveFilesOf(mirror as Raw, `upstreams.${index}.mirrors.${m}`);
+    }
+  }
+}
+
+async function resolveFilesOf(holder: Raw, path: string): Promise<void> {
+  for (const [fileKey, key] of [['passwordFile', 'password'], ['tokenFile', 'token'], ['caFile', 'ca']] as const) {
+    const file = holder[fileKey];
+    if (file === undefined) continue;
+    delete holder[fileKey];
+    if (typeof file !== 'string') throw new ConfigError([{ path: `${path}.${fileKey}`, message: 'must be a file path' }]);
+    try {
+      holder[key] = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError([{ path: `${path}.${fileKey}`, message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
     }
   }
 }

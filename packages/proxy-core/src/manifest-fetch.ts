@@ -1,6 +1,6 @@
 /**
- * Fetching a manifest from an upstream: one GET per (upstream, repository, reference) at a
- * time however many clients ask, the body read with a size cap, its digest computed and
+ * Fetching a manifest from an upstream (or, by digest, from a mirror of it): one fetch per
+ * (upstream, repository, reference) at a time however many clients ask, the body read with a size cap, its digest computed and
  * checked (against the reference when pulled by digest, against the upstream's
  * Docker-Content-Digest otherwise), its JSON validated, then stored and the repository linked
  * to it and to everything it references. When the disk cannot take it (full, read-only,
@@ -17,6 +17,7 @@ import {
   type Descriptor,
   type Digest,
   type DigestAlgorithm,
+  type ParsedManifest,
   type Reference,
   type RepositoryName,
 } from '@regcache/registry-protocol';
@@ -24,6 +25,8 @@ import type { BlobStore } from '@regcache/blob-store';
 import type { Upstream } from './context.js';
 import { isDiskError, UpstreamContentError } from './errors.js';
 import { headerValue } from './headers.js';
+import type { UpstreamClient } from './upstream/client.js';
+import { fromSources } from './upstream/mirrors.js';
 import { readBodyCapped } from './upstream/responses.js';
 
 /** distribution refuses manifests over 4 MiB; so does regcache. */
@@ -69,19 +72,7 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
 
 async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
   const name = upstream.config.name;
-  const res = await upstream.client.requestOk({
-    method: 'GET',
-    repo,
-    path: `/v2/${repo}/manifests/${referenceString(reference)}`,
-    headers: { accept },
-  });
-  const bytes = await readCapped(res.body, name);
-  const claimed = headerValue(res.headers['docker-content-digest']);
-  const digest = verifyDigest(name, bytes, reference, claimed);
-  const contentType = headerValue(res.headers['content-type'])?.split(';')[0]?.trim();
-  const parsed = parseManifest(bytes.toString('utf8'), contentType);
-  if (!parsed.ok) throw new UpstreamContentError(name, `upstream sent an invalid manifest: ${parsed.error.message}`);
-  const manifest = parsed.value;
+  const { digest, bytes, manifest } = await fetchVerified(upstream, repo, reference, accept);
   const mediaType = manifest.mediaType;
   const blobs = [manifest.config, ...manifest.layers].flatMap((d) => (d ? [d] : []));
   const references = [...blobs, ...manifest.manifests].map((d) => d.digest);
@@ -96,6 +87,42 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
   const fetched = { digest, mediaType, bytes, references, blobs, stored: true };
   events.onStored?.(upstream, repo, fetched);
   return fetched;
+}
+
+interface VerifiedManifest {
+  digest: Digest;
+  bytes: Buffer;
+  manifest: ParsedManifest;
+}
+
+/**
+ * The manifest, verified. With mirrors (upstream/mirrors.ts) a tag is first resolved at the
+ * upstream by HEAD — free under Docker Hub's pull limit — and the manifest then fetched by
+ * digest from the first source that has it; an upstream that names no digest is asked by tag.
+ */
+async function fetchVerified(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
+  if (upstream.mirrors.length === 0) return getManifest(upstream.client, repo, reference, accept);
+  const byDigest = reference.kind === 'digest' ? reference : await headDigest(upstream.client, repo, reference, accept);
+  if (byDigest === undefined) return getManifest(upstream.client, repo, reference, accept);
+  return fromSources(upstream, byDigest.digest, (client) => getManifest(client, repo, byDigest, accept));
+}
+
+async function headDigest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<{ kind: 'digest'; digest: Digest } | undefined> {
+  const res = await client.requestOk({ method: 'HEAD', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept } });
+  await res.body.dump();
+  const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
+  return header.ok ? { kind: 'digest', digest: header.value } : undefined;
+}
+
+/** One GET from one source: the body read with a cap, its digest checked, its JSON validated. */
+async function getManifest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
+  const res = await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept } });
+  const bytes = await readCapped(res.body, client.name);
+  const digest = verifyDigest(client.name, bytes, reference, headerValue(res.headers['docker-content-digest']));
+  const contentType = headerValue(res.headers['content-type'])?.split(';')[0]?.trim();
+  const parsed = parseManifest(bytes.toString('utf8'), contentType);
+  if (!parsed.ok) throw new UpstreamContentError(client.name, `upstream sent an invalid manifest: ${parsed.error.message}`);
+  return { digest, bytes, manifest: parsed.value };
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {

@@ -41,6 +41,8 @@ export interface CacheMetrics {
   evicted(reason: string, bytes: number): void;
   /** Counts an error from an upstream request (anything else is ignored). */
   upstreamError(upstream: string, error: unknown): void;
+  /** A mirror of `upstream` was asked for something by digest (upstream/mirrors.ts), with this result. */
+  mirrorFetch(upstream: string, mirror: string, result: string): void;
   render(): Promise<string>;
 }
 
@@ -94,6 +96,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const evictedBytes = new Counter({ name: 'regcache_evicted_bytes_total', help: 'Bytes removed by gc, automatic eviction and rm --purge', labelNames: ['reason'], registers });
   const prefetches = new Counter({ name: 'regcache_prefetched_blobs_total', help: 'Blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const prefetchedBytes = new Counter({ name: 'regcache_prefetched_bytes_total', help: 'Bytes of the blobs stored ahead of their clients', labelNames: ['upstream'], registers });
+  const mirrorFetches = new Counter({ name: 'regcache_mirror_fetches_total', help: 'Requests by digest to upstreams\' mirrors, by result (ok, missing, unavailable, mismatch)', labelNames: ['upstream', 'mirror', 'result'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
   return {
@@ -118,6 +121,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
       const status = upstreamStatus(error);
       if (status !== undefined) upstreamErrors.inc({ upstream, status });
     },
+    mirrorFetch: (upstream, mirror, result) => mirrorFetches.inc({ upstream, mirror, result }),
     render: () => registry.metrics(),
   };
 }

@@ -4,13 +4,17 @@
  * client. A 200, or a 401 (the usual first answer of a registry with token auth), means it
  * speaks the registry API; any other status, or a connection that fails (DNS, refused, a
  * certificate, a proxy's 407, a timeout), is reported with its cause — the check an operator
- * runs after setting `ca` or `proxy`, before the first pull needs it.
+ * runs after setting `ca` or `proxy`, before the first pull needs it. Each upstream's mirrors
+ * are checked the same way, through their own clients, on rows of their own.
  */
 import type { Upstream } from './context.js';
 import { describeError } from './errors.js';
+import type { UpstreamClient } from './upstream/client.js';
 
 export interface UpstreamCheck {
   name: string;
+  /** For a mirror: the upstream it mirrors. */
+  mirrorOf?: string;
   url: string;
   /** `direct`, or the proxy's host:port (never its credentials). */
   via: string;
@@ -27,13 +31,24 @@ export interface UpstreamCheck {
 /** A check waits no longer than this, whatever the upstream's own timeouts. */
 export const CHECK_TIMEOUT_MS = 10_000;
 
+type About = Pick<UpstreamCheck, 'name' | 'url' | 'via' | 'ownCa' | 'mirrorOf'>;
+
 export function checkUpstreams(upstreams: readonly Upstream[], timeoutMs = CHECK_TIMEOUT_MS): Promise<UpstreamCheck[]> {
-  return Promise.all(upstreams.map((upstream) => checkOne(upstream, timeoutMs)));
+  return Promise.all(
+    upstreams.flatMap((upstream) => {
+      const { config } = upstream;
+      const via = config.proxy === undefined ? 'direct' : new URL(config.proxy.reveal()).host;
+      const own = checkOne({ name: config.name, url: config.url, via, ownCa: config.ca !== undefined }, upstream.client, timeoutMs);
+      const mirrors = upstream.mirrors.map((mirror, i) => {
+        const mirrorConfig = config.mirrors[i];
+        return checkOne({ name: mirror.name, mirrorOf: config.name, url: mirrorConfig?.url ?? '', via, ownCa: mirrorConfig?.ca !== undefined }, mirror.client, timeoutMs);
+      });
+      return [own, ...mirrors];
+    }),
+  );
 }
 
-async function checkOne(upstream: Upstream, timeoutMs: number): Promise<UpstreamCheck> {
-  const { config, client } = upstream;
-  const about = { name: config.name, url: config.url, via: config.proxy === undefined ? 'direct' : new URL(config.proxy.reveal()).host, ownCa: config.ca !== undefined };
+async function checkOne(about: About, client: UpstreamClient, timeoutMs: number): Promise<UpstreamCheck> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
   try {

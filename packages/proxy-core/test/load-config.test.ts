@@ -69,6 +69,10 @@ describe('loadConfig', () => {
     ['upstreams: []\n', 'upstreams'],
     ['bogus: 1\n', '(root)'],
     ['upstreams:\n  - name: a.io\n    url: https://a.io\n    password: x\n', 'upstreams.0.username'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    mirrors: [{ url: "ftp://m" }]\n', 'upstreams.0.mirrors.0.url'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    mirrors: [{ url: "https://m.io", password: x }]\n', 'upstreams.0.mirrors.0.username'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    mirrors: [{ url: "http://m.io", ca: x }]\n', 'upstreams.0.mirrors.0.ca'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    mirrors: [https://m.io]\n', 'upstreams.0.mirrors.0'],
   ])('reports the key path of a bad value: %j', async (yaml, key) => {
     const issues = await issuesOf(loadConfig({ config: await file('bad.yaml', yaml) }, {}));
     expect(issues.join('\n')).toContain(key === '(root)' ? '' : `${key}:`);
@@ -100,6 +104,9 @@ describe('loadConfig', () => {
     expect(await issuesOf(loadConfig({ config: await upstream('    ca: not a certificate\n') }, {}))).toEqual(['upstreams.0.ca: must hold PEM certificates (-----BEGIN CERTIFICATE-----)']);
     const garbled = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----';
     expect((await issuesOf(loadConfig({ config: await file('g.json', JSON.stringify({ upstreams: [{ name: 'r.internal', url: 'https://r.internal', ca: garbled }] })) }, {})))[0]).toMatch(/^upstreams\.0\.ca: not usable as a CA: /);
+    const mirrored = (extra: string): Promise<string> => file('m.yaml', `upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    mirrors:\n      - url: https://registry.internal\n${extra}`);
+    expect((await loadConfig({ config: await mirrored(`        caFile: ${ca}\n`) }, {})).upstreams[0]?.mirrors[0]?.ca).toBe(TEST_CA_PEM.replace(/\r?\n$/, ''));
+    expect(await issuesOf(loadConfig({ config: await mirrored('        caFile: /nonexistent/ca.pem\n') }, {}))).toEqual(['upstreams.0.mirrors.0.caFile: cannot read /nonexistent/ca.pem: ENOENT']);
     const plain = await file('p.json', JSON.stringify({ upstreams: [{ name: 'r.internal', url: 'http://r.internal', ca: TEST_CA_PEM }] }));
     expect(await issuesOf(loadConfig({ config: plain }, {}))).toEqual(['upstreams.0.ca: is only used with an https:// url']);
   });
@@ -112,6 +119,10 @@ describe('loadConfig', () => {
     expect(inspect(config, { depth: 8 }) + JSON.stringify(config)).not.toContain('pw@');
     const bad = await file('b.yaml', 'upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    proxy: socks5://proxy:1080\n');
     expect((await issuesOf(loadConfig({ config: bad }, {})))[0]).toMatch(/^upstreams\.0\.proxy: must be an http:\/\/ URL/);
+    // Each mirror by its own URL: the environment's proxy, NO_PROXY, its own, never for loopback.
+    const mirrors = await file('m.yaml', 'upstreams:\n  - name: docker.io\n    url: https://registry-1.docker.io\n    mirrors:\n      - url: https://mirror.gcr.io\n      - url: https://quay.io\n      - url: http://127.0.0.1:5000\n      - url: https://m.internal\n        proxy: http://own:8080\n');
+    const mirrored = await loadConfig({ config: mirrors }, { HTTPS_PROXY: 'http://proxy.corp:3128', NO_PROXY: 'quay.io' });
+    expect(mirrored.upstreams[0]?.mirrors.map((m) => m.proxy?.reveal())).toEqual(['http://proxy.corp:3128', undefined, undefined, 'http://own:8080']);
   });
 
   it('names the file when it cannot be read or parsed', async () => {

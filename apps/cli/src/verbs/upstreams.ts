@@ -1,7 +1,8 @@
 /**
  * `regcache-admin upstreams`: each configured upstream asked `GET /v2/` the way fills ask it
  * (its CA, its proxy, its credentials), with the answer's status and time, or why it failed.
- * Exits 1 when any upstream cannot be used, so a deploy script can check a new `ca` or `proxy`.
+ * Mirrors have rows of their own. Exits 1 when any upstream or mirror cannot be used, so a
+ * deploy script can check a new `ca` or `proxy`.
  */
 import type { Command } from 'commander';
 import type { UpstreamCheck } from '@regcache/proxy-core';
@@ -12,7 +13,7 @@ import { withTarget, type GlobalFlags } from '../target.js';
 
 export function formatUpstreams(checks: readonly UpstreamCheck[]): string {
   const rows = checks.map((c) => [
-    c.name,
+    c.mirrorOf === undefined ? c.name : `${c.name} (mirror of ${c.mirrorOf})`,
     c.url,
     c.ownCa ? `${c.via}, own CA` : c.via,
     c.ok ? 'ok' : 'FAILED',

@@ -170,6 +170,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     .then(
       (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),
       async (error: unknown) => {
+        if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) source.distrust?.();
         await writer.abort().catch(() => undefined);
         settle('failed', error, undefined);
         throw error;

@@ -10,6 +10,8 @@ export interface FillSource {
   release?: (chunk: Buffer) => void;
   size: number | undefined;
   mediaType: string;
+  /** The bytes did not match the digest or size (the fill failed for it): the source is told, once. */
+  distrust?: () => void;
 }
 
 /**

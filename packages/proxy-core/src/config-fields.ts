@@ -1,0 +1,86 @@
+/**
+ * The value types of the configuration (durations, sizes, secrets, PEM certificates, registry
+ * URLs, repository patterns) and the rules an upstream and its mirrors share: each parsed and
+ * refused here with a message that says what is wanted, at the key config.ts puts it under.
+ */
+import { X509Certificate } from 'node:crypto';
+import { z } from 'zod';
+import { parseRepositoryPattern, type RepositoryPattern } from '@regcache/registry-protocol';
+import { createSecret, type Secret } from './secret.js';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+export const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+/** Upstream names are registry host names (what containerd sends as `ns=`), optionally with a port. */
+export const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+export function duration(fallback: string) {
+  return z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((value, ctx) => {
+      const ms = parseDurationMs(value);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+}
+
+export function size() {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined) {
+      ctx.addIssue({ code: 'custom', message: `not a size: "${value}" (use e.g. 512MiB, 50GiB)` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/**
+ * X.509 certificates in PEM, each one parsed here — Node's TLS would skip an unreadable one
+ * without a word, and the first fill would fail on a certificate error instead.
+ */
+export const pemCertificates = z.string().superRefine((pem, ctx) => {
+  const blocks = pem.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) ctx.addIssue({ code: 'custom', message: 'must hold PEM certificates (-----BEGIN CERTIFICATE-----)' });
+  blocks.forEach((block, i) => {
+    try {
+      new X509Certificate(block);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `not usable as a CA: certificate ${i + 1} of ${blocks.length}: ${(error as Error).message}` });
+    }
+  });
+});
+
+/** A repository pattern (registry-protocol's repository-pattern.ts), refused with its reason. */
+export const repositoryPattern = z.string().transform((value, ctx): RepositoryPattern => {
+  const parsed = parseRepositoryPattern(value);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: parsed.error.message });
+  return z.NEVER;
+});
+
+export const secret = z
+  .string()
+  .min(1)
+  .transform((value): Secret => createSecret(value));
+
+/** An HTTP proxy's URL; a Secret, since it may carry credentials. */
+export const proxyUrl = z
+  .url({ protocol: /^http$/, error: 'must be an http:// URL (the proxy itself; https:// upstreams go through it by CONNECT)' })
+  .transform((value): Secret => createSecret(value));
+
+export const registryUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  // Credentials in the URL would be logged with it (and never sent): they go in username/password.
+  .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'must not contain credentials: use username and password (or passwordFile)');
+
+/** Rules an upstream and a mirror share (a check and where its message goes). */
+export const passwordNeedsUser = (u: { password?: unknown; username?: unknown }): boolean => u.password === undefined || u.username !== undefined;
+export const PASSWORD_NEEDS_USER = { message: 'a password needs a username', path: ['username'] };
+export const caNeedsHttps = (u: { ca?: unknown; url: string }): boolean => u.ca === undefined || u.url.startsWith('https:');
+export const CA_NEEDS_HTTPS = { message: 'is only used with an https:// url', path: ['ca'] };
