@@ -1,6 +1,7 @@
 /**
  * `regcache-admin upstreams` against real upstreams: the registry itself, the same registry
- * behind a TLS front with and without its CA configured, and a port nothing listens on. With
+ * behind a TLS front with and without its CA configured (and as docker.io's mirror, with its CA
+ * from a file), and a port nothing listens on. With
  * the server running (through its admin socket) and without (the CLI opens the cache itself),
  * the same verdicts; exit 1 because two of the four cannot be used, each with its reason.
  */
@@ -24,7 +25,7 @@ describe('regcache-admin upstreams', () => {
     await writeFile(ca, TEST_CA_PEM);
     config = join(dir, 'regcache.yaml');
     const upstreams = [
-      ['docker.io', registry.url, ''],
+      ['docker.io', registry.url, `\n    mirrors:\n      - url: ${front.url}\n        caFile: ${ca}`],
       ['tls.internal', front.url, `\n    caFile: ${ca}`],
       ['untrusted.internal', front.url, ''],
       ['gone.internal', `http://127.0.0.1:${await freePort()}`, ''],
@@ -50,6 +51,7 @@ describe('regcache-admin upstreams', () => {
     const [served, opened] = [viaServer, direct].map((run) => JSON.parse(run.stdout) as UpstreamCheck[]);
     const expected = [
       ['docker.io', true, 200, 'direct'],
+      [new URL(front.url).host, true, 200, 'direct+ca'],
       ['tls.internal', true, 200, 'direct+ca'],
       ['untrusted.internal', false, undefined, 'direct'],
       ['gone.internal', false, undefined, 'direct'],
@@ -61,5 +63,6 @@ describe('regcache-admin upstreams', () => {
     expect(detail('gone.internal')).toMatch(/ECONNREFUSED/);
     expect(table.stdout).toMatch(/^upstream\s+url\s+via\s+result\s+status\s+time\s+detail$/m);
     expect(table.stdout).toMatch(/^untrusted\.internal\s.*FAILED\s.*certificate/m);
+    expect(table.stdout).toContain(`${new URL(front.url).host} (mirror of docker.io)`);
   }, 60_000);
 });
