@@ -48,6 +48,8 @@ const upstreamSchema = z
     token: secret.optional(),
     default: z.boolean().default(false),
     tagTtl: duration('5m'),
+    /** How long a manifest the upstream answered 404 for is answered 404 without asking again (not-found.ts); 0: never. */
+    notFoundTtl: duration('0s'),
     hosts: z.array(z.string().min(1)).default([]),
     /** CA certificates (PEM) trusted for this upstream besides the system's (a private registry's CA); or caFile. */
     ca: pemCertificates.optional(),

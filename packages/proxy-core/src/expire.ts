@@ -2,7 +2,8 @@
  * expire: mark images' tags as past their TTL, without forgetting them. The next pull by such a
  * tag revalidates with the upstream — a HEAD, free under Docker Hub's pull limit — and gets the
  * new manifest if the tag moved; if the upstream cannot answer, the cached manifest is still
- * served (stale-if-error), so expiring is safe while the upstream is down, unlike `rm`. The
+ * served (stale-if-error), so expiring is safe while the upstream is down, unlike `rm`. A 404
+ * remembered for the repositories named (`notFoundTtl`) is forgotten too. The
  * hot answers (this thread's and the fronts') go with the tag write, through the store's
  * listeners.
  */
@@ -25,11 +26,18 @@ export interface ExpireResult {
 export interface ExpireDeps extends NameScope {
   /** The upstream's `tagTtl` in ms. */
   tagTtl(upstream: string): number;
+  /** Forgets the 404s remembered for a repository (`notFoundTtl`), cached or not. */
+  forgetNotFound?(upstream: string, repo: string): void;
   now?(): number;
 }
 
 export async function expireImages(deps: ExpireDeps, opts: ExpireOptions): Promise<ExpireResult> {
   const { images, notFound, named } = await nameTags(deps, opts.images, { allTags: opts.allTags });
+  // A tag pushed upstream after a remembered 404 (notFoundTtl) is seen now too. Upstream names hold no '/'.
+  for (const { repository } of images) {
+    const slash = repository.indexOf('/');
+    deps.forgetNotFound?.(repository.slice(0, slash), repository.slice(slash + 1));
+  }
   // Recorded as fetched one TTL (and a millisecond) ago: past it, and — unlike a fixed "expired"
   // value — never equal to an earlier record's fetchedAt, which keys the revalidation a request
   // may share (manifests.ts): a second expire must not reuse the first one's HEAD.

@@ -26,6 +26,7 @@ import type { Upstream } from './context.js';
 import { isDiskError, UpstreamContentError } from './errors.js';
 import { headerValue } from './headers.js';
 import type { UpstreamClient } from './upstream/client.js';
+import { createNotFoundMemo } from './not-found.js';
 import { fromSources } from './upstream/mirrors.js';
 import { readBodyCapped } from './upstream/responses.js';
 
@@ -46,6 +47,8 @@ export interface FetchedManifest {
 
 export interface ManifestFetcher {
   fetch(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest>;
+  /** Forgets a remembered 404 (not-found.ts) for the reference, or for every reference of the repository. */
+  forgetNotFound(upstream: string, repo: string, reference?: string): void;
 }
 
 export interface ManifestFetcherEvents {
@@ -57,15 +60,28 @@ export interface ManifestFetcherEvents {
 
 export function createManifestFetcher(store: BlobStore, events: ManifestFetcherEvents = {}): ManifestFetcher {
   const inflight = new Map<string, Promise<FetchedManifest>>();
+  const notFound = createNotFoundMemo();
   return {
     fetch(upstream, repo, reference, accept) {
-      const key = `${upstream.config.name}\u0000${repo}\u0000${referenceString(reference)}\u0000${accept}`;
+      // A 404 is about the reference, whatever the Accept; a fetch is shared per Accept.
+      const missing = `${upstream.config.name}\u0000${repo}\u0000${referenceString(reference)}\u0000`;
+      const remembered = notFound.get(missing);
+      if (remembered !== undefined) return Promise.reject(remembered);
+      const key = `${missing}${accept}`;
       let pending = inflight.get(key);
       if (!pending) {
-        pending = fetchAndStore(store, events, upstream, repo, reference, accept).finally(() => inflight.delete(key));
+        pending = fetchAndStore(store, events, upstream, repo, reference, accept)
+          .catch((error: unknown) => {
+            notFound.remember(missing, error, upstream.config.notFoundTtl);
+            throw error;
+          })
+          .finally(() => inflight.delete(key));
         inflight.set(key, pending);
       }
       return pending;
+    },
+    forgetNotFound(upstream, repo, reference) {
+      notFound.forget(`${upstream}\u0000${repo}\u0000${reference === undefined ? '' : `${reference}\u0000`}`);
     },
   };
 }

@@ -51,6 +51,8 @@ export interface OperationsDeps {
   openLoopback?(): Promise<LoopbackClient>;
   /** The upstreams' clients, checked; absent where there are none. */
   checkUpstreams?(): Promise<UpstreamCheck[]>;
+  /** Forgets the remembered 404s of a repository (not-found.ts); absent where there are none. */
+  forgetNotFound?(upstream: string, repo: string): void;
 }
 
 export interface InstanceOperations extends AdminOperations {
@@ -131,7 +133,7 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     inventory: (filter) => listInventory(store, filter),
     warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
     remove: (opts, onProgress) => exclusive.run(() => removeWith(deps, opts, onProgress)),
-    expire: (opts) => exclusive.run(() => expireImages({ ...nameScope(deps), tagTtl: (name) => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0 }, opts)),
+    expire: (opts) => exclusive.run(() => expireImages({ ...nameScope(deps), forgetNotFound: deps.forgetNotFound, tagTtl: (name) => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0 }, opts)),
     upstreams: async () => {
       if (deps.checkUpstreams === undefined) throw new OperationUnavailableError('checking upstreams needs the clients of a cache instance');
       return deps.checkUpstreams();
