@@ -1,6 +1,7 @@
 /**
  * Fetching a manifest from an upstream (or, by digest, from a mirror of it): one fetch per
- * (upstream, repository, reference) at a time however many clients ask, the body read with a size cap, its digest computed and
+ * (upstream, repository, reference) at a time however many clients ask — and none while a 404
+ * for it is remembered (not-found.ts) — the body read with a size cap, its digest computed and
  * checked (against the reference when pulled by digest, against the upstream's
  * Docker-Content-Digest otherwise), its JSON validated, then stored and the repository linked
  * to it and to everything it references. When the disk cannot take it (full, read-only,
@@ -47,8 +48,8 @@ export interface FetchedManifest {
 
 export interface ManifestFetcher {
   fetch(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest>;
-  /** Forgets a remembered 404 (not-found.ts) for the reference, or for every reference of the repository. */
-  forgetNotFound(upstream: string, repo: string, reference?: string): void;
+  /** Forgets the 404s remembered (not-found.ts) for every reference of a repository. */
+  forgetNotFound(upstream: string, repo: string): void;
 }
 
 export interface ManifestFetcherEvents {
@@ -80,8 +81,8 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
       }
       return pending;
     },
-    forgetNotFound(upstream, repo, reference) {
-      notFound.forget(`${upstream}\u0000${repo}\u0000${reference === undefined ? '' : `${reference}\u0000`}`);
+    forgetNotFound(upstream, repo) {
+      notFound.forget(`${upstream}\u0000${repo}\u0000`);
     },
   };
 }
