@@ -25,6 +25,7 @@ import {
 import type { BlobStore } from '@regcache/blob-store';
 import type { Upstream } from './context.js';
 import { isDiskError, UpstreamContentError } from './errors.js';
+import { servesStale } from './freshness.js';
 import { headerValue } from './headers.js';
 import type { UpstreamClient } from './upstream/client.js';
 import { createNotFoundMemo } from './not-found.js';
@@ -44,6 +45,11 @@ export interface FetchedManifest {
   blobs: Descriptor[];
   /** Stored and linked (false when the disk refused: served, but not kept). */
   stored: boolean;
+  /**
+   * A tag resolved at a mirror because the upstream could not answer (upstream/mirrors.ts):
+   * served as stale, and its record revalidated at the upstream on the next request.
+   */
+  resolvedAtMirror?: boolean;
 }
 
 export interface ManifestFetcher {
@@ -89,7 +95,7 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
 
 async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
   const name = upstream.config.name;
-  const { digest, bytes, manifest } = await fetchVerified(upstream, repo, reference, accept);
+  const { digest, bytes, manifest, resolvedAtMirror } = await fetchVerified(upstream, repo, reference, accept);
   const mediaType = manifest.mediaType;
   const blobs = [manifest.config, ...manifest.layers].flatMap((d) => (d ? [d] : []));
   const references = [...blobs, ...manifest.manifests].map((d) => d.digest);
@@ -99,9 +105,9 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
   } catch (error) {
     if (!isDiskError(error)) throw error;
     events.onDiskError?.(digest, error);
-    return { digest, mediaType, bytes, references, blobs, stored: false };
+    return { digest, mediaType, bytes, references, blobs, stored: false, resolvedAtMirror };
   }
-  const fetched = { digest, mediaType, bytes, references, blobs, stored: true };
+  const fetched = { digest, mediaType, bytes, references, blobs, stored: true, resolvedAtMirror };
   events.onStored?.(upstream, repo, fetched);
   return fetched;
 }
@@ -110,18 +116,36 @@ interface VerifiedManifest {
   digest: Digest;
   bytes: Buffer;
   manifest: ParsedManifest;
+  resolvedAtMirror?: boolean;
 }
 
 /**
  * The manifest, verified. With mirrors (upstream/mirrors.ts) a tag is first resolved at the
  * upstream by HEAD — free under Docker Hub's pull limit — and the manifest then fetched by
  * digest from the first source that has it; an upstream that names no digest is asked by tag.
+ * Only when the upstream cannot answer the HEAD at all is the tag resolved at a mirror.
  */
 async function fetchVerified(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
   if (upstream.mirrors.length === 0) return getManifest(upstream.client, repo, reference, accept);
-  const byDigest = reference.kind === 'digest' ? reference : await headDigest(upstream.client, repo, reference, accept);
+  const byDigest = reference.kind === 'digest' ? reference : await headDigest(upstream.client, repo, reference, accept).catch((error: unknown) => tagAtMirror(upstream, repo, reference, accept, error));
   if (byDigest === undefined) return getManifest(upstream.client, repo, reference, accept);
+  if ('manifest' in byDigest) return byDigest;
   return fromSources(upstream, byDigest.digest, (client) => getManifest(client, repo, byDigest, accept));
+}
+
+/**
+ * The upstream could not be asked (down, timing out, rate-limiting): the tag from the first
+ * mirror that has it, marked as resolved there — or, if none has, the upstream's own error.
+ */
+async function tagAtMirror(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string, error: unknown): Promise<VerifiedManifest> {
+  if (!servesStale(error)) throw error;
+  for (const mirror of upstream.mirrors) {
+    if (mirror.downUntil > Date.now()) continue;
+    const found = await getManifest(mirror.client, repo, reference, accept).catch(() => undefined);
+    mirror.record(found === undefined ? 'missing' : 'ok');
+    if (found !== undefined) return { ...found, resolvedAtMirror: true };
+  }
+  throw error;
 }
 
 async function headDigest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<{ kind: 'digest'; digest: Digest } | undefined> {

@@ -25,6 +25,7 @@ import { markStale, servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { ensureLinked } from './links.js';
+import type { FetchedManifest } from './manifest-fetch.js';
 
 /** The client's Accept entries; a single header (the usual case) through the instance's memo. */
 function acceptOf(parts: CacheParts, header: string | string[] | undefined): AcceptEntry[] {
@@ -67,11 +68,24 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
 
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
+  parts.stats.add('misses', rs.upstream.config.name);
+  if (fetched.resolvedAtMirror === true) return sendMirrorTag(parts, rs, tag, fetched);
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
   const tagStored = await writeTag(parts, rs, tag, record);
-  parts.stats.add('misses', rs.upstream.config.name);
   const replay = fetched.stored && tagStored ? tagAnswer(rs, tag, record.fetchedAt) : undefined;
   return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', replay);
+}
+
+/**
+ * A tag the upstream could not resolve, resolved at a mirror (manifest-fetch.ts): answered as
+ * stale, and recorded as already past its TTL, so that the next request revalidates it at the
+ * upstream — and while the upstream stays down, serves it stale from the cache.
+ */
+async function sendMirrorTag(parts: CacheParts, rs: RequestState, tag: Tag, fetched: FetchedManifest): Promise<void> {
+  const fetchedAt = Math.max(0, Date.now() - rs.upstream.config.tagTtl - 1);
+  await writeTag(parts, rs, tag, { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt });
+  markStale(parts, rs);
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'stale', undefined);
 }
 
 /**

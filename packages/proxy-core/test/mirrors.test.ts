@@ -5,7 +5,8 @@
  * holds comes from it after the mirror's 404s; a mirror whose bytes do not verify loses that
  * digest to the upstream; a mirror that cannot answer is asked once and then left out while
  * the pull goes to the upstream. Every pull is checked digest by digest; `upstreams` checks the
- * mirror on a row of its own.
+ * mirror on a row of its own. With the upstream down, a tag it cannot resolve is resolved at the
+ * mirror, served stale, and revalidated at the upstream once it is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -127,5 +128,54 @@ describe('mirrors', () => {
       proxy.setFault({ kind: 'none' });
     }
     expect(proxy.seen().slice(before)).toEqual([`GET /v2/down/app/manifests/${image.digest}`]);
+  }, 60_000);
+});
+
+describe('mirrors while the upstream is down', () => {
+  let upstream: RunningRegistry;
+  let mirror: RunningRegistry;
+  let front: FaultProxy;
+  let cache: RunningCache;
+
+  beforeAll(async () => {
+    [upstream, mirror] = await Promise.all([startRegistry(), startRegistry()]);
+    front = await startFaultProxy(upstream.url);
+    cache = await startCache({ upstreams: [{ name: 'docker.io', url: front.url, tagTtl: '1h', mirrors: [{ url: mirror.url }] }] });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cache?.close();
+    await front?.stop();
+    await Promise.all([upstream?.stop(), mirror?.stop()]);
+  });
+
+  const getTag = async (name: string): Promise<{ status: number; digest: string | null; stale: string | null; cache: string | null }> => {
+    const res = await fetch(`${cache.url}/v2/${name}/manifests/1`, { headers: { accept: MediaTypes.ociManifest } });
+    await res.arrayBuffer();
+    return { status: res.status, digest: res.headers.get('docker-content-digest'), stale: res.headers.get('x-regcache-stale'), cache: res.headers.get('x-regcache-cache') };
+  };
+
+  it('resolves a tag at the mirror, marked stale, and at the upstream again once it answers', async () => {
+    const image = await pushTo([upstream, mirror], 'offline/app', '1');
+    await pushTo([upstream], 'offline/only-upstream', '1');
+    front.setFault({ kind: 'status', status: 503 }, { match: /\/manifests\//, methods: ['GET', 'HEAD'] });
+    try {
+      expect(await getTag('offline/app')).toMatchObject({ status: 200, digest: image.digest, stale: 'true' });
+      const pulled = await httpPull(cache.url, 'offline/app', '1');
+      expect(pulled).toMatchObject({ status: 200, digest: image.digest });
+      expect(pulled.blobs.sort()).toEqual([...image.blobs].sort());
+      // Recorded past its TTL: the next request asks the upstream, which is still down — served stale from the cache.
+      const before = front.seen().length;
+      expect(await getTag('offline/app')).toMatchObject({ status: 200, digest: image.digest, stale: 'true' });
+      expect(front.seen().slice(before)).toEqual(['HEAD /v2/offline/app/manifests/1']);
+      // Neither the upstream nor the mirror has it: the upstream's own answer.
+      expect((await getTag('offline/only-upstream')).status).toBe(503);
+    } finally {
+      front.setFault({ kind: 'none' });
+    }
+    // A revalidation's answer, a failed one too, is shared for a second (freshness.ts).
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    expect(await getTag('offline/app')).toMatchObject({ status: 200, digest: image.digest, stale: null, cache: 'hit' });
+    expect(await getTag('offline/app')).toMatchObject({ status: 200, digest: image.digest, stale: null, cache: 'hit' });
   }, 60_000);
 });

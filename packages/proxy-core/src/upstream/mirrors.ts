@@ -6,6 +6,8 @@
  * beyond availability. Tags are resolved at the upstream itself, never at a mirror (a mirror
  * may be behind, and a tag is the one thing a digest cannot check); on Docker Hub that is a
  * HEAD, which does not count against the pull limit, so a pull the mirror can serve costs none.
+ * Only an upstream that cannot answer at all sends a tag to a mirror (manifest-fetch.ts), and
+ * that answer goes out stale.
  *
  *   fromSources(upstream, digest, attempt):
  *     each mirror not cooling down and not known bad for the digest → attempt(its client)
