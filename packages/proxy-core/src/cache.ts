@@ -72,10 +72,13 @@ function manifestDiskError(stats: Stats, logger: Logger): (digest: string, error
 }
 
 /** An upstream's client and its mirrors' (upstream/mirrors.ts), each watched for errors in the metrics. */
-function createUpstream(config: UpstreamConfig, maintenance: Maintenance): Upstream {
+function createUpstream(config: UpstreamConfig, maintenance: Maintenance, stats: Stats): Upstream {
   const mirrors = config.mirrors.map((m) => {
     const client = maintenance.watchUpstream(createUpstreamClient(mirrorClientConfig(config, m)));
-    return createMirror(client, (result) => maintenance.metrics.mirrorFetch(config.name, client.name, result));
+    return createMirror(client, (result) => {
+      maintenance.metrics.mirrorFetch(config.name, client.name, result);
+      if (result === 'ok') stats.add('mirrorFetches', undefined);
+    });
   });
   return { config, client: maintenance.watchUpstream(createUpstreamClient(config)), mirrors };
 }
@@ -87,7 +90,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
   const store = guardStore(await createBlobStore({ root: config.storage.path, logger, recover: options.recover }));
   const stats = createStats(store);
   const maintenance = createMaintenance({ config, store, logger, autoEvict: options.autoEvict !== false });
-  const upstreams = new Map<string, Upstream>(config.upstreams.map((u) => [u.name, createUpstream(u, maintenance)] as const));
+  const upstreams = new Map<string, Upstream>(config.upstreams.map((u) => [u.name, createUpstream(u, maintenance, stats)] as const));
   const fills = createFillEngine({
     store,
     logger,

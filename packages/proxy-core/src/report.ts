@@ -36,6 +36,8 @@ export interface StatsReport extends UpstreamStats {
   fillFailures: number;
   /** Blobs stored by prefetch, ahead of their clients (prefetch.ts). */
   prefetches: number;
+  /** Manifests and blobs that upstreams' mirrors answered (upstream/mirrors.ts). */
+  mirrorFetches: number;
   diskErrors: number;
   upstreams: Record<string, UpstreamStats>;
   /** The repositories that served the most bytes, most first. */
@@ -102,6 +104,7 @@ export async function collectStats(store: BlobStore, ctx: StatsContext = {}): Pr
     ...upstreamStats(counters, '', undefined),
     fillFailures: counters.fillFailures ?? 0,
     prefetches: counters.prefetches ?? 0,
+    mirrorFetches: counters.mirrorFetches ?? 0,
     diskErrors: counters.diskErrors ?? 0,
     upstreams,
     topRepositories: topRepositories(counters),

@@ -19,6 +19,7 @@ export type StatName =
   | 'upstreamErrors'
   | 'fillFailures'
   | 'prefetches'
+  | 'mirrorFetches'
   | 'diskErrors';
 
 /** Prefix of the per-repository served-bytes counters. */

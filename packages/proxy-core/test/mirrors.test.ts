@@ -79,6 +79,7 @@ describe('mirrors', () => {
     expect(proxy.seen().slice(before).sort()).toEqual([`GET /v2/both/app/manifests/${image.digest}`, ...image.blobs.map((b) => `GET /v2/both/app/blobs/${b}`)].sort());
     const metrics = await cache.cache.metrics.render();
     expect(metrics).toMatch(new RegExp(`regcache_mirror_fetches_total\\{upstream="docker.io",mirror="${proxy.host}",result="ok"\\} ${1 + image.blobs.length}`));
+    expect((await cache.cache.operations.stats()).mirrorFetches).toBe(1 + image.blobs.length);
   }, 60_000);
 
   it('checks each mirror beside its upstream (regcache-admin upstreams)', async () => {

@@ -33,6 +33,7 @@ export function formatStats(report: StatsReport): string {
       ['repositories', String(report.repositories)],
       ['fill failures', String(report.fillFailures)],
       ['prefetched blobs', String(report.prefetches)],
+      ['from mirrors', String(report.mirrorFetches)],
       ['disk errors', String(report.diskErrors)],
     ],
   );
