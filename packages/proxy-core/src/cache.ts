@@ -74,8 +74,9 @@ function manifestDiskError(stats: Stats, logger: Logger): (digest: string, error
 /** An upstream's client and its mirrors' (upstream/mirrors.ts), each watched for errors in the metrics. */
 function createUpstream(config: UpstreamConfig, maintenance: Maintenance, stats: Stats): Upstream {
   const mirrors = config.mirrors.map((m) => {
-    const client = maintenance.watchUpstream(createUpstreamClient(mirrorClientConfig(config, m)));
-    return createMirror(client, (result) => {
+    const own = mirrorClientConfig(config, m);
+    const client = maintenance.watchUpstream(createUpstreamClient(own));
+    return createMirror(own, client, (result) => {
       maintenance.metrics.mirrorFetch(config.name, client.name, result);
       if (result === 'ok') stats.add('mirrorFetches', undefined);
     });

@@ -7,6 +7,7 @@
  * runs after setting `ca` or `proxy`, before the first pull needs it. Each upstream's mirrors
  * are checked the same way, through their own clients, on rows of their own.
  */
+import type { UpstreamConfig } from './config.js';
 import type { Upstream } from './context.js';
 import { describeError } from './errors.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -33,18 +34,18 @@ export const CHECK_TIMEOUT_MS = 10_000;
 
 type About = Pick<UpstreamCheck, 'name' | 'url' | 'via' | 'ownCa' | 'mirrorOf'>;
 
+/** What a row says of the client it checks, from the config the client was built from. */
+function about(config: UpstreamConfig, mirrorOf?: string): About {
+  const via = config.proxy === undefined ? 'direct' : new URL(config.proxy.reveal()).host;
+  return { name: config.name, url: config.url, via, ownCa: config.ca !== undefined, ...(mirrorOf === undefined ? {} : { mirrorOf }) };
+}
+
 export function checkUpstreams(upstreams: readonly Upstream[], timeoutMs = CHECK_TIMEOUT_MS): Promise<UpstreamCheck[]> {
   return Promise.all(
-    upstreams.flatMap((upstream) => {
-      const { config } = upstream;
-      const via = config.proxy === undefined ? 'direct' : new URL(config.proxy.reveal()).host;
-      const own = checkOne({ name: config.name, url: config.url, via, ownCa: config.ca !== undefined }, upstream.client, timeoutMs);
-      const mirrors = upstream.mirrors.map((mirror, i) => {
-        const mirrorConfig = config.mirrors[i];
-        return checkOne({ name: mirror.name, mirrorOf: config.name, url: mirrorConfig?.url ?? '', via, ownCa: mirrorConfig?.ca !== undefined }, mirror.client, timeoutMs);
-      });
-      return [own, ...mirrors];
-    }),
+    upstreams.flatMap((upstream) => [
+      checkOne(about(upstream.config), upstream.client, timeoutMs),
+      ...upstream.mirrors.map((mirror) => checkOne(about(mirror.config, upstream.config.name), mirror.client, timeoutMs)),
+    ]),
   );
 }
 

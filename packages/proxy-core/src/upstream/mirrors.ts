@@ -35,6 +35,8 @@ export type MirrorResult = 'ok' | 'missing' | 'unavailable' | 'mismatch';
 export interface Mirror {
   /** The mirror's host, as it appears in logs and metrics. */
   readonly name: string;
+  /** What its client was built from (mirrorClientConfig): its URL, credentials, CA and proxy. */
+  readonly config: UpstreamConfig;
   readonly client: UpstreamClient;
   /** Not asked before this time (ms since the epoch). */
   downUntil: number;
@@ -54,8 +56,8 @@ export function mirrorClientConfig(upstream: UpstreamConfig, mirror: MirrorConfi
   return { ...upstream, name: new URL(mirror.url).host, url: mirror.url, username, password, token, ca, proxy, hosts: [], default: false, mirrors: [], repositories: undefined };
 }
 
-export function createMirror(client: UpstreamClient, record: (result: MirrorResult) => void = () => undefined): Mirror {
-  return { name: client.name, client, downUntil: 0, bad: new Set(), record };
+export function createMirror(config: UpstreamConfig, client: UpstreamClient, record: (result: MirrorResult) => void = () => undefined): Mirror {
+  return { name: config.name, config, client, downUntil: 0, bad: new Set(), record };
 }
 
 /** A mirror sent bytes for `digest` that did not match it: not asked for that digest again. */
