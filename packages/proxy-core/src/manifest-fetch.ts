@@ -127,10 +127,11 @@ interface VerifiedManifest {
  */
 async function fetchVerified(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
   if (upstream.mirrors.length === 0) return getManifest(upstream.client, repo, reference, accept);
-  const byDigest = reference.kind === 'digest' ? reference : await headDigest(upstream.client, repo, reference, accept).catch((error: unknown) => tagAtMirror(upstream, repo, reference, accept, error));
-  if (byDigest === undefined) return getManifest(upstream.client, repo, reference, accept);
-  if ('manifest' in byDigest) return byDigest;
-  return fromSources(upstream, byDigest.digest, (client) => getManifest(client, repo, byDigest, accept));
+  const resolved = reference.kind === 'digest' ? reference.digest : await headDigest(upstream.client, repo, reference, accept).catch((error: unknown) => tagAtMirror(upstream, repo, reference, accept, error));
+  if (resolved === undefined) return getManifest(upstream.client, repo, reference, accept);
+  if (typeof resolved !== 'string') return resolved;
+  const byDigest: Reference = { kind: 'digest', digest: resolved };
+  return fromSources(upstream, resolved, (client) => getManifest(client, repo, byDigest, accept));
 }
 
 /**
@@ -148,11 +149,12 @@ async function tagAtMirror(upstream: Upstream, repo: RepositoryName, reference: 
   throw error;
 }
 
-async function headDigest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<{ kind: 'digest'; digest: Digest } | undefined> {
+/** The manifest's digest upstream by HEAD (free under Docker Hub's pull limit); undefined if not said. */
+export async function headDigest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<Digest | undefined> {
   const res = await client.requestOk({ method: 'HEAD', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept } });
   await res.body.dump();
   const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
-  return header.ok ? { kind: 'digest', digest: header.value } : undefined;
+  return header.ok ? header.value : undefined;
 }
 
 /** One GET from one source: the body read with a cap, its digest checked, its JSON validated. */

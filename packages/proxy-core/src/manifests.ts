@@ -25,7 +25,7 @@ import { markStale, servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { ensureLinked } from './links.js';
-import type { FetchedManifest } from './manifest-fetch.js';
+import { headDigest, type FetchedManifest } from './manifest-fetch.js';
 
 /** The client's Accept entries; a single header (the usual case) through the instance's memo. */
 function acceptOf(parts: CacheParts, header: string | string[] | undefined): AcceptEntry[] {
@@ -117,7 +117,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     // The record's fetchedAt is in the key: requests that read the same stale record share one
     // HEAD, but a record expired since (regcache-admin expire) never reuses an earlier answer.
     const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}\u0000${cached.fetchedAt}`;
-    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs, tag, upstreamAccept));
+    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, upstreamAccept));
   } catch (error) {
     if (servesStale(error)) {
       markStale(parts, rs);
@@ -138,14 +138,6 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     return serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt));
   }
   return fetchTag(parts, rs, tag, accept);
-}
-
-/** The tag's current digest upstream by HEAD (free under Docker Hub's pull limit); undefined if not said. */
-async function headDigest(rs: RequestState, tag: Tag, accept: string): Promise<Digest | undefined> {
-  const res = await rs.upstream.client.requestOk({ method: 'HEAD', repo: rs.repo, path: `/v2/${rs.repo}/manifests/${tag}`, headers: { accept } });
-  await res.body.dump();
-  const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
-  return header.ok ? header.value : undefined;
 }
 
 async function headUpstream(rs: RequestState, reference: Reference, accept: AcceptEntry[]): Promise<void> {
