@@ -104,7 +104,7 @@ function applyFlags(raw: Raw, flags: ConfigFlags): void {
 /** An upstream or mirror without its own `proxy` gets the one HTTPS_PROXY / HTTP_PROXY / NO_PROXY name for its URL. */
 function applyProxyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   for (const upstream of Array.isArray(raw.upstreams) ? upstreamList(raw) : []) {
-    for (const holder of [upstream, ...mirrorList(upstream)]) {
+    for (const holder of [upstream, ...mirrorList(upstream).map(([, mirror]) => mirror)]) {
       if (holder.proxy !== undefined || typeof holder.url !== 'string') continue;
       const proxy = proxyFromEnv(holder.url, env);
       if (proxy !== undefined) holder.proxy = proxy;
@@ -112,9 +112,10 @@ function applyProxyEnv(raw: Raw, env: NodeJS.ProcessEnv): void {
   }
 }
 
-function mirrorList(upstream: Raw): Raw[] {
+/** An upstream's mirrors that are objects, each with its index in the list (for the key path). */
+function mirrorList(upstream: Raw): Array<[number, Raw]> {
   const mirrors = Array.isArray(upstream.mirrors) ? (upstream.mirrors as unknown[]) : [];
-  return mirrors.filter((m): m is Raw => typeof m === 'object' && m !== null && !Array.isArray(m));
+  return [...mirrors.entries()].filter((entry): entry is [number, Raw] => typeof entry[1] === 'object' && entry[1] !== null && !Array.isArray(entry[1]));
 }
 
 /**
@@ -125,10 +126,7 @@ async function resolveSecretFiles(raw: Raw): Promise<void> {
   if (!Array.isArray(raw.upstreams)) return;
   for (const [index, upstream] of upstreamList(raw).entries()) {
     await resolveFilesOf(upstream, `upstreams.${index}`);
-    const mirrors = Array.isArray(upstream.mirrors) ? (upstream.mirrors as unknown[]) : [];
-    for (const [m, mirror] of mirrors.entries()) {
-      if (typeof mirror === 'object' && mirror !== null && !Array.isArray(mirror)) await resolveFilesOf(mirror as Raw, `upstreams.${index}.mirrors.${m}`);
-    }
+    for (const [m, mirror] of mirrorList(upstream)) await resolveFilesOf(mirror, `upstreams.${index}.mirrors.${m}`);
   }
 }
 
