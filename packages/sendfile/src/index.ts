@@ -11,9 +11,11 @@
  * Linux only, and plain TCP only (TLS sockets encrypt in user space): `loadSendfile()` and
  * `socketFd()` return undefined where it cannot work, and the caller streams as before.
  */
-import { createRequire } from 'node:module';
-import { constants } from 'node:os';
 import type { Server, Socket } from 'node:net';
+import { errnoName, loadNative } from './native.js';
+
+export { loadReceive, ReceiveError } from './receive.js';
+export type { Receive, ReceiveArgs, ReceiveJob, Received } from './receive.js';
 
 export interface SendfileJob {
   /** Resolves with the bytes sent (fewer than asked only if the file ended); rejects with SendfileError. */
@@ -46,34 +48,9 @@ export class SendfileError extends Error {
   }
 }
 
-interface Native {
-  send: NativeSend;
-  dup: (fd: number) => number;
-}
-
-type NativeSend = (socketFd: number, fileFd: number, offset: number, length: number, stallMs: number, cancel: Int32Array, callback: (errno: number, sent: number) => void) => void;
-
-const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
-
-function loadNative(): Native | undefined {
-  if (process.platform !== 'linux') return undefined;
-  try {
-    // The same relative path from src/ (tests, typecheck) and dist/ (built packages).
-    const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
-    const send: unknown = typeof addon === 'object' && addon !== null ? Reflect.get(addon, 'send') : undefined;
-    const dup: unknown = typeof addon === 'object' && addon !== null ? Reflect.get(addon, 'dup') : undefined;
-    return typeof send === 'function' && typeof dup === 'function' ? { send: send as NativeSend, dup: dup as Native['dup'] } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-let loaded: { native: Native | undefined } | undefined;
-
 /** The addon, or undefined when it is not built or not supported here. */
 export function loadSendfile(): Sendfile | undefined {
-  loaded ??= { native: loadNative() };
-  const native = loaded.native;
+  const native = loadNative();
   if (native === undefined) return undefined;
   return {
     send(socketFd, fileFd, offset, length, stallMs) {
@@ -81,14 +58,14 @@ export function loadSendfile(): Sendfile | undefined {
       const done = new Promise<number>((resolve, reject) => {
         native.send(socketFd, fileFd, offset, length, stallMs, cancel, (errno, sent) => {
           if (errno === 0) resolve(sent);
-          else reject(new SendfileError(errnoNames.get(errno) ?? `errno ${errno}`, sent));
+          else reject(new SendfileError(errnoName(errno), sent));
         });
       });
       return { done, cancel: () => void Atomics.store(cancel, 0, 1) };
     },
     dup(fd) {
       const copy = native.dup(fd);
-      if (copy < 0) throw new SendfileError(errnoNames.get(-copy) ?? `errno ${-copy}`, 0);
+      if (copy < 0) throw new SendfileError(errnoName(-copy), 0);
       return copy;
     },
   };

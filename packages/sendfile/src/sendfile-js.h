@@ -91,6 +91,9 @@ static void free_state(napi_env env, void *data, void *hint) {
   free(data);
 }
 
+/* receive.c: the fill receive loop, exported as `receive`. */
+int receive_init(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   env_state_t *state = calloc(1, sizeof *state);
   napi_value name, fn;
@@ -100,7 +103,7 @@ static napi_value init(napi_env env, napi_value exports) {
       napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, state, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "send", fn) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, js_dup, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dup", fn) != napi_ok) {
+      napi_set_named_property(env, exports, "dup", fn) != napi_ok || !receive_init(env, exports)) {
     napi_throw_error(env, "ERR_SENDFILE", "sendfile addon could not initialise");
     return NULL;
   }

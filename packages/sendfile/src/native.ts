@@ -1,0 +1,53 @@
+/**
+ * The addon's three functions (src/sendfile.c, src/receive.c), loaded once per process, or
+ * undefined where it is not built or cannot work (not Linux).
+ */
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+
+export type NativeSend = (socketFd: number, fileFd: number, offset: number, length: number, stallMs: number, cancel: Int32Array, callback: (errno: number, sent: number) => void) => void;
+
+export type NativeReceive = (
+  socketFd: number,
+  fileFd: number,
+  prefix: Buffer,
+  length: number,
+  idleMs: number,
+  cancel: Int32Array,
+  progress: (written: number) => void,
+  callback: (errno: number, side: number, written: number, sha256: string, unwritten: Buffer | undefined) => void,
+) => void;
+
+export interface Native {
+  send: NativeSend;
+  dup: (fd: number) => number;
+  receive: NativeReceive;
+}
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+
+export const errnoName = (errno: number): string => errnoNames.get(errno) ?? `errno ${errno}`;
+
+function fn(addon: unknown, name: string): unknown {
+  return typeof addon === 'object' && addon !== null ? Reflect.get(addon, name) : undefined;
+}
+
+function load(): Native | undefined {
+  if (process.platform !== 'linux') return undefined;
+  try {
+    // The same relative path from src/ (tests, typecheck) and dist/ (built packages).
+    const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
+    const [send, dup, receive] = [fn(addon, 'send'), fn(addon, 'dup'), fn(addon, 'receive')];
+    if (typeof send !== 'function' || typeof dup !== 'function' || typeof receive !== 'function') return undefined;
+    return { send: send as NativeSend, dup: dup as Native['dup'], receive: receive as NativeReceive };
+  } catch {
+    return undefined;
+  }
+}
+
+let loaded: { native: Native | undefined } | undefined;
+
+export function loadNative(): Native | undefined {
+  loaded ??= { native: load() };
+  return loaded.native;
+}
