@@ -7,6 +7,7 @@ export type {
   BlobStore,
   BlobStoreOptions,
   BlobWriter,
+  ExternalAppend,
   ByteRange,
   CheckOptions,
   ConsistencyReport,

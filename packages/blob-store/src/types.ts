@@ -106,6 +106,22 @@ export interface BlobWriter {
   verify(): Promise<void>;
   commit(): Promise<BlobMeta>;
   abort(): Promise<void>;
+  /**
+   * Hands the temp file to an appender that hashes what it writes itself (the fill's native
+   * receive loop): only before the first write(), and only once; undefined otherwise. From then
+   * on write() is refused, and verify() checks the size and the digest the appender reports.
+   */
+  external(): ExternalAppend | undefined;
+}
+
+/** See BlobWriter.external(). */
+export interface ExternalAppend {
+  /** The temp file's descriptor: the appender writes the blob's bytes from offset 0, in order. */
+  readonly fd: number;
+  /** This many bytes are now in the file (they become readable to others). */
+  advance(written: number): void;
+  /** Every byte is in; `hex` is the digest (of the writer's algorithm) of exactly those bytes. */
+  end(hex: string): void;
 }
 
 /**

@@ -21,7 +21,12 @@
  * with a delete() of the same digest.
  *
  * While the write runs, others may open `tempPath` and read up to `written` bytes: `written`
- * only grows after the bytes are in the file. After commit or abort the temp path is gone,
+ * only grows after the bytes are in the file.
+ *
+ * Step 2 may happen outside JavaScript (external(): the fill's native receive loop, which
+ * hashes each piece it reads and appends it through the same descriptor). The writer then
+ * takes the appender's `written` and digest; the checks of step 3 and everything after are
+ * the same, so an index entry still only ever names bytes whose digest was checked. After commit or abort the temp path is gone,
  * but a descriptor already open on it stays readable (POSIX).
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -32,7 +37,7 @@ import { fsyncDir, makeDirDurable, writevAll } from './fs-util.js';
 import { getMeta, putMetaOp, type IndexDb } from './index-db.js';
 import { INDEX_LOCK, type KeyedLock } from './keyed-lock.js';
 import { blobDir, blobPath, newTempPath } from './layout.js';
-import type { BlobMeta, BlobWriter, WriteOptions } from './types.js';
+import type { BlobMeta, BlobWriter, ExternalAppend, WriteOptions } from './types.js';
 
 export interface WriterContext {
   root: string;
@@ -107,6 +112,7 @@ export async function openBlobWriter(ctx: WriterContext, digest: Digest, opts: W
     verify: () => verifyWrite(state),
     commit: () => commitWrite(state),
     abort: () => abortWrite(state),
+    external: () => handOut(state),
   };
 }
 
@@ -139,6 +145,8 @@ interface WriteState {
   /** Set by verify() (or commit()): the content check, done once; the write takes no more chunks. */
   verified?: Promise<void>;
   committing?: Promise<BlobMeta>;
+  /** Set by external(): the appender's digest (hex) once it has written everything. */
+  external?: { hex?: string };
 }
 
 /** Marks the write failed, removes the temp file once pending writes settle, rejects. */
@@ -166,7 +174,7 @@ function closedError(s: WriteState): BlobStoreError {
  * must not modify `chunk` until the returned promise settles.
  */
 function writeChunk(s: WriteState, chunk: Uint8Array): Promise<void> {
-  if (s.status !== 'open' || s.verified !== undefined) return Promise.reject(closedError(s));
+  if (s.status !== 'open' || s.verified !== undefined || s.external !== undefined) return Promise.reject(closedError(s));
   const total = s.accepted + chunk.byteLength;
   // Reject as soon as the announced size is exceeded, not at the end of a (maybe huge) stream.
   if (s.expectedSize !== undefined && total > s.expectedSize) return failWrite(s, new SizeMismatchError(s.expectedSize, total));
@@ -190,6 +198,23 @@ function writeChunk(s: WriteState, chunk: Uint8Array): Promise<void> {
   return s.tail.catch((error: unknown) => failWrite(s, error));
 }
 
+/** Step 2 by an appender of its own (see the top): none of it may have happened through write(). */
+function handOut(s: WriteState): ExternalAppend | undefined {
+  if (s.status !== 'open' || s.verified !== undefined || s.external !== undefined || s.accepted > 0) return undefined;
+  const external: { hex?: string } = {};
+  s.external = external;
+  return {
+    fd: s.handle.fd,
+    advance(written) {
+      s.accepted = Math.max(s.accepted, written);
+      s.written = Math.max(s.written, written);
+    },
+    end(hex) {
+      external.hex = hex;
+    },
+  };
+}
+
 /** Step 3: every write done, size and digest checked. Seals the write: no chunk is taken after. */
 function verifyWrite(s: WriteState): Promise<void> {
   if (s.verified !== undefined) return s.verified;
@@ -201,7 +226,9 @@ function verifyWrite(s: WriteState): Promise<void> {
 async function checkContent(s: WriteState): Promise<void> {
   await s.tail.catch((error: unknown) => failWrite(s, error));
   if (s.expectedSize !== undefined && s.written !== s.expectedSize) return failWrite(s, new SizeMismatchError(s.expectedSize, s.written));
-  const actual = `${digestAlgorithm(s.digest)}:${s.hash.digest('hex')}`;
+  // An appender that has not ended (it failed, or was stopped) leaves no digest: a mismatch.
+  const hex = s.external === undefined ? s.hash.digest('hex') : (s.external.hex ?? 'incomplete');
+  const actual = `${digestAlgorithm(s.digest)}:${hex}`;
   if (actual !== s.digest) return failWrite(s, new DigestMismatchError(s.digest, actual));
 }
 
