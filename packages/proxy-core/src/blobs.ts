@@ -56,6 +56,7 @@ export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Ups
   return {
     body: res.body,
     release: res.release,
+    handOff: res.handOff,
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
     distrust: mirror === undefined ? undefined : () => distrust(mirror, digest),

@@ -13,6 +13,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '@regcache/registry-protocol';
 import { DigestMismatchError, SizeMismatchError, StoreWriteError, type BlobMeta, type BlobWriter } from '@regcache/blob-store';
+import { NativeDiskError, NativeReceiveError, nativeReceiveAvailable, receiveNatively } from './native-receive.js';
 import { startPassthrough, type Passthrough } from './passthrough.js';
 import { sendfileAvailable } from '../send-file.js';
 import { createRecentBytes, RECENT_BYTES } from './recent.js';
@@ -164,8 +165,44 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     return undefined;
   }
 
-  resetIdle();
-  const done = pipeline(source.body, sink, { signal: controller.signal })
+  /** The body through the stream path: chunks hashed and written by the writer (see `store`). */
+  function streamBody(): Promise<void> {
+    source.handOff?.decline();
+    resetIdle();
+    return pipeline(source.body, sink, { signal: controller.signal });
+  }
+
+  /**
+   * The body through the native receive loop (native-receive.ts), when the source can hand its
+   * socket over. A disk failure there continues as on the stream path: pass-through for the
+   * clients already following, with Node reading the rest of the body.
+   */
+  async function receiveBody(): Promise<void> {
+    // A body already read whole (a small blob comes with the head) stays on the stream path.
+    const handed = source.handOff?.take();
+    const external = handed === undefined ? undefined : writer.external();
+    if (handed === undefined) return streamBody();
+    if (external === undefined) {
+      handed.takeBack(0);
+      return streamBody();
+    }
+    try {
+      await receiveNatively({ handed, external, idleMs: engine.idleTimeoutMs, signal: controller.signal, grew: notify });
+    } catch (error) {
+      if (error instanceof NativeReceiveError && error.code === 'ETIMEDOUT') throw new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`);
+      if (!(error instanceof NativeDiskError)) throw error;
+      if (readers.size === 0) throw new StoreWriteError(writer.tempPath, error);
+      pass = await startPassthrough(digest, args.temp, error.written, readers);
+      await writer.abort();
+      args.release();
+      engine.onDiskError?.(fill, new StoreWriteError(writer.tempPath, error));
+      if (error.unwritten.length > 0) await pass.push(error.unwritten);
+      notify();
+      await streamBody();
+    }
+  }
+
+  const done = (nativeReceiveAvailable() && source.handOff !== undefined ? receiveBody() : streamBody())
     .then(finish)
     .then(
       (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),

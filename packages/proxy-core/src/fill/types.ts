@@ -3,11 +3,14 @@ import type { Readable } from 'node:stream';
 import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, BlobStore } from '@regcache/blob-store';
 import type { Logger } from '../logger.js';
+import type { BodyHandOff } from '../upstream/plain-get.js';
 
 export interface FillSource {
   body: Readable & { dump(): Promise<void> };
   /** Lent chunks (see UpstreamRequest.lend): the fill hands each back once it is on disk. */
   release?: (chunk: Buffer) => void;
+  /** The body's socket for the native receive loop, when the body allows it (upstream/plain-get.ts). */
+  handOff?: BodyHandOff;
   size: number | undefined;
   mediaType: string;
   /** The bytes did not match the digest or size (the fill failed for it): the source is told, once. */

@@ -15,7 +15,7 @@ import type { UpstreamConfig } from '../config.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
 import { createUpstreamAuth } from './auth.js';
 import { PlainGetTimeoutError } from './plain-body.js';
-import { plainGet } from './plain-get.js';
+import { plainGet, type BodyHandOff } from './plain-get.js';
 import { PlainGetUnsupportedError } from './plain-head.js';
 import { retryAfterMs, upstreamErrorCode } from './responses.js';
 
@@ -40,6 +40,8 @@ export interface UpstreamResponse {
   body: Readable & { dump(): Promise<void> };
   /** Present when the body's chunks are lent (see `UpstreamRequest.lend`): each must come back here. */
   release?: (chunk: Buffer) => void;
+  /** Present for a lent body framed by Content-Length: its socket, for the fill's native receive loop (plain-get.ts). */
+  handOff?: BodyHandOff;
 }
 
 /** What the client learned from the upstream's answers; read by stats. */
@@ -147,7 +149,7 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
       if (res.statusCode === 401) auth.invalidate(scope);
     }
     record(res);
-    return { status: res.statusCode, headers: res.headers, body: res.body, release: res.release };
+    return { status: res.statusCode, headers: res.headers, body: res.body, release: res.release, handOff: res.handOff };
   }
 
   function record(res: Exchanged): void {

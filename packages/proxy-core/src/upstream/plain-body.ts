@@ -27,6 +27,25 @@ export interface BodyReader {
   /** The connection ended: complete for a close-delimited body, cut short otherwise. */
   ended(): void;
   fail(error: unknown): void;
+  /**
+   * Stops Node's reads of the socket and hands the rest of a lent, length-framed body to another
+   * reader (the fill's native receive loop): what the readable holds comes back as `prefix`
+   * (copied), `remaining` bytes are still in the socket. Undefined when the body is not such a
+   * body, is finished, or its readable has been read from.
+   */
+  handOff(): { prefix: Buffer; remaining: number } | undefined;
+  /**
+   * Reads nothing more from the socket until unpark(), handOff() or a consumer's first 'data' or
+   * 'readable' listener: a body that may be handed off is not read ahead into the readable's
+   * buffer only to be copied out of it.
+   */
+  park(): void;
+  unpark(): void;
+  /**
+   * The other reader took `consumed` more bytes of the body off the socket and stopped: Node's
+   * reads resume from there, into the readable (a fill whose disk failed goes on in memory).
+   */
+  takeBack(consumed: number): void;
 }
 
 export interface BodyReaderArgs {
@@ -49,6 +68,10 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
   let finished = false;
   /** The readable asked for more (its read()) and no push has said "full" since. */
   let wanted = true;
+  /** The socket is another reader's (handOff) until takeBack. */
+  let handed = false;
+  /** park() until unpark(): the readable's reads wait (Readable reads ahead by itself). */
+  let parked = false;
 
   const close = (): void => {
     finished = true;
@@ -62,7 +85,7 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
     else readable.destroy(error instanceof Error ? error : new Error(String(error)));
   };
   const wake = (): void => {
-    if (finished || !wanted || pool.overdrawn()) return;
+    if (finished || handed || parked || !wanted || pool.overdrawn()) return;
     socket.setTimeout(idleMs);
     socket.resume();
   };
@@ -83,6 +106,11 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
   // A failure before the consumer attaches (the fill is still opening its temp file) must not
   // be an uncaught 'error': pipeline and iteration still see it in the stream's errored state.
   readable.on('error', () => undefined);
+  // A consumer that starts reading the body (a 'data' or 'readable' listener: pipeline, iteration)
+  // ends a park() — only the readable's own read-ahead waits.
+  readable.on('newListener', (event) => {
+    if (event === 'data' || event === 'readable') unpark();
+  });
   pool.onRestored(wake);
   socket.setTimeout(idleMs, () => finish(new PlainGetTimeoutError('body')));
 
@@ -126,11 +154,46 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
     return false;
   }
 
+  function handOff(): { prefix: Buffer; remaining: number } | undefined {
+    if (finished || handed || !lends || framing.kind !== 'length' || readable.readableDidRead) return undefined;
+    handed = true;
+    parked = false;
+    socket.setTimeout(0);
+    socket.pause();
+    // The pieces are lent from the pool, which is not read into again before takeBack(): the
+    // other reader has written them by then.
+    const pieces: Buffer[] = [];
+    for (let piece = readable.read() as Buffer | null; piece !== null; piece = readable.read() as Buffer | null) pieces.push(piece);
+    return { prefix: pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces), remaining: framing.length - received };
+  }
+
+  function park(): void {
+    if (finished || readable.readableDidRead) return;
+    parked = true;
+    socket.pause();
+  }
+
+  function unpark(): void {
+    if (!parked) return;
+    parked = false;
+    wake();
+  }
+
+  function takeBack(consumed: number): void {
+    if (!handed || finished) return;
+    handed = false;
+    received += consumed;
+    if (framing.kind === 'length' && received >= framing.length) finish();
+    else if (socket.destroyed) ended();
+    else wake();
+  }
+
   function ended(): void {
+    if (handed) return;
     if (framing.kind === 'close') finish();
     else if (framing.kind === 'length' && received < framing.length) finish(new PlainGetProtocolError(`upstream closed the connection after ${received} of ${framing.length} body bytes`));
     else if (chunked !== undefined && !chunked.done()) finish(new PlainGetProtocolError('upstream closed the connection inside a chunked body'));
   }
 
-  return { readable, lends, push, ended, fail: finish };
+  return { readable, lends, push, ended, fail: finish, handOff, takeBack, park, unpark };
 }

@@ -15,9 +15,14 @@
  * other than chunked, interim 1xx responses — it reports as PlainGetUnsupportedError before any
  * body byte is handed out, and the client asks again through undici. The body itself is
  * plain-body.ts.
+ *
+ * A 2xx body framed by Content-Length is offered whole to another reader (`handOff`): Node reads
+ * nothing past the head's first read until the fill either takes the socket for its native
+ * receive loop (fill/native-receive.ts: no JavaScript per chunk at all) or declines.
  */
 import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
+import { socketFd } from '@regcache/sendfile';
 import { createChunkPool } from './chunk-pool.js';
 import { createBodyReader, PlainGetTimeoutError, type BodyReader } from './plain-body.js';
 import { createHeadCollector, PlainGetProtocolError, requestText } from './plain-head.js';
@@ -38,6 +43,34 @@ export interface PlainResponse {
    * handed back here, and a consumer that keeps bytes longer copies them. Other bodies are copies.
    */
   release?: (chunk: Buffer) => void;
+  /** Set for a 2xx body framed by Content-Length: see BodyHandOff. */
+  handOff?: BodyHandOff;
+}
+
+/**
+ * A body that another reader may take over. Node reads nothing of it beyond the first read
+ * (which held the head) until one of these is called: the consumer either takes the socket
+ * or declines, and then reads `body` as usual.
+ */
+export interface BodyHandOff {
+  /** The rest of the body, handed over; undefined if it can no longer be (then read `body`). */
+  take(): HandedBody | undefined;
+  decline(): void;
+}
+
+/**
+ * The rest of a body, handed to a reader outside Node (the fill's native receive loop): Node no
+ * longer reads the socket. Exactly one of `takeBack` (the reader stopped early and Node reads
+ * on, into `body`) and `close` (done with the connection) ends the hand-off.
+ */
+export interface HandedBody {
+  fd: number;
+  /** Body bytes Node had already read (a copy): the first `prefix.length` bytes of the body. */
+  prefix: Buffer;
+  /** Body bytes still in the socket. */
+  remaining: number;
+  takeBack(consumed: number): void;
+  close(): void;
 }
 
 /** 4 MiB per fill: the body's buffer (1 MiB), the fill's write queue and a batch being written. */
@@ -86,8 +119,23 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
       if (got === undefined) return;
       clearTimeout(timer);
       body = createBodyReader({ socket, pool, head: got.head, idleMs: timeouts.body, buffer: BODY_BUFFER, done: () => signal?.removeEventListener('abort', onAbort) });
-      resolve({ statusCode: got.head.statusCode, headers: got.head.headers, body: body.readable, release: body.lends ? pool.release : undefined });
+      const reader = body;
+      const handOff: BodyHandOff = {
+        take() {
+          const fd = socketFd(socket);
+          const handed = fd === undefined ? undefined : reader.handOff();
+          if (fd === undefined || handed === undefined) {
+            reader.unpark();
+            return undefined;
+          }
+          return { fd, ...handed, takeBack: reader.takeBack, close: () => void socket.destroy() };
+        },
+        decline: reader.unpark,
+      };
+      const offered = body.lends && got.head.framing.kind === 'length';
+      resolve({ statusCode: got.head.statusCode, headers: got.head.headers, body: body.readable, release: body.lends ? pool.release : undefined, handOff: offered ? handOff : undefined });
       body.push(got.rest);
+      if (offered) body.park();
     };
     socket.once('connect', () => {
       clearTimeout(timer);

@@ -1,0 +1,62 @@
+/**
+ * A fill from a plain-http upstream is received off the JavaScript thread (fill/native-receive.ts):
+ * while it runs, the process has a thread named regcache-fill; the client following it gets the
+ * exact bytes as they arrive, before the fill ends; the thread is gone afterwards and the blob
+ * is committed. A body that came whole with its head stays on the stream path (no thread).
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushBlob, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import type { Digest } from '@regcache/registry-protocol';
+import { startCache, type RunningCache } from './helpers.js';
+import { getBlob, randomBlob } from './fill-helpers.js';
+
+const KiB = 1024;
+
+async function fillThreads(): Promise<number> {
+  const tasks = await readdir('/proc/self/task');
+  const names = await Promise.all(tasks.map((task) => readFile(`/proc/self/task/${task}/comm`, 'utf8').then((n) => n.trim(), () => '')));
+  return names.filter((name) => name === 'regcache-fill').length;
+}
+
+describe('the native receive loop in a fill', () => {
+  let upstream: RunningRegistry;
+  let proxy: FaultProxy;
+  let cache: RunningCache;
+
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    proxy = await startFaultProxy(upstream.url);
+    cache = await startCache({ upstreams: [{ name: 'docker.io', url: proxy.url }], fill: { prefetch: 0 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await cache?.close();
+    await proxy?.stop();
+    await upstream?.stop();
+  });
+
+  it('receives a trickled blob on a regcache-fill thread; the client has bytes before the fill ends; the thread ends with it', async () => {
+    const blob = randomBlob(600 * KiB);
+    await pushBlob(upstream, 'native/trickle', blob.bytes);
+    proxy.setFault({ kind: 'trickle', bytesPerSecond: 400 * KiB }, { times: 1 });
+    let sawThread = false;
+    const watch = setInterval(() => void fillThreads().then((n) => (sawThread ||= n > 0)), 20);
+    const received = await getBlob(`${cache.url}/v2/native/trickle/blobs/${blob.digest}`).finally(() => clearInterval(watch));
+    expect(received.digest).toBe(blob.digest);
+    expect(received.bytes).toBe(blob.bytes.length);
+    expect(sawThread).toBe(true);
+    // ≈ 1.5 s of trickle: the progress reports let the client start long before the end.
+    expect(received.firstByteMs).toBeLessThan(received.endMs - 500);
+    await expect.poll(fillThreads, { timeout: 5000 }).toBe(0);
+    await expect.poll(async () => (await cache.cache.store.stat(blob.digest as Digest))?.size, { timeout: 5000 }).toBe(blob.bytes.length);
+  });
+
+  it('leaves a small blob that came with its head on the stream path', async () => {
+    const blob = randomBlob(2 * KiB);
+    await pushBlob(upstream, 'native/small', blob.bytes);
+    const received = await getBlob(`${cache.url}/v2/native/small/blobs/${blob.digest}`);
+    expect(received.digest).toBe(blob.digest);
+    expect(await fillThreads()).toBe(0);
+  });
+});
