@@ -90,6 +90,34 @@ describe('plain-http blob bodies from a real registry', () => {
     expect(`sha256:${hash.digest('hex')}`).toBe(sha256(blob));
   });
 
+  it('offers the body for hand-off: nothing is read ahead meanwhile; take() gives what was read and the socket; takeBack() lets Node read on', async () => {
+    const res = await get(`${upstream.url}${path}`);
+    const handOff = res.handOff;
+    if (handOff === undefined) throw new Error('a 2xx length-framed body is offered');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Only the head's first read (≤ one slab) came off the socket while nobody decided.
+    expect(res.body.readableLength).toBeLessThanOrEqual(MiB);
+    const handed = handOff.take();
+    if (handed === undefined) throw new Error('not handed over');
+    expect(handed.fd).toBeGreaterThan(0);
+    expect(handed.prefix.length + handed.remaining).toBe(blob.length);
+    expect(handed.prefix.equals(blob.subarray(0, handed.prefix.length))).toBe(true);
+    expect(handOff.take()).toBeUndefined();
+    // Nobody took bytes off the socket in the meantime: Node reads the rest, after the prefix.
+    handed.takeBack(0);
+    const rest = await drain(res);
+    expect(Buffer.concat([handed.prefix, rest]).equals(blob)).toBe(true);
+  });
+
+  it('reads the body as usual once the hand-off is declined (or a consumer starts reading)', async () => {
+    const declined = await get(`${upstream.url}${path}`);
+    declined.handOff?.decline();
+    expect(sha256(await drain(declined))).toBe(sha256(blob));
+    const read = await get(`${upstream.url}${path}`);
+    expect(read.handOff).toBeDefined();
+    expect(sha256(await drain(read))).toBe(sha256(blob));
+  });
+
   it('copies an error body (nothing lent) and keeps its status', async () => {
     const res = await get(`${upstream.url}/v2/plain/get/blobs/sha256:${'0'.repeat(64)}`);
     expect(res.statusCode).toBe(404);

@@ -30,7 +30,7 @@ export interface BodyReader {
   /**
    * Stops Node's reads of the socket and hands the rest of a lent, length-framed body to another
    * reader (the fill's native receive loop): what the readable holds comes back as `prefix`
-   * (copied), `remaining` bytes are still in the socket. Undefined when the body is not such a
+   * (lent from the pool until takeBack), `remaining` bytes are still in the socket. Undefined when the body is not such a
    * body, is finished, or its readable has been read from.
    */
   handOff(): { prefix: Buffer; remaining: number } | undefined;

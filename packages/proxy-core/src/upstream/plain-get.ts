@@ -65,7 +65,7 @@ export interface BodyHandOff {
  */
 export interface HandedBody {
   fd: number;
-  /** Body bytes Node had already read (a copy): the first `prefix.length` bytes of the body. */
+  /** Body bytes Node had already read: the first `prefix.length` bytes of the body (valid until takeBack). */
   prefix: Buffer;
   /** Body bytes still in the socket. */
   remaining: number;
