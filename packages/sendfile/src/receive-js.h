@@ -17,7 +17,7 @@ static void call_js(napi_env env, napi_value unused_js_cb, void *context, void *
   if (data == MSG_PROGRESS) {
     __atomic_store_n(&job->report_queued, 0, __ATOMIC_RELEASE);
     if (napi_get_reference_value(env, job->progress, &fn) == napi_ok &&
-        napi_create_int64(env, __atomic_load_n(&job->written, __ATOMIC_ACQUIRE), &argv[0]) == napi_ok) {
+        napi_create_int64(env, __atomic_load_n(&job->published, __ATOMIC_ACQUIRE), &argv[0]) == napi_ok) {
       napi_call_function(env, global, fn, 1, argv, NULL);
     }
     return;

@@ -13,7 +13,7 @@
  *     dup both fds ─────────────────────────▶ hash + pwrite the prefix at 0
  *                                              loop: poll(sock, 100 ms) → read ≤ 1 MiB
  *                                                    hash, pwrite at `written`
- *                                                    written += n (release store)
+ *                                                    written += n (published atomically)
  *   progress(written)  ◀── at most one queued ──┘  (every 1 MiB, or 20 ms after a byte)
  *   callback(errno, side, written, sha256, unwritten) ◀── once, when done or failed
  *
@@ -62,7 +62,8 @@ typedef struct {
   int32_t *cancel;
   uint8_t *prefix;
   size_t prefix_len;
-  int64_t written;       /* bytes in the file; written by the thread, read by progress reports */
+  int64_t written;       /* bytes in the file (the thread's own count) */
+  int64_t published;     /* `written` as progress reports read it (atomic) */
   int report_queued;     /* a progress report is queued and not yet run */
   int err, side;
   uint8_t *unwritten;
@@ -100,7 +101,7 @@ static int pwrite_all(int fd, const uint8_t *bytes, size_t length, int64_t offse
  * soon). At most one report is queued at a time; it reads `written` when it runs.
  */
 static void report(rjob_t *job, progress_t *p) {
-  __atomic_store_n(&job->written, job->written, __ATOMIC_RELEASE);
+  __atomic_store_n(&job->published, job->written, __ATOMIC_RELEASE);
   int64_t unreported = job->written - p->bytes;
   if (unreported <= 0 || (unreported < REPORT_EVERY && mono_ms() - p->ms < REPORT_MS)) return;
   p->bytes = job->written;
@@ -110,16 +111,26 @@ static void report(rjob_t *job, progress_t *p) {
   }
 }
 
-/* Hash and append one piece; on a disk error keep a copy of it for the caller. */
-static int append(rjob_t *job, EVP_MD_CTX *md, const uint8_t *bytes, size_t length) {
-  if (EVP_DigestUpdate(md, bytes, length) != 1) return (job->side = SIDE_DISK, EINVAL);
-  int err = pwrite_all(job->file, bytes, length, job->written);
-  if (err != 0) {
-    job->side = SIDE_DISK;
+/*
+ * A piece the hash or the disk refused: a copy goes back to the caller, which serves it from
+ * memory and reads the rest of the body itself. Without memory for the copy nobody can carry
+ * the body on, and the job fails as a whole (side "upstream": the fill fails).
+ */
+static int refuse(rjob_t *job, const uint8_t *bytes, size_t length, int err) {
+  if (length > 0) {
     job->unwritten = malloc(length);
-    if (job->unwritten != NULL) memcpy(job->unwritten, bytes, job->unwritten_len = length);
-    return err;
+    if (job->unwritten == NULL) return (job->side = SIDE_UPSTREAM, ENOMEM);
+    memcpy(job->unwritten, bytes, job->unwritten_len = length);
   }
+  job->side = SIDE_DISK;
+  return err;
+}
+
+/* Hash and append one piece. */
+static int append(rjob_t *job, EVP_MD_CTX *md, const uint8_t *bytes, size_t length) {
+  if (EVP_DigestUpdate(md, bytes, length) != 1) return refuse(job, bytes, length, EINVAL);
+  int err = pwrite_all(job->file, bytes, length, job->written);
+  if (err != 0) return refuse(job, bytes, length, err);
   job->written += (int64_t)length;
   return 0;
 }
@@ -158,7 +169,7 @@ static int receive_body(rjob_t *job, EVP_MD_CTX *md, uint8_t *buffer) {
     job->remaining -= n;
     err = append(job, md, buffer, (size_t)n);
   }
-  __atomic_store_n(&job->written, job->written, __ATOMIC_RELEASE);
+  __atomic_store_n(&job->published, job->written, __ATOMIC_RELEASE);
   return err;
 }
 
@@ -169,7 +180,7 @@ static void *receive_main(void *arg) {
   EVP_MD_CTX *md = EVP_MD_CTX_new();
   int err = (buffer == NULL || md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) ? ENOMEM : 0;
   if (err == 0) err = receive_body(job, md, buffer);
-  else job->side = SIDE_DISK;
+  else err = refuse(job, job->prefix, job->prefix_len, err);
   if (err == 0) {
     unsigned char digest[32];
     unsigned int length = 0;
