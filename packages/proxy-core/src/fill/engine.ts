@@ -22,8 +22,9 @@ import { createRunningFill, FillStoppedError } from './running-fill.js';
 import type { Fill, FillEngineOptions, FillSource } from './types.js';
 
 /**
- * How many filled bytes between two `reclaim` calls. Each upstream read is a 64 KiB buffer,
- * garbage as soon as it is on disk but freed only when V8 next collects the objects that hold
+ * How many filled bytes between two `reclaim` calls. Each upstream read through undici (an
+ * https upstream, a chunked body; plain-http bodies are pooled or received natively and leave
+ * no buffers behind) is a 64 KiB buffer, garbage as soon as it is on disk but freed only when V8 next collects the objects that hold
  * it — with a 1 MiB young generation that is every ≈ 20 MiB of buffers, which a 256 MiB fill
  * adds to its peak RSS. A young-generation GC every 4 MiB keeps that below ≈ 5 MiB (measured:
  * peak RSS of a 16-client 256 MiB fill 105–107 → 92–95 MiB) for ≈ 1 ms each (64 per 256 MiB).
