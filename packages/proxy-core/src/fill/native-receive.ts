@@ -32,7 +32,7 @@ export interface NativeReceiveArgs {
   grew: () => void;
 }
 
-/** The disk refused a write: `written` bytes are in the file, `unwritten` came after them, and Node now reads the socket. */
+/** The disk refused a write: `written` bytes are in the file (and the writer's count), `unwritten` came after them, and Node now reads the socket. */
 export class NativeDiskError extends Error {
   override readonly name = 'NativeDiskError';
   constructor(
@@ -89,6 +89,8 @@ export async function receiveNatively({ handed, external, idleMs, signal, grew }
     if (error.side === 'cancel') throw signal.reason;
     if (error.side === 'upstream') throw new NativeReceiveError(error.code, error.written);
     const unwritten = error.unwritten ?? Buffer.alloc(0);
+    // The writer counts every byte in the file, reported or not: pass-through starts after them.
+    external.advance(error.written);
     keepSocket = true;
     handed.takeBack(error.written + unwritten.length - handed.prefix.length);
     throw new NativeDiskError(error.written, unwritten, error.code);

@@ -93,9 +93,23 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     }
   }
 
+  /**
+   * The disk failed mid-fill: the clients already following go on through memory
+   * (passthrough.ts), from the bytes already in the temp file; with none following, the fill fails.
+   */
+  async function passThrough(error: StoreWriteError): Promise<Passthrough> {
+    if (readers.size === 0) throw error;
+    pass = await startPassthrough(digest, args.temp, writer.written, readers);
+    await writer.abort();
+    args.release();
+    engine.onDiskError?.(fill, error);
+    return pass;
+  }
+
   async function store(chunks: Buffer[]): Promise<void> {
     resetIdle();
-    if (pass === undefined) {
+    let through = pass;
+    if (through === undefined) {
       try {
         await Promise.all(chunks.map((chunk) => writer.write(chunk)));
         let bytes = 0;
@@ -107,15 +121,12 @@ export function createRunningFill(args: RunningFillArgs): Fill {
         if (source.release === undefined) args.stored?.(bytes);
         return;
       } catch (error) {
-        if (!(error instanceof StoreWriteError) || readers.size === 0) throw error;
-        pass = await startPassthrough(digest, args.temp, writer.written, readers);
-        await writer.abort();
-        args.release();
-        engine.onDiskError?.(fill, error);
+        if (!(error instanceof StoreWriteError)) throw error;
+        through = await passThrough(error);
       }
     }
     // The disk failed on this batch: none of it counts as on disk, all of it goes through memory.
-    for (const chunk of chunks) await pass.push(kept(chunk));
+    for (const chunk of chunks) await through.push(kept(chunk));
   }
 
   const sink = new Writable({
@@ -180,8 +191,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   async function receiveBody(): Promise<void> {
     // A body already read whole (a small blob comes with the head) stays on the stream path.
     const handed = source.handOff?.take();
-    const external = handed === undefined ? undefined : writer.external();
     if (handed === undefined) return streamBody();
+    const external = writer.external();
     if (external === undefined) {
       handed.takeBack(0);
       return streamBody();
@@ -191,12 +202,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     } catch (error) {
       if (error instanceof NativeReceiveError && error.code === 'ETIMEDOUT') throw new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`);
       if (!(error instanceof NativeDiskError)) throw error;
-      if (readers.size === 0) throw new StoreWriteError(writer.tempPath, error);
-      pass = await startPassthrough(digest, args.temp, error.written, readers);
-      await writer.abort();
-      args.release();
-      engine.onDiskError?.(fill, new StoreWriteError(writer.tempPath, error));
-      if (error.unwritten.length > 0) await pass.push(error.unwritten);
+      const through = await passThrough(new StoreWriteError(writer.tempPath, error));
+      if (error.unwritten.length > 0) await through.push(error.unwritten);
       notify();
       await streamBody();
     }
