@@ -23,11 +23,13 @@
  * While the write runs, others may open `tempPath` and read up to `written` bytes: `written`
  * only grows after the bytes are in the file.
  *
+ * After commit or abort the temp path is gone, but a descriptor already open on it stays
+ * readable (POSIX).
+ *
  * Step 2 may happen outside JavaScript (external(): the fill's native receive loop, which
  * hashes each piece it reads and appends it through the same descriptor). The writer then
  * takes the appender's `written` and digest; the checks of step 3 and everything after are
- * the same, so an index entry still only ever names bytes whose digest was checked. After commit or abort the temp path is gone,
- * but a descriptor already open on it stays readable (POSIX).
+ * the same, so an index entry still only ever names bytes whose digest was checked.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, rename, rm, type FileHandle } from 'node:fs/promises';
@@ -206,7 +208,6 @@ function handOut(s: WriteState): ExternalAppend | undefined {
   return {
     fd: s.handle.fd,
     advance(written) {
-      s.accepted = Math.max(s.accepted, written);
       s.written = Math.max(s.written, written);
     },
     end(hex) {

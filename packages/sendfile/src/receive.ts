@@ -28,7 +28,7 @@ export class ReceiveError extends Error {
     readonly side: 'upstream' | 'disk' | 'cancel',
     /** Bytes in the file before the failure (from offset 0). */
     readonly written: number,
-    /** A failed write's bytes, which are not in the file (disk failures only). */
+    /** The refused piece (a failed write or hash, or the prefix if the loop could not start), not in the file: disk failures only. */
     readonly unwritten: Buffer | undefined,
   ) {
     super(`receive: ${code} (${side}) after ${written} bytes`);
