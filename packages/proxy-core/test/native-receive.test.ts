@@ -2,12 +2,14 @@
  * A fill from a plain-http upstream is received off the JavaScript thread (fill/native-receive.ts):
  * while it runs, the process has a thread named regcache-fill; the client following it gets the
  * exact bytes as they arrive, before the fill ends; the thread is gone afterwards and the blob
- * is committed. A body that came whole with its head stays on the stream path (no thread).
+ * is committed. A body that came whole with its head stays on the stream path (no thread). No
+ * more than RECEIVE_LOOPS loops run at once: the fills past them take the stream path.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushBlob, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
+import { RECEIVE_LOOPS } from '../src/fill/engine.js';
 import { startCache, type RunningCache } from './helpers.js';
 import { getBlob, randomBlob } from './fill-helpers.js';
 
@@ -50,6 +52,19 @@ describe('the native receive loop in a fill', () => {
     expect(received.firstByteMs).toBeLessThan(received.endMs - 500);
     await expect.poll(fillThreads, { timeout: 5000 }).toBe(0);
     await expect.poll(async () => (await cache.cache.store.stat(blob.digest as Digest))?.size, { timeout: 5000 }).toBe(blob.bytes.length);
+  });
+
+  it(`runs at most ${RECEIVE_LOOPS} loops at once; the fills past them stream, and every blob is stored whole`, async () => {
+    const blobs = Array.from({ length: RECEIVE_LOOPS + 3 }, () => randomBlob(300 * KiB));
+    for (const [i, blob] of blobs.entries()) await pushBlob(upstream, `native/many${i}`, blob.bytes);
+    proxy.setFault({ kind: 'trickle', bytesPerSecond: 400 * KiB }, { times: blobs.length });
+    let most = 0;
+    const watch = setInterval(() => void fillThreads().then((n) => (most = Math.max(most, n))), 20);
+    const received = await Promise.all(blobs.map((blob, i) => getBlob(`${cache.url}/v2/native/many${i}/blobs/${blob.digest}`))).finally(() => clearInterval(watch));
+    expect(received.map((r) => r.digest)).toEqual(blobs.map((b) => b.digest));
+    expect(most).toBe(RECEIVE_LOOPS);
+    await expect.poll(fillThreads, { timeout: 5000 }).toBe(0);
+    for (const blob of blobs) await expect.poll(async () => (await cache.cache.store.stat(blob.digest as Digest))?.size, { timeout: 5000 }).toBe(blob.bytes.length);
   });
 
   it('leaves a small blob that came with its head on the stream path', async () => {

@@ -33,6 +33,14 @@ export const RECLAIM_BYTES = 4 * 1024 * 1024;
 /** …and only when those bytes came within this long (≥ 16 MiB/s across fills). */
 export const RECLAIM_FAST_MS = 250;
 
+/**
+ * Receive loops (fill/native-receive.ts) running at a time per engine; each is a thread with a
+ * 1 MiB buffer. A loop reads as fast as the upstream sends, so more loops than this do not move
+ * bytes faster on the machines regcache runs on — they only add threads. The fills past it take
+ * the stream path, which reads on the JavaScript thread and is correct the same way.
+ */
+export const RECEIVE_LOOPS = 8;
+
 export interface FillEngine {
   get(digest: Digest): Promise<Fill> | undefined;
   /** Join the fill for `digest`, or start one with `open` (which asks the upstream). */
@@ -46,6 +54,17 @@ export interface FillEngine {
 export function createFillEngine(opts: FillEngineOptions): FillEngine {
   const inflight = new Map<Digest, Promise<Fill>>();
   const running = new Map<AbortController, { digest: Digest; done: Promise<unknown> }>();
+  let loops = 0;
+  /** A receive loop's place, or undefined when RECEIVE_LOOPS run; the returned function frees it (once). */
+  const receiveSlot = (): (() => void) | undefined => {
+    if (loops >= RECEIVE_LOOPS) return undefined;
+    loops++;
+    let held = true;
+    return () => {
+      if (held) loops--;
+      held = false;
+    };
+  };
   let sinceReclaim = 0;
   let lastMark = 0;
   const stored = opts.reclaim === undefined ? undefined : (bytes: number): void => {
@@ -93,7 +112,7 @@ export function createFillEngine(opts: FillEngineOptions): FillEngine {
       await source.body.dump().catch(() => undefined);
       throw error;
     }
-    return createRunningFill({ digest, source, writer, temp, controller, engine: opts, release, stored });
+    return createRunningFill({ digest, source, writer, temp, controller, engine: opts, release, stored, receiveSlot });
   }
 
   return {

@@ -40,6 +40,8 @@ export interface RunningFillArgs {
   release: () => void;
   /** Bytes just written to the temp file (the engine's reclaim count). */
   stored?: (bytes: number) => void;
+  /** A place for a receive loop (engine.ts, RECEIVE_LOOPS) and the function that frees it; undefined when all are taken. */
+  receiveSlot: () => (() => void) | undefined;
 }
 
 export function createRunningFill(args: RunningFillArgs): Fill {
@@ -188,17 +190,17 @@ export function createRunningFill(args: RunningFillArgs): Fill {
    * socket over. A disk failure there continues as on the stream path: pass-through for the
    * clients already following, with Node reading the rest of the body.
    */
-  async function receiveBody(): Promise<void> {
+  async function receiveBody(freeSlot: () => void): Promise<void> {
     // A body already read whole (a small blob comes with the head) stays on the stream path.
     const handed = source.handOff?.take();
-    if (handed === undefined) return streamBody();
-    const external = writer.external();
-    if (external === undefined) {
-      handed.takeBack(0);
+    const external = handed === undefined ? undefined : writer.external();
+    if (handed === undefined || external === undefined) {
+      freeSlot();
+      handed?.takeBack(0);
       return streamBody();
     }
     try {
-      await receiveNatively({ handed, external, idleMs: engine.idleTimeoutMs, signal: controller.signal, grew: notify });
+      await receiveNatively({ handed, external, idleMs: engine.idleTimeoutMs, signal: controller.signal, grew: notify }).finally(freeSlot);
     } catch (error) {
       if (error instanceof NativeReceiveError && error.code === 'ETIMEDOUT') throw new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`);
       if (!(error instanceof NativeDiskError)) throw error;
@@ -209,7 +211,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     }
   }
 
-  const done = (nativeReceiveAvailable() && source.handOff !== undefined ? receiveBody() : streamBody())
+  const slot = nativeReceiveAvailable() && source.handOff !== undefined ? args.receiveSlot() : undefined;
+  const done = (slot === undefined ? streamBody() : receiveBody(slot))
     .then(finish)
     .then(
       (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),
