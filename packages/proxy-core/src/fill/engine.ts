@@ -35,9 +35,10 @@ export const RECLAIM_FAST_MS = 250;
 
 /**
  * Receive loops (fill/native-receive.ts) running at a time per engine; each is a thread with a
- * 1 MiB buffer. A loop reads as fast as the upstream sends, so more loops than this do not move
- * bytes faster on the machines regcache runs on — they only add threads. The fills past it take
- * the stream path, which reads on the JavaScript thread and is correct the same way.
+ * 1 MiB buffer. Fast fills past a few loops only share the cores (a loop is worth its thread when
+ * it keeps the JavaScript thread free for requests), and a slow upstream's fill costs that thread
+ * little on the stream path, which is where the fills past this limit go — correct the same way.
+ * Without a limit a burst of cold blobs would start a thread for each.
  */
 export const RECEIVE_LOOPS = 8;
 
