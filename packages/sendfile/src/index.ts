@@ -35,6 +35,12 @@ export interface Sendfile {
    * it keeps the connection open after the first is closed. Throws SendfileError.
    */
   dup(fd: number): number;
+  /**
+   * A TCP socket's congestion control and its TCP_NOTSENT_LOWAT (0: the system's default), or
+   * undefined for anything else. A send job sets the low-water mark of a bbr socket (src/sendfile.c,
+   * NOTSENT_LOWAT); this tells whether it did.
+   */
+  tcpTuning(fd: number): { congestion: string; notsentLowat: number } | undefined;
 }
 
 export class SendfileError extends Error {
@@ -67,6 +73,10 @@ export function loadSendfile(): Sendfile | undefined {
       const copy = native.dup(fd);
       if (copy < 0) throw new SendfileError(errnoName(-copy), 0);
       return copy;
+    },
+    tcpTuning(fd) {
+      const tuning = native.tcpTuning(fd);
+      return tuning === undefined ? undefined : { congestion: tuning[0], notsentLowat: tuning[1] };
     },
   };
 }

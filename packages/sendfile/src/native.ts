@@ -1,5 +1,5 @@
 /**
- * The addon's three functions (src/sendfile.c, src/receive.c), loaded once per process, or
+ * The addon's four functions (src/sendfile.c, src/receive.c), loaded once per process, or
  * undefined where it is not built or cannot work (not Linux).
  */
 import { createRequire } from 'node:module';
@@ -21,6 +21,7 @@ export type NativeReceive = (
 export interface Native {
   send: NativeSend;
   dup: (fd: number) => number;
+  tcpTuning: (fd: number) => [string, number] | undefined;
   receive: NativeReceive;
 }
 
@@ -37,9 +38,9 @@ function load(): Native | undefined {
   try {
     // The same relative path from src/ (tests, typecheck) and dist/ (built packages).
     const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
-    const [send, dup, receive] = [fn(addon, 'send'), fn(addon, 'dup'), fn(addon, 'receive')];
-    if (typeof send !== 'function' || typeof dup !== 'function' || typeof receive !== 'function') return undefined;
-    return { send: send as NativeSend, dup: dup as Native['dup'], receive: receive as NativeReceive };
+    const [send, dup, tcpTuning, receive] = [fn(addon, 'send'), fn(addon, 'dup'), fn(addon, 'tcpTuning'), fn(addon, 'receive')];
+    if (typeof send !== 'function' || typeof dup !== 'function' || typeof tcpTuning !== 'function' || typeof receive !== 'function') return undefined;
+    return { send: send as NativeSend, dup: dup as Native['dup'], tcpTuning: tcpTuning as Native['tcpTuning'], receive: receive as NativeReceive };
   } catch {
     return undefined;
   }

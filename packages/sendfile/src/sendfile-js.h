@@ -84,6 +84,30 @@ static napi_value js_dup(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* tcpTuning(fd): [congestion control name, TCP_NOTSENT_LOWAT] of a TCP socket, or undefined. */
+static napi_value js_tcp_tuning(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, name, lowat_value;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    return throw_error(env, "tcpTuning(): bad descriptor");
+  }
+  char cc[16] = {0};
+  socklen_t cc_len = sizeof cc - 1;
+  int lowat = 0;
+  socklen_t lowat_len = sizeof lowat;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &cc_len) != 0 || getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &lowat_len) != 0) {
+    napi_get_undefined(env, &result);
+    return result;
+  }
+  if (napi_create_array_with_length(env, 2, &result) != napi_ok || napi_create_string_utf8(env, cc, NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_uint32(env, (uint32_t)lowat, &lowat_value) != napi_ok || napi_set_element(env, result, 0, name) != napi_ok ||
+      napi_set_element(env, result, 1, lowat_value) != napi_ok) {
+    return throw_error(env, "tcpTuning(): cannot build the result");
+  }
+  return result;
+}
+
 static void free_state(napi_env env, void *data, void *hint) {
   (void)env;
   (void)hint;
@@ -103,7 +127,9 @@ static napi_value init(napi_env env, napi_value exports) {
       napi_create_function(env, "send", NAPI_AUTO_LENGTH, js_send, state, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "send", fn) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, js_dup, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "dup", fn) != napi_ok || !receive_init(env, exports)) {
+      napi_set_named_property(env, exports, "dup", fn) != napi_ok ||
+      napi_create_function(env, "tcpTuning", NAPI_AUTO_LENGTH, js_tcp_tuning, NULL, &fn) != napi_ok ||
+      napi_set_named_property(env, exports, "tcpTuning", fn) != napi_ok || !receive_init(env, exports)) {
     napi_throw_error(env, "ERR_SENDFILE", "sendfile addon could not initialise");
     return NULL;
   }

@@ -32,13 +32,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <node_api.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +56,18 @@
  * slower.
  */
 #define SLICE (2 << 20)
+/*
+ * The unsent bytes below which a BBR socket reports itself writable (TCP_NOTSENT_LOWAT). Under
+ * BBR (these machines' default congestion control) a socket kept holding megabytes it has not
+ * sent yet — a send step fills it to its 4 MiB buffer — left the client's receive buffer at its
+ * initial 128 KiB (the kernel did not grow it, as it does for the registry's own sends) and
+ * the client woke twice as often for the same bytes. With this low-water mark the client's
+ * buffer grows to ≈ 1 MiB: one curl's warm 256 MiB read went from 1270–1680 to 2120–2460 MiB/s,
+ * and skopeo's cold pull of the bench's image from 1.30× to 1.21× a direct pull (medians of
+ * eight alternating rotations). Under cubic the same mark cost ≈ 15 % of curl's rate, so only a
+ * socket whose congestion control is bbr gets it (limit_unsent).
+ */
+#define NOTSENT_LOWAT (64 << 10)
 #define MAX_SENDERS 4
 #define WAKE_MS 100
 
@@ -89,6 +105,15 @@ static int64_t now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* TCP_NOTSENT_LOWAT for a BBR socket (see NOTSENT_LOWAT); anything else is left as it is. */
+static void limit_unsent(int sock) {
+  char cc[16] = {0}; /* the kernel's TCP_CA_NAME_MAX */
+  socklen_t len = sizeof cc - 1;
+  if (getsockopt(sock, IPPROTO_TCP, TCP_CONGESTION, cc, &len) != 0 || strcmp(cc, "bbr") != 0) return;
+  int lowat = NOTSENT_LOWAT;
+  if (setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) != 0) { /* sent as before */ }
 }
 
 static void finish(sender_t *s, job_t *job, int err) {
@@ -188,6 +213,7 @@ static void *sender_main(void *arg) {
         for (; taken; taken = job) {
           job = taken->next;
           taken->next = NULL;
+          limit_unsent(taken->sock);
           if (ready_tail) ready_tail->next = taken;
           else ready_head = taken;
           ready_tail = taken;

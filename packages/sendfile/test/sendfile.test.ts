@@ -2,7 +2,8 @@
  * The addon against real sockets on 127.0.0.1: bytes arrive exactly, from any offset; a
  * client that stops reading is cut after the stall time; cancel stops a job; a client that
  * goes away fails the job with the errno; the caller may close its file at once; a dup of a
- * socket outlives Node's own descriptor; the sender threads carry their name.
+ * socket outlives Node's own descriptor; the sender threads carry their name; a socket under
+ * BBR gets its low-water mark for unsent bytes, any other is left alone.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readdir, readFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
@@ -69,6 +70,25 @@ describe('sendfile addon', () => {
     server.close();
     expect(sent).toEqual([17 * MiB]);
     expect(sha(body)).toBe(sha(content.subarray(5 * MiB + 3, 22 * MiB + 3)));
+  });
+
+  it('gives a socket it sends on the unsent low-water mark under bbr, and leaves any other as it was', async () => {
+    const systemDefault = (await readFile('/proc/sys/net/ipv4/tcp_congestion_control', 'utf8')).trim();
+    let tuning: ReturnType<Sendfile['tcpTuning']>;
+    let before: ReturnType<Sendfile['tcpTuning']>;
+    const { server, received } = await pair((socket) => {
+      const fd = socketFd(socket) as number;
+      before = sendfile.tcpTuning(fd);
+      void sendfile.send(fd, file.fd, 0, MiB, 10_000).done.then(() => {
+        tuning = sendfile.tcpTuning(fd);
+        socket.end();
+      });
+    });
+    await received;
+    server.close();
+    expect(before).toEqual({ congestion: systemDefault, notsentLowat: 0 });
+    expect(tuning).toEqual({ congestion: systemDefault, notsentLowat: systemDefault === 'bbr' ? 64 * 1024 : 0 });
+    expect(sendfile.tcpTuning(file.fd)).toBeUndefined();
   });
 
   it('runs its senders as threads named regcache-send', async () => {
