@@ -62,7 +62,7 @@
  * sent yet — a send step fills it to its 4 MiB buffer — left the client's receive buffer at its
  * initial 128 KiB (the kernel did not grow it, as it does for the registry's own sends) and
  * the client woke twice as often for the same bytes. With this low-water mark the client's
- * buffer grows to ≈ 1 MiB: one curl's warm 256 MiB read went from 1270–1680 to 2120–2460 MiB/s,
+ * buffer grows to ≈ 1 MiB: one curl's warm 256 MiB read went from a median of 1395 to 2224 MiB/s,
  * and skopeo's cold pull of the bench's image from 1.30× to 1.21× a direct pull (medians of
  * eight alternating rotations). Under cubic the same mark cost ≈ 15 % of curl's rate, so only a
  * socket whose congestion control is bbr gets it (limit_unsent).
