@@ -92,11 +92,10 @@ static napi_value js_tcp_tuning(napi_env env, napi_callback_info info) {
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
     return throw_error(env, "tcpTuning(): bad descriptor");
   }
-  char cc[16] = {0};
-  socklen_t cc_len = sizeof cc - 1;
+  char cc[CC_NAME_MAX];
   int lowat = 0;
   socklen_t lowat_len = sizeof lowat;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &cc_len) != 0 || getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &lowat_len) != 0) {
+  if (congestion_name(fd, cc) != 0 || getsockopt(fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, &lowat_len) != 0) {
     napi_get_undefined(env, &result);
     return result;
   }

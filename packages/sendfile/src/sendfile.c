@@ -107,11 +107,20 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The kernel's TCP_CA_NAME_MAX, with room for the terminating zero. */
+#define CC_NAME_MAX 16
+
+/* A TCP socket's congestion control into `name` (zero-terminated); 0, or -1 for anything else. */
+static int congestion_name(int sock, char name[CC_NAME_MAX]) {
+  socklen_t len = CC_NAME_MAX - 1;
+  memset(name, 0, CC_NAME_MAX);
+  return getsockopt(sock, IPPROTO_TCP, TCP_CONGESTION, name, &len);
+}
+
 /* TCP_NOTSENT_LOWAT for a BBR socket (see NOTSENT_LOWAT); anything else is left as it is. */
 static void limit_unsent(int sock) {
-  char cc[16] = {0}; /* the kernel's TCP_CA_NAME_MAX */
-  socklen_t len = sizeof cc - 1;
-  if (getsockopt(sock, IPPROTO_TCP, TCP_CONGESTION, cc, &len) != 0 || strcmp(cc, "bbr") != 0) return;
+  char cc[CC_NAME_MAX];
+  if (congestion_name(sock, cc) != 0 || strcmp(cc, "bbr") != 0) return;
   int lowat = NOTSENT_LOWAT;
   if (setsockopt(sock, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof lowat) != 0) { /* sent as before */ }
 }
