@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
-import { rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
+import { createLoads } from './front/balance.js';
+import { frontThreadCount, rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
 import { installMainFront } from './front/main-front.js';
 import { createPublicServer, listenOn } from './listen.js';
 
@@ -32,7 +33,9 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
   const server = await createPublicServer(config, lastWhileDraining(draining, cache.handler));
   const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, cache.adminHandler));
   // Where the fronts may run, the main thread reads its connections' hot requests itself too (main-front.ts).
-  const mainFront = rawFrontsApply(config) ? installMainFront(server, cache.hotAnswers, config) : undefined;
+  // Connections are spread over the main thread and the fronts (front/balance.ts).
+  const loads = createLoads(1 + frontThreadCount(config));
+  const mainFront = rawFrontsApply(config) ? installMainFront(server, cache.hotAnswers, config, loads) : undefined;
   let address: string;
   let adminBound: string;
   try {
@@ -44,7 +47,7 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     await cache.close();
     throw error;
   }
-  const fronts = mainFront === undefined ? NO_FRONTS : await startFrontThreads(server, mainFront.toHttp, cache, config, logger);
+  const fronts = mainFront === undefined ? NO_FRONTS : await startFrontThreads(server, mainFront, loads, cache, config, logger);
   let closing: Promise<void> | undefined;
   return {
     cache,

@@ -10,7 +10,7 @@
  */
 import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, pushSmallImage, rawExchange, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
@@ -138,6 +138,37 @@ describe('front threads', () => {
     // Some of them were the front's: its replays are logged by the main thread with `front: true`.
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(frontReplays()).toBeGreaterThan(frontBefore);
+  });
+
+  it('spreads connections opened at once evenly over both threads, whichever accepts them', async () => {
+    const port = Number(server.address.split(':')[1]);
+    const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
+    const head = Buffer.from(`HEAD ${byDigest} HTTP/1.1\r\nHost: cache\r\nAccept: ${ACCEPT_ALL_MANIFESTS}\r\n\r\n`, 'latin1');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = server.lines.length;
+    // 32 at once, as ab -c32 or a runner's parallel pulls open them; all held open until each has its answer.
+    const sockets = await Promise.all(Array.from({ length: 32 }, () => new Promise<Socket>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => resolve(socket));
+      socket.once('error', reject);
+    })));
+    try {
+      const answers = await Promise.all(sockets.map(async (socket) => {
+        socket.write(head);
+        const [chunk] = (await once(socket, 'data')) as [Buffer];
+        return chunk.toString('latin1').split('\r\n')[0];
+      }));
+      expect(answers).toEqual(Array.from({ length: 32 }, () => 'HTTP/1.1 200 OK'));
+    } finally {
+      for (const socket of sockets) socket.destroy();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const replays = server.lines.slice(before).filter((l) => l.msg === 'request' && l.method === 'HEAD' && l.cache === 'hit');
+    expect(replays).toHaveLength(32);
+    // Even to within the one or two that two threads placing at the same moment may both take.
+    expect(replays.every((l) => l.front === true)).toBe(true);
+    const inFront = replays.filter((l) => l.thread === 1).length;
+    expect(inFront).toBeGreaterThanOrEqual(14);
+    expect(inFront).toBeLessThanOrEqual(18);
   });
 
   it('ends a tag answer at its TTL in the front too: a moved tag is followed on every connection, other answers stay hot', async () => {

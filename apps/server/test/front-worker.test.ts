@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { createLoads, stopServing } from '../src/front/balance.js';
 import type { FromFront, FrontData, ToFront, WireAnswer } from '../src/front/wire.js';
 
 const SCRIPT = fileURLToPath(new URL('../dist/front-worker.js', import.meta.url));
@@ -34,6 +35,8 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 
 describe('the front worker', () => {
   const generation = new Int32Array(new SharedArrayBuffer(4));
+  const loads = createLoads(2);
+  stopServing(loads, 0);
   const messages: FromFront[] = [];
   let worker: Worker;
   let port: number;
@@ -46,7 +49,8 @@ describe('the front worker', () => {
     await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
     port = (listener.address() as { port: number }).port;
     const connections = { headersTimeout: 5000, requestTimeout: 10_000, keepAliveTimeout: 5000, connectionsCheckingInterval: 1000 };
-    const workerData: FrontData = { listenFd: addon.dup(socketFd(listener) ?? -1), byHost: false, generation, logsRequests: true, connections };
+    // No main thread here: nothing is placed with index 0 until a test says so.
+    const workerData: FrontData = { listenFd: addon.dup(socketFd(listener) ?? -1), byHost: false, generation, logsRequests: true, connections, loads, index: 1 };
     await new Promise<void>((resolve) => listener.close(() => resolve()));
     // execArgv: [] — the built packages, not the test run's source condition.
     worker = new Worker(SCRIPT, { workerData, execArgv: [] });
@@ -100,5 +104,33 @@ describe('the front worker', () => {
     // Given again at the new generation, it replays again.
     keep();
     await expect.poll(async () => (await get(port, TARGET)).body, { timeout: 5000 }).toBe(BODY.toString());
+  });
+
+  it('gives a connection it accepts to the thread that serves fewer, before reading from it, and serves its own', async () => {
+    // One connection of the front's, open: it now serves one, the (absent) main thread none.
+    const held = new Socket();
+    await new Promise<void>((resolve) => held.connect(port, '127.0.0.1', resolve));
+    await expect.poll(() => Atomics.load(loads, 1), { timeout: 2000 }).toBe(1);
+    Atomics.store(loads, 0, 0);
+    const before = messages.length;
+    const pending = get(port, '/v2/not/hot/manifests/latest');
+    await expect.poll(() => messages.slice(before).some((m) => m.kind === 'give'), { timeout: 5000 }).toBe(true);
+    const given = messages.slice(before).find((m) => m.kind === 'give');
+    if (given?.kind !== 'give') throw new Error('no give');
+    expect(given.to).toBe(0);
+    expect(Atomics.load(loads, 0)).toBe(1); // counted where it went
+    expect(Atomics.load(loads, 1)).toBe(1); // the front still serves only the held one
+    // The request was not read by the front: it is all there on the given descriptor.
+    const socket = new Socket({ fd: given.fd, readable: true, writable: true });
+    const [head] = (await once(socket, 'data')) as [Buffer];
+    expect(head.toString('latin1')).toMatch(/^GET \/v2\/not\/hot\/manifests\/latest HTTP\/1\.1\r\n/);
+    socket.end('HTTP/1.1 200 OK\r\ncontent-length: 4\r\nconnection: close\r\n\r\nmain');
+    expect(await pending).toEqual({ status: 200, body: 'main' });
+    // Level again (one each): the next connection stays with the front, and closing one is counted.
+    expect((await get(port, TARGET)).status).toBe(200);
+    expect(messages.slice(before).filter((m) => m.kind === 'give')).toHaveLength(1);
+    held.destroy();
+    await expect.poll(() => Atomics.load(loads, 1), { timeout: 2000 }).toBe(0);
+    stopServing(loads, 0);
   });
 });

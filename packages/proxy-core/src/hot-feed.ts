@@ -34,31 +34,31 @@ export interface HotAnswerFeed {
   readonly generation: Int32Array;
   /** Whether replicas should send a ReplayRecord per request. */
   readonly logsRequests: boolean;
-  /** Called with every answer the table keeps. */
+  /** Called at once with every answer the table holds, then with every answer it keeps. */
   onRemember(listener: (key: HotKey, answer: HotAnswer) => void): void;
   /** The table's answer for `req`, for a front in this thread. */
   lookup(req: HotRequest): HotAnswer | undefined;
-  /** Counts one replay of `answer` by a front in this thread (logged with `front: true`). */
+  /** Counts one replay of `answer` by a front in this thread (logged with `front: true, thread: 0`). */
   replayed(answer: HotAnswer, method: string, path: string, bytes: number, durationMs: number): void;
-  /** Counts what a replica replayed as if answered here. */
-  credit(credits: readonly ReplayCredit[], records: readonly ReplayRecord[]): void;
+  /** Counts what a replica replayed as if answered here (its records logged with `front: true` and the replica's `thread`). */
+  credit(credits: readonly ReplayCredit[], records: readonly ReplayRecord[], thread: number): void;
 }
 
-/** The request log line of a replay. */
-function logReplay(parts: CacheParts, r: ReplayRecord, front: boolean): void {
+/** The request log line of a replay: by the handler, or by the raw front of thread `thread` (0: the main thread's). */
+function logReplay(parts: CacheParts, r: ReplayRecord, thread: number | undefined): void {
   const entry: RequestRecord = { method: r.method, path: r.path, status: 200, durationMs: r.durationMs, route: 'manifest', bytes: r.bytes, cache: 'hit', upstream: r.upstream, repo: r.repo, aborted: false };
-  parts.logger.info(front ? { ...entry, front: true } : entry, 'request');
+  parts.logger.info(thread === undefined ? entry : { ...entry, front: true, thread }, 'request');
 }
 
 /**
  * The bookkeeping of one replay in this thread, whoever wrote it (the handler, or a front):
  * the store's access time, the hit and byte counters, the metrics, and its log line if given.
  */
-export function countReplay(parts: CacheParts, answer: HotAnswer, bytes: number, record: ReplayRecord | undefined, front = false): void {
+export function countReplay(parts: CacheParts, answer: HotAnswer, bytes: number, record: ReplayRecord | undefined, thread?: number): void {
   parts.store.touch(answer.digest);
   parts.stats.replayed(answer.counts, bytes);
   parts.metrics.replayed(bytes);
-  if (record !== undefined) logReplay(parts, record, front);
+  if (record !== undefined) logReplay(parts, record, thread);
 }
 
 export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
@@ -70,9 +70,9 @@ export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
     lookup: (req) => parts.hot.lookup(req),
     replayed(answer, method, path, bytes, durationMs) {
       const record = logsRequests ? { method, path, bytes, durationMs, upstream: answer.upstream, repo: answer.repo } : undefined;
-      countReplay(parts, answer, bytes, record, true);
+      countReplay(parts, answer, bytes, record, 0);
     },
-    credit(credits, records) {
+    credit(credits, records, thread) {
       for (const credit of credits) {
         const digest = parseDigest(credit.digest);
         if (digest.ok) parts.store.touch(digest.value);
@@ -80,7 +80,7 @@ export function createHotAnswerFeed(parts: CacheParts): HotAnswerFeed {
         parts.metrics.replayed(credit.bytes, credit.hits);
       }
       if (!logsRequests) return;
-      for (const r of records) logReplay(parts, r, true);
+      for (const r of records) logReplay(parts, r, thread);
     },
   };
 }

@@ -61,7 +61,7 @@ export interface HotResponses {
   remember(req: HotRequest, answer: HotAnswer, epoch: HotEpoch): void;
   /** Keeps `answer` under `key` as it is (a replica's copy of an answer remembered elsewhere). */
   keep(key: HotKey, answer: HotAnswer): void;
-  /** Called with every answer kept (by `remember` or `keep`). */
+  /** Called at once with every answer held, then with every answer kept (by `remember` or `keep`). */
   onRemember(listener: (key: HotKey, answer: HotAnswer) => void): void;
   /** Counts forgets, in shared memory: bumped before any forget drops an answer. */
   readonly generation: Int32Array;
@@ -187,7 +187,10 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
       keep({ target: req.url ?? '', accept: rawHeader(req.rawHeaders, 'accept'), host: hostOf(req) }, answer);
     },
     keep,
-    onRemember: (listener) => void listeners.push(listener),
+    onRemember(listener) {
+      listeners.push(listener);
+      for (const [target, slots] of byTarget) for (const { accept, host, answer } of slots) listener({ target, accept, host }, answer);
+    },
     generation,
     epoch: () => epoch,
     forgetDigest(digest) {

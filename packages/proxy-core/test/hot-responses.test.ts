@@ -245,6 +245,19 @@ describe('the hot answer table for replicas', () => {
     expect(generation()).toBe(g1 + 1);
   });
 
+  it('offers a listener that comes late every answer held, then what is kept after', () => {
+    const hot = createHotResponses({ byHost: false });
+    hot.keep({ target: '/digest', accept: OCI, host: '' }, answer(d1));
+    hot.keep({ target: '/tag', accept: OCI, host: '' }, answer(d2, tagKey('docker.io', 'r', 'v1')));
+    hot.forgetDigest(d1 as Digest);
+    // A front thread started after the table filled: it must not miss what is already hot.
+    const offered: string[] = [];
+    hot.onRemember((key, a) => offered.push(`${key.target} ${a.digest}`));
+    expect(offered).toEqual([`/tag ${d2}`]);
+    hot.keep({ target: '/other', accept: OCI, host: '' }, answer(d1));
+    expect(offered).toEqual([`/tag ${d2}`, `/other ${d1}`]);
+  });
+
   it('offers what is left again after a drop, once for a burst of drops', async () => {
     const hot = createHotResponses({ byHost: false });
     const offered: string[] = [];

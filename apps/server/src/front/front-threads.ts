@@ -18,6 +18,8 @@ import { Worker } from 'node:worker_threads';
 import type { HotAnswerFeed, Logger, RegcacheConfig, RegistryCache } from '@regcache/proxy-core';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
 import { connectionOptions } from '../connection-limits.js';
+import { stopServing } from './balance.js';
+import type { MainFront } from './main-front.js';
 import { toWire, type FromFront, type FrontData, type ToFront } from './wire.js';
 
 export interface FrontThreads {
@@ -46,9 +48,13 @@ export function frontThreadCount(config: RegcacheConfig): number {
 const START_MS = 10_000;
 
 /** Starts the fronts and resolves once each is listening (one that fails to start is left out, with an error logged). */
-/** The fronts accept on `server`'s listening socket; a connection one hands over goes to node:http through `toHttp` (main-front.ts). */
-export async function startFrontThreads(server: Server, toHttp: AdoptState['toHttp'], cache: RegistryCache, config: RegcacheConfig, logger: Logger): Promise<FrontThreads> {
-  const wanted = frontThreadCount(config);
+/**
+ * The fronts accept on `server`'s listening socket; a connection one hands over goes to node:http
+ * through `main` (main-front.ts), and connections are spread over all of them through `loads`
+ * (balance.ts; front i at index i + 1).
+ */
+export async function startFrontThreads(server: Server, main: MainFront, loads: Int32Array, cache: RegistryCache, config: RegcacheConfig, logger: Logger): Promise<FrontThreads> {
+  const wanted = Math.min(frontThreadCount(config), loads.length - 1);
   const script = fileURLToPath(new URL('./front-worker.js', import.meta.url));
   const addon = loadSendfile();
   const listenFd = socketFd(server);
@@ -57,27 +63,37 @@ export async function startFrontThreads(server: Server, toHttp: AdoptState['toHt
     return { count: 0, stop: () => Promise.resolve() };
   }
   const feed = cache.hotAnswers;
-  const base = { byHost: config.upstreams.some((u) => u.hosts.length > 0), generation: feed.generation, logsRequests: feed.logsRequests, connections: connectionOptions(config.limits) };
-  const state: AdoptState = { open: true, toHttp, adopted: new Set() };
-  const fronts: Front[] = [];
-  for (let i = 0; i < wanted; i++) {
+  const base = { byHost: config.upstreams.some((u) => u.hosts.length > 0), generation: feed.generation, logsRequests: feed.logsRequests, connections: connectionOptions(config.limits), loads };
+  const state: AdoptState = { open: true, main, adopted: new Set(), fronts: new Map() };
+  for (let index = 1; index <= wanted; index++) {
     try {
-      const front = spawnFront(script, { ...base, listenFd: addon.dup(listenFd) }, server, feed, state, logger);
-      if (await front.ready) fronts.push(front);
+      const front = spawnFront(script, { ...base, index, listenFd: addon.dup(listenFd) }, server, feed, state, logger);
+      // Every answer the table holds now, then each it keeps, ready or not (a worker keeps its
+      // messages until it listens for them): a front that missed one would hand over every
+      // request for it until it was kept again.
+      let running = true;
+      feed.onRemember((key, answer) => {
+        const message: ToFront = { kind: 'keep', key, answer: toWire(answer), generation: Atomics.load(feed.generation, 0) };
+        if (running) front.worker.postMessage(message);
+      });
+      void front.exited.then(() => {
+        running = false;
+        stopServing(loads, index);
+        state.fronts.delete(index);
+      });
+      if (await front.ready) state.fronts.set(index, front);
       else void front.worker.terminate();
     } catch (error) {
       logger.error({ err: error }, 'front thread not started');
     }
   }
-  feed.onRemember((key, answer) => {
-    const message: ToFront = { kind: 'keep', key, answer: toWire(answer), generation: Atomics.load(feed.generation, 0) };
-    for (const front of fronts) front.worker.postMessage(message);
-  });
+  main.passWith((to, socket) => passTo(to, socket, state));
   return {
-    count: fronts.length,
+    count: state.fronts.size,
     async stop() {
       state.open = false;
-      await Promise.all(fronts.map((front) => stopOne(front)));
+      for (const index of state.fronts.keys()) stopServing(loads, index);
+      await Promise.all([...state.fronts.values()].map((front) => stopOne(front)));
       // The server's own close does not wait for connections it did not accept: these are waited for here.
       await Promise.all([...state.adopted].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
     },
@@ -91,12 +107,12 @@ interface Front {
   readonly exited: Promise<void>;
 }
 
-/** Whether hand-overs are still taken, and the connections taken (until they close). */
+/** Whether hand-overs are still taken, the connections taken (until they close), and the fronts by index. */
 interface AdoptState {
   open: boolean;
-  /** Gives an adopted connection to node:http, its unread bytes first. */
-  readonly toHttp: (socket: Socket, unread: Uint8Array) => void;
+  readonly main: MainFront;
   readonly adopted: Set<Socket>;
+  readonly fronts: Map<number, Front>;
 }
 
 function spawnFront(script: string, workerData: FrontData, server: Server, feed: HotAnswerFeed, state: AdoptState, logger: Logger): Front {
@@ -108,8 +124,9 @@ function spawnFront(script: string, workerData: FrontData, server: Server, feed:
   timer.unref();
   void exited.then(() => listening(false));
   worker.on('message', (message: FromFront) => {
-    if (message.kind === 'credit') feed.credit(message.credits, message.records);
-    else if (message.kind === 'handoff') adopt(server, message.fd, message.unread, state);
+    if (message.kind === 'credit') feed.credit(message.credits, message.records, workerData.index);
+    else if (message.kind === 'handoff') adopt(server, message.fd, state, (socket) => state.main.toHttp(socket, message.unread));
+    else if (message.kind === 'give') give(server, message.fd, message.to, state);
     else {
       clearTimeout(timer);
       listening(true);
@@ -132,7 +149,7 @@ function stopOne(front: Front): Promise<void> {
  * It is the server's like any other (its limits, `closeIdleConnections`), except that
  * `server.close()` does not count it — node counts only the connections it accepted itself.
  */
-function adopt(server: Server, fd: number, unread: Uint8Array, state: AdoptState): void {
+function adopt(server: Server, fd: number, state: AdoptState, serve: (socket: Socket) => void): void {
   if (!state.open || !server.listening) {
     closeSync(fd);
     return;
@@ -140,5 +157,25 @@ function adopt(server: Server, fd: number, unread: Uint8Array, state: AdoptState
   const socket = new Socket({ fd, readable: true, writable: true });
   state.adopted.add(socket);
   socket.once('close', () => state.adopted.delete(socket));
-  state.toHttp(socket, unread);
+  serve(socket);
+}
+
+/** A connection a front accepted and placed with thread `to` (balance.ts): served here, or sent on to that front. */
+function give(server: Server, fd: number, to: number, state: AdoptState): void {
+  const front = state.fronts.get(to);
+  if (to === 0 || front === undefined || !state.open) return adopt(server, fd, state, (socket) => state.main.serve(socket));
+  const message: ToFront = { kind: 'adopt', fd };
+  front.worker.postMessage(message);
+}
+
+/** Main thread → front `to`: a dup of the connection's descriptor, and this thread's closed (nothing was read from it). */
+function passTo(to: number, socket: Socket, state: AdoptState): boolean {
+  const front = state.fronts.get(to);
+  const fd = socketFd(socket);
+  const addon = loadSendfile();
+  if (!state.open || front === undefined || fd === undefined || addon === undefined) return false;
+  const message: ToFront = { kind: 'adopt', fd: addon.dup(fd) };
+  front.worker.postMessage(message);
+  socket.destroy();
+  return true;
 }

@@ -10,11 +10,15 @@
  * it read from that request on, which the main thread's server reads as its own) and closes
  * its own descriptor. The connection then stays with the main thread.
  *
+ * A connection it accepts while it serves more than another thread goes to that one at once
+ * (balance.ts): a dup of the socket, through the main thread, before anything is read.
+ *
  * Its copy of the table and its credits: replica.ts.
  */
-import { createServer, type Socket } from 'node:net';
+import { createServer, Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { createBalance } from './balance.js';
 import { serveRaw } from './raw-front.js';
 import { createHeadReader, createReplayBytes } from './raw-head.js';
 import { createReplica } from './replica.js';
@@ -59,17 +63,40 @@ const deps = {
   replayed: replica.replayed,
   handOff,
 };
+const balance = createBalance(data.loads, data.index);
 const connections = new Set<Socket>();
-const server = createServer((socket) => {
+
+function serve(socket: Socket): void {
   connections.add(socket);
-  socket.once('close', () => connections.delete(socket));
+  socket.once('close', () => {
+    connections.delete(socket);
+    balance.closed();
+  });
   serveRaw(socket, deps);
+}
+
+/** Passes a connection just accepted (nothing read from it yet) to thread `to`, which `place` counted it to. */
+function give(socket: Socket, to: number): void {
+  const fd = socketFd(socket);
+  if (fd !== undefined && addon !== undefined) post({ kind: 'give', fd: addon.dup(fd), to });
+  else balance.closed(to);
+  socket.destroy();
+}
+
+const server = createServer((socket) => {
+  const to = balance.place();
+  if (to === data.index) serve(socket);
+  else give(socket, to);
 });
-server.listen({ fd: data.listenFd }, () => post({ kind: 'ready' }));
+server.listen({ fd: data.listenFd }, () => {
+  balance.serving();
+  post({ kind: 'ready' });
+});
 
 const timer = setInterval(credit, CREDIT_MS);
 port.on('message', (message: ToFront) => {
   if (message.kind === 'keep') return keep(message);
+  if (message.kind === 'adopt') return serve(new Socket({ fd: message.fd, readable: true, writable: true }));
   // stop: accept no more, close every connection (between requests all are idle: replays are synchronous), report, end.
   clearInterval(timer);
   server.close();

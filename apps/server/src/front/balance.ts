@@ -1,0 +1,64 @@
+/**
+ * Spreading connections over the threads that replay hot answers: the main thread (index 0) and
+ * each front thread (1…n) count the connections they serve in one shared Int32Array, and a
+ * thread that accepts a connection while it serves more than another passes it to the one that
+ * serves fewest (front-threads.ts, front-worker.ts carry it: a dup of the descriptor).
+ *
+ * Why: every thread accepts on the same listening socket, and whichever wakes first takes every
+ * connection waiting in the backlog. A client that opens its connections at once (ab -c32, a
+ * CI runner's parallel pulls, kubelets after a node restart) then often lands whole on one
+ * thread, and the other replays nothing. Measured on the bench's HEAD load (ab -k -c32, 2
+ * vCPUs): 7 of 16 fresh runs had every connection on one thread, at 32–38k req/s; the runs
+ * split between both threads answered 50–75k.
+ *
+ * The counts are a snapshot read without a lock: two threads placing at the same moment can
+ * both pick the same one, so the spread is even to within a connection or two, not exact.
+ */
+
+/** The count of a thread that does not (or no longer) serve: never the fewest. */
+export const NOT_SERVING = 1 << 30;
+
+export interface Balance {
+  /** Where a connection this thread just accepted is to be served — its own index or another's — counted there from now. */
+  place(): number;
+  /** A connection came to this thread without `place` (a front's hand-over to node:http): count it. */
+  adopted(): void;
+  /** A connection counted to this thread (or to `index`, where it never arrived) closed. */
+  closed(index?: number): void;
+  /** This thread serves from now on (a front, once it listens). */
+  serving(): void;
+}
+
+/** A shared array of `threads` counts, every thread but the main one not serving until it says so. */
+export function createLoads(threads: number): Int32Array {
+  const loads = new Int32Array(new SharedArrayBuffer(4 * threads));
+  for (let i = 1; i < threads; i++) loads[i] = NOT_SERVING;
+  return loads;
+}
+
+/** Thread `self`'s view of `loads`. */
+export function createBalance(loads: Int32Array, self: number): Balance {
+  return {
+    place() {
+      let target = self;
+      let least = Atomics.load(loads, self);
+      for (let i = 0; i < loads.length; i++) {
+        const count = Atomics.load(loads, i);
+        if (count < least) {
+          least = count;
+          target = i;
+        }
+      }
+      Atomics.add(loads, target, 1);
+      return target;
+    },
+    adopted: () => void Atomics.add(loads, self, 1),
+    closed: (index = self) => void Atomics.sub(loads, index, 1),
+    serving: () => void Atomics.store(loads, self, 0),
+  };
+}
+
+/** Thread `index` serves no more (it ended, or the server is stopping): nothing is placed there again. */
+export function stopServing(loads: Int32Array, index: number): void {
+  Atomics.store(loads, index, NOT_SERVING);
+}
