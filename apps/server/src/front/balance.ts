@@ -11,15 +11,23 @@
  * vCPUs): 7 of 16 fresh runs had every connection on one thread, at 32–38k req/s; the runs
  * split between both threads answered 50–75k.
  *
+ * A connection moves only when its thread serves more than SLACK more than another: a move
+ * costs a dup, a message and a socket in each thread, which a client that opens a connection
+ * per request (ab without -k, -c32) paid on every other one — 9.3–9.45k req/s against
+ * 9.6–9.7k with the slack (three alternating runs each; 8.7–9.8k before any balancing).
+ *
  * The counts are a snapshot read without a lock: two threads placing at the same moment can
  * both pick the same one, so the spread is even to within a connection or two, not exact.
  */
+
+/** How many more connections than the least loaded thread a thread keeps before it passes one on. */
+const SLACK = 1;
 
 /** The count of a thread that does not (or no longer) serve: never the fewest. */
 export const NOT_SERVING = 1 << 30;
 
 export interface Balance {
-  /** Where a connection this thread just accepted is to be served — its own index or another's — counted there from now. */
+  /** Where a connection this thread just accepted is to be served — its own index, or the least loaded one's if this one serves more than SLACK more — counted there from now. */
   place(): number;
   /** A connection came to this thread without `place` (a front's hand-over to node:http): count it. */
   adopted(): void;
@@ -41,7 +49,7 @@ export function createBalance(loads: Int32Array, self: number): Balance {
   return {
     place() {
       let target = self;
-      let least = Atomics.load(loads, self);
+      let least = Atomics.load(loads, self) - SLACK;
       for (let i = 0; i < loads.length; i++) {
         const count = Atomics.load(loads, i);
         if (count < least) {
