@@ -29,8 +29,9 @@ async function main(): Promise<void> {
   // The main thread and the front threads accept on one listening socket; by default libuv
   // accepts until the queue is empty, so whichever thread wakes first takes a burst of new
   // connections (wrk's 32 all went to one thread half the time). With this, a thread yields
-  // after each accept and the others take their share. Read by libuv at the first listen
-  // (below); without fronts there is nobody to share with.
+  // after each accept and the others usually take a share; what it leaves uneven (ab's 32 still
+  // landed on one thread in some runs) front/balance.ts evens out by passing connections on.
+  // Read by libuv at the first listen (below); without fronts there is nobody to share with.
   if (frontThreadCount(config) > 0) process.env.UV_TCP_SINGLE_ACCEPT ??= '1';
   const logs = createLogDestination({ maxBuffer: config.log.maxBuffer });
   const logger = pino({ level: config.log.level, base: { service: 'regcache' } }, logs.stream);

@@ -4,12 +4,15 @@
  * thread that accepts a connection while it serves more than another passes it to the one that
  * serves fewest (front-threads.ts, front-worker.ts carry it: a dup of the descriptor).
  *
- * Why: every thread accepts on the same listening socket, and whichever wakes first takes every
- * connection waiting in the backlog. A client that opens its connections at once (ab -c32, a
- * CI runner's parallel pulls, kubelets after a node restart) then often lands whole on one
- * thread, and the other replays nothing. Measured on the bench's HEAD load (ab -k -c32, 2
- * vCPUs): 7 of 16 fresh runs had every connection on one thread, at 32–38k req/s; the runs
- * split between both threads answered 50–75k.
+ * Why: every thread accepts on the same listening socket, and whichever wakes first takes the
+ * connections waiting in the backlog (UV_TCP_SINGLE_ACCEPT, main.ts, only makes it yield after
+ * each). A client that opens its connections at once (ab -c32, a CI runner's parallel pulls,
+ * kubelets after a node restart) could land whole on one thread, the other replaying nothing:
+ * in 12 fresh runs of the bench's HEAD load (ab -k -c32, 2 vCPUs) 2 had every connection on the
+ * front (45–46k req/s, the main thread idle) and 2 every request answered in the main thread
+ * (44–45k; some of that was a front that started after the answer was hot and handed its
+ * connections over, fixed beside this); runs split between both answered 50–75k. With this,
+ * 16 fresh runs of 16 split, at 57–63k.
  *
  * A connection moves only when its thread serves more than SLACK more than another: a move
  * costs a dup, a message and a socket in each thread, which a client that opens a connection
