@@ -107,6 +107,8 @@ describe('the front worker', () => {
   });
 
   it('gives a connection it accepts to the thread that serves two fewer, before reading from it, and serves its own', async () => {
+    // The last test's connections are closed first (each is counted until its close event).
+    await expect.poll(() => Atomics.load(loads, 1), { timeout: 5000 }).toBe(0);
     // Two connections of the front's, open: it now serves two, the (absent) main thread none.
     const held = [new Socket(), new Socket()];
     for (const socket of held) await new Promise<void>((resolve) => socket.connect(port, '127.0.0.1', resolve));
