@@ -164,11 +164,12 @@ describe('front threads', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const replays = server.lines.slice(before).filter((l) => l.msg === 'request' && l.method === 'HEAD' && l.cache === 'hit');
     expect(replays).toHaveLength(32);
-    // Even to within the one or two that two threads placing at the same moment may both take.
+    // Even to within the slack, the one or two that two threads placing at the same moment may
+    // both take, and an earlier test's connection still counted until its close arrives.
     expect(replays.every((l) => l.front === true)).toBe(true);
     const inFront = replays.filter((l) => l.thread === 1).length;
-    expect(inFront).toBeGreaterThanOrEqual(14);
-    expect(inFront).toBeLessThanOrEqual(18);
+    expect(inFront).toBeGreaterThanOrEqual(12);
+    expect(inFront).toBeLessThanOrEqual(20);
   });
 
   it('ends a tag answer at its TTL in the front too: a moved tag is followed on every connection, other answers stay hot', async () => {
