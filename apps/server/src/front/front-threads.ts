@@ -16,9 +16,10 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { HotAnswerFeed, Logger, RegcacheConfig, RegistryCache } from '@regcache/proxy-core';
-import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { loadSendfile, socketFd, type Sendfile } from '@regcache/sendfile';
 import { connectionOptions } from '../connection-limits.js';
 import { stopServing } from './balance.js';
+import { detachSocket } from './detach.js';
 import type { MainFront } from './main-front.js';
 import { toWire, type FromFront, type FrontData, type ToFront } from './wire.js';
 
@@ -87,7 +88,7 @@ export async function startFrontThreads(server: Server, main: MainFront, loads: 
       logger.error({ err: error }, 'front thread not started');
     }
   }
-  main.passWith((to, socket) => passTo(to, socket, state));
+  main.passWith((to, socket) => passTo(to, socket, state, addon));
   return {
     count: state.fronts.size,
     async stop() {
@@ -169,13 +170,12 @@ function give(server: Server, fd: number, to: number, state: AdoptState): void {
 }
 
 /** Main thread → front `to`: a dup of the connection's descriptor, and this thread's closed (nothing was read from it). */
-function passTo(to: number, socket: Socket, state: AdoptState): boolean {
+function passTo(to: number, socket: Socket, state: AdoptState, addon: Sendfile): boolean {
   const front = state.fronts.get(to);
-  const fd = socketFd(socket);
-  const addon = loadSendfile();
-  if (!state.open || front === undefined || fd === undefined || addon === undefined) return false;
-  const message: ToFront = { kind: 'adopt', fd: addon.dup(fd) };
+  if (!state.open || front === undefined) return false;
+  const fd = detachSocket(socket, addon);
+  if (fd === undefined) return false; // destroyed: its close is counted where it is kept
+  const message: ToFront = { kind: 'adopt', fd };
   front.worker.postMessage(message);
-  socket.destroy();
   return true;
 }

@@ -17,8 +17,9 @@
  */
 import { createServer, Socket } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadSendfile, socketFd } from '@regcache/sendfile';
+import { loadSendfile, type Sendfile } from '@regcache/sendfile';
 import { createBalance } from './balance.js';
+import { detachSocket } from './detach.js';
 import { serveRaw } from './raw-front.js';
 import { createHeadReader, createReplayBytes } from './raw-head.js';
 import { createReplica } from './replica.js';
@@ -29,8 +30,9 @@ const CREDIT_MS = 100;
 
 const data = workerData as FrontData;
 const port = parentPort;
-const addon = loadSendfile();
-if (port === null || addon === undefined) throw new Error('front-worker: must run as a worker thread with the sendfile addon built');
+const loaded = loadSendfile();
+if (port === null || loaded === undefined) throw new Error('front-worker: must run as a worker thread with the sendfile addon built');
+const addon: Sendfile = loaded;
 const post = (message: FromFront): void => port.postMessage(message);
 
 const replica = createReplica(data);
@@ -47,12 +49,8 @@ function credit(): void {
 }
 
 function handOff(socket: Socket, unread: Buffer): void {
-  const fd = socketFd(socket);
-  if (fd === undefined || addon === undefined) return void socket.destroy();
-  const copy = addon.dup(fd);
-  post({ kind: 'handoff', fd: copy, unread });
-  // Closes this thread's descriptor (and its epoll registration) now, before the loop reads again.
-  socket.destroy();
+  const fd = detachSocket(socket, addon);
+  if (fd !== undefined) post({ kind: 'handoff', fd, unread });
 }
 
 const deps = {
@@ -77,10 +75,9 @@ function serve(socket: Socket): void {
 
 /** Passes a connection just accepted (nothing read from it yet) to thread `to`, which `place` counted it to. */
 function give(socket: Socket, to: number): void {
-  const fd = socketFd(socket);
-  if (fd !== undefined && addon !== undefined) post({ kind: 'give', fd: addon.dup(fd), to });
+  const fd = detachSocket(socket, addon);
+  if (fd !== undefined) post({ kind: 'give', fd, to });
   else balance.closed(to);
-  socket.destroy();
 }
 
 const server = createServer((socket) => {
