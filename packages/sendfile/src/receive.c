@@ -6,7 +6,7 @@
  * Through JavaScript each socket read is a callback, a stream hop, a hash call, a write
  * queued to the libuv pool and a promise: on a 2-core machine that was a third of a cold
  * pull's CPU in regcache's main thread, beside the hash and the kernel's copies that any
- * verified cache pays (see the README's Performance section, row 6).
+ * verified cache pays (see bench/NOTES.md, row 6).
  *
  *   JS thread                                   receive thread (one per job)
  *   receive(sock, file, prefix, length, …)
