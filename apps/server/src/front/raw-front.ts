@@ -30,6 +30,8 @@ export interface RawFrontDeps {
 
 export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
   socket.setNoDelay(true);
+  // Set once each: the socket restarts its timer itself on every read and write.
+  let idle = false;
   socket.setTimeout(deps.headersTimeout);
   const close = (): void => void socket.destroy();
   socket.on('timeout', close);
@@ -56,7 +58,10 @@ export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
       full = !socket.write(bytes);
       at = req.end;
     }
-    socket.setTimeout(deps.keepAliveTimeout);
+    if (!idle) {
+      idle = true;
+      socket.setTimeout(deps.keepAliveTimeout);
+    }
     // A client that sends faster than it reads: read no more until it has taken what it asked for.
     if (full) {
       socket.pause();
