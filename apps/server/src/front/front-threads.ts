@@ -165,8 +165,7 @@ function adopt(server: Server, fd: number, state: AdoptState, serve: (socket: So
 function give(server: Server, fd: number, to: number, state: AdoptState): void {
   const front = state.fronts.get(to);
   if (to === 0 || front === undefined || !state.open) return adopt(server, fd, state, (socket) => state.main.serve(socket));
-  const message: ToFront = { kind: 'adopt', fd };
-  front.worker.postMessage(message);
+  sendAdopt(front, fd);
 }
 
 /** Main thread → front `to`: a dup of the connection's descriptor, and this thread's closed (nothing was read from it). */
@@ -175,7 +174,12 @@ function passTo(to: number, socket: Socket, state: AdoptState, addon: Sendfile):
   if (!state.open || front === undefined) return false;
   const fd = detachSocket(socket, addon);
   if (fd === undefined) return false; // destroyed: its close is counted where it is kept
+  sendAdopt(front, fd);
+  return true;
+}
+
+/** A connection's descriptor to front `front`, which serves it from now on. */
+function sendAdopt(front: Front, fd: number): void {
   const message: ToFront = { kind: 'adopt', fd };
   front.worker.postMessage(message);
-  return true;
 }

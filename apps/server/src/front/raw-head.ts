@@ -85,20 +85,16 @@ function lastHead(): {
   match(buf: Buffer, start: number): RawRequest | undefined;
   keep(buf: Buffer, start: number, end: number, read: Omit<RawRequest, 'end'>): void;
 } {
-  let bytes: Buffer | undefined;
-  let request: Omit<RawRequest, 'end'> | undefined;
+  let last: { bytes: Buffer; read: Omit<RawRequest, 'end'> } | undefined;
   return {
     match(buf, start) {
-      if (bytes === undefined || request === undefined || buf.length - start < bytes.length) return undefined;
-      const end = start + bytes.length;
-      return buf.compare(bytes, 0, bytes.length, start, end) === 0 ? { ...request, end } : undefined;
+      if (last === undefined || buf.length - start < last.bytes.length) return undefined;
+      const end = start + last.bytes.length;
+      return buf.compare(last.bytes, 0, last.bytes.length, start, end) === 0 ? { ...last.read, end } : undefined;
     },
-    keep(buf, start, end, read) {
-      if (bytes !== undefined && bytes.length === end - start && buf.compare(bytes, 0, bytes.length, start, end) === 0) return;
-      // A copy: `buf` may be a pooled read buffer that is reused.
-      bytes = Buffer.from(buf.subarray(start, end));
-      request = read;
-    },
+    // Called only where `match` failed: these bytes differ from the kept ones. A copy, as `buf`
+    // may be a pooled read buffer that is reused.
+    keep: (buf, start, end, read) => void (last = { bytes: Buffer.from(buf.subarray(start, end)), read }),
   };
 }
 
