@@ -57,7 +57,7 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     close(deadlineMs = 30_000) {
       draining.on = true;
       mainFront?.close();
-      closing ??= shutdown([server, adminServer], fronts, cache, deadlineMs);
+      closing ??= shutdown([server, adminServer], [fronts.stop(), mainFront?.drained() ?? Promise.resolve()], cache, deadlineMs);
       return closing;
     },
   };
@@ -76,10 +76,11 @@ function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMes
   };
 }
 
-async function shutdown(servers: Server[], fronts: FrontThreads, cache: RegistryCache, deadlineMs: number): Promise<void> {
+/** `fronts`: the front threads' stop and the connections the main thread's replay loop gave node:http (which server.close() does not count). */
+async function shutdown(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number): Promise<void> {
   const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
   // The fronts' last credits must reach the store before it closes.
-  closed.push(fronts.stop());
+  closed.push(...fronts);
   const sweepIdle = (): void => {
     for (const server of servers) server.closeIdleConnections();
   };

@@ -16,6 +16,8 @@ import { errnoName, loadNative } from './native.js';
 
 export { loadReceive, ReceiveError } from './receive.js';
 export type { Receive, ReceiveArgs, ReceiveJob, Received } from './receive.js';
+export { loadReplay } from './replay.js';
+export type { ReplayLesson, ReplayLoop, ReplayLoopOptions, ReplayTaken, StartReplayLoop } from './replay.js';
 
 export interface SendfileJob {
   /** Resolves with the bytes sent (fewer than asked only if the file ended); rejects with SendfileError. */

@@ -1,6 +1,6 @@
 /**
- * The addon's four functions (src/sendfile.c, src/receive.c), loaded once per process, or
- * undefined where it is not built or cannot work (not Linux).
+ * The addon's functions (src/sendfile.c, src/receive.c, src/replay.c), loaded once per
+ * process, or undefined where it is not built or cannot work (not Linux).
  */
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
@@ -18,12 +18,36 @@ export type NativeReceive = (
   callback: (errno: number, side: number, written: number, sha256: string, unwritten: Buffer | undefined) => void,
 ) => void;
 
+/** An opaque handle to one replay loop (src/replay-js.h). */
+export interface NativeLoop {
+  readonly __replayLoop: unique symbol;
+}
+
+export interface NativeReplay {
+  replayStart(
+    generation: Int32Array,
+    loads: Int32Array,
+    index: number,
+    headersMs: number,
+    keepAliveMs: number,
+    recording: boolean,
+    onMiss: (fd: number, unread: Buffer, learned: number) => void,
+  ): NativeLoop;
+  replayAdopt(loop: NativeLoop, fd: number, unread: Buffer | undefined, learned: number): boolean;
+  replayLearn(loop: NativeLoop, head: Buffer, response: Buffer, dateAt: number, id: number, bodyBytes: number, close: boolean, generation: number, expiresAt: number): boolean;
+  replayTake(loop: NativeLoop): [Float64Array, Int32Array, Float64Array] | undefined;
+  replayStop(loop: NativeLoop): void;
+}
+
 export interface Native {
   send: NativeSend;
   dup: (fd: number) => number;
   tcpTuning: (fd: number) => [string, number] | undefined;
   receive: NativeReceive;
+  replay: NativeReplay;
 }
+
+const REPLAY_FUNCTIONS = ['replayStart', 'replayAdopt', 'replayLearn', 'replayTake', 'replayStop'] as const;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
@@ -40,7 +64,9 @@ function load(): Native | undefined {
     const addon: unknown = createRequire(import.meta.url)('../build/Release/regcache_sendfile.node');
     const [send, dup, tcpTuning, receive] = [fn(addon, 'send'), fn(addon, 'dup'), fn(addon, 'tcpTuning'), fn(addon, 'receive')];
     if (typeof send !== 'function' || typeof dup !== 'function' || typeof tcpTuning !== 'function' || typeof receive !== 'function') return undefined;
-    return { send: send as NativeSend, dup: dup as Native['dup'], tcpTuning: tcpTuning as Native['tcpTuning'], receive: receive as NativeReceive };
+    if (REPLAY_FUNCTIONS.some((name) => typeof fn(addon, name) !== 'function')) return undefined;
+    const replay = addon as NativeReplay;
+    return { send: send as NativeSend, dup: dup as Native['dup'], tcpTuning: tcpTuning as Native['tcpTuning'], receive: receive as NativeReceive, replay };
   } catch {
     return undefined;
   }

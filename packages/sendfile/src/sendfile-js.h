@@ -116,6 +116,8 @@ static void free_state(napi_env env, void *data, void *hint) {
 
 /* receive.c: the fill receive loop, exported as `receive`. */
 int receive_init(napi_env env, napi_value exports);
+/* replay.c: a front's replay loop, exported as `replayStart` and friends. */
+int replay_init(napi_env env, napi_value exports);
 
 static napi_value init(napi_env env, napi_value exports) {
   env_state_t *state = calloc(1, sizeof *state);
@@ -128,7 +130,7 @@ static napi_value init(napi_env env, napi_value exports) {
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, js_dup, NULL, &fn) != napi_ok ||
       napi_set_named_property(env, exports, "dup", fn) != napi_ok ||
       napi_create_function(env, "tcpTuning", NAPI_AUTO_LENGTH, js_tcp_tuning, NULL, &fn) != napi_ok ||
-      napi_set_named_property(env, exports, "tcpTuning", fn) != napi_ok || !receive_init(env, exports)) {
+      napi_set_named_property(env, exports, "tcpTuning", fn) != napi_ok || !receive_init(env, exports) || !replay_init(env, exports)) {
     napi_throw_error(env, "ERR_SENDFILE", "sendfile addon could not initialise");
     return NULL;
   }

@@ -20,6 +20,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadSendfile, type Sendfile } from '@regcache/sendfile';
 import { createBalance } from './balance.js';
 import { detachSocket } from './detach.js';
+import { startNativeFront } from './native-front.js';
 import { serveRaw } from './raw-front.js';
 import { createHeadReader, createReplayBytes } from './raw-head.js';
 import { createReplica } from './replica.js';
@@ -45,7 +46,10 @@ function keep(message: Extract<ToFront, { kind: 'keep' }>): void {
 
 function credit(): void {
   const taken = replica.takeCredits();
-  if (taken !== undefined) post({ kind: 'credit', ...taken });
+  const native = nativeFront?.take();
+  if (taken === undefined && native === undefined) return;
+  const credits = [...(taken?.credits ?? []), ...(native?.credits ?? [])];
+  post({ kind: 'credit', credits, records: [...(taken?.records ?? []), ...(native?.records ?? [])] });
 }
 
 function handOff(socket: Socket, unread: Buffer): void {
@@ -64,13 +68,41 @@ const deps = {
 const balance = createBalance(data.loads, data.index);
 const connections = new Set<Socket>();
 
-function serve(socket: Socket): void {
+/** Serves a connection in JavaScript (raw-front.ts), `unread` first. */
+function serveJs(socket: Socket, unread?: Buffer): void {
   connections.add(socket);
   socket.once('close', () => {
     connections.delete(socket);
     balance.closed();
   });
-  serveRaw(socket, deps);
+  serveRaw(socket, deps, unread);
+}
+
+/** The replay loop in C (native-front.ts), where the addon has it; else undefined and serveJs serves. */
+const nativeFront = startNativeFront({
+  generation: data.generation,
+  loads: data.loads,
+  index: data.index,
+  headersTimeout: deps.headersTimeout,
+  keepAliveTimeout: deps.keepAliveTimeout,
+  recording: data.logsRequests,
+  readHead: deps.readHead,
+  lookup: deps.lookup,
+  bytesOf: deps.bytesOf,
+  generationNow: () => Atomics.load(data.generation, 0),
+  toHttp(fd, unread) {
+    post({ kind: 'handoff', fd, unread });
+    balance.closed();
+  },
+  serveInJs: (fd, unread) => serveJs(new Socket({ fd, readable: true, writable: true }), unread),
+  closed: () => balance.closed(),
+});
+
+function serve(socket: Socket): void {
+  if (nativeFront === undefined) return serveJs(socket);
+  const fd = detachSocket(socket, addon);
+  if (fd === undefined) balance.closed();
+  else nativeFront.serve(fd);
 }
 
 /** Passes a connection just accepted (nothing read from it yet) to thread `to`, which `place` counted it to. */
@@ -93,10 +125,14 @@ server.listen({ fd: data.listenFd }, () => {
 const timer = setInterval(credit, CREDIT_MS);
 port.on('message', (message: ToFront) => {
   if (message.kind === 'keep') return keep(message);
-  if (message.kind === 'adopt') return serve(new Socket({ fd: message.fd, readable: true, writable: true }));
+  if (message.kind === 'adopt') {
+    if (nativeFront !== undefined) return nativeFront.serve(message.fd);
+    return serveJs(new Socket({ fd: message.fd, readable: true, writable: true }));
+  }
   // stop: accept no more, close every connection (between requests all are idle: replays are synchronous), report, end.
   clearInterval(timer);
   server.close();
+  nativeFront?.stop();
   for (const socket of connections) socket.destroy();
   credit();
   port.close();

@@ -18,6 +18,7 @@ import type { Socket } from 'node:net';
 import type { HotAnswerFeed, RegcacheConfig } from '@regcache/proxy-core';
 import { connectionOptions } from '../connection-limits.js';
 import { createBalance } from './balance.js';
+import { startMainNative } from './main-native.js';
 import { serveRaw, type RawFrontDeps } from './raw-front.js';
 import { createHeadReader, createReplayBytes } from './raw-head.js';
 
@@ -30,6 +31,8 @@ export interface MainFront {
   passWith(pass: (to: number, socket: Socket) => boolean): void;
   /** Ends the connections it still holds (idle between requests); the server's close does the rest. */
   close(): void;
+  /** Resolves once every connection node:http got from the replay loop has closed (server.close() does not count them). */
+  drained(): Promise<void>;
 }
 
 /** `loads`: the shared connection counts (balance.ts), this thread's at index 0. */
@@ -55,14 +58,16 @@ export function installMainFront(http: HttpServer, feed: HotAnswerFeed, config: 
     replayed: (answer, req, bytes, startedAt) => feed.replayed(answer, req.method, req.url.slice(0, 512), bytes, Date.now() - startedAt),
     handOff: toHttp,
   };
-  const serve = (socket: Socket): void => {
+  const serveJs = (socket: Socket, unread?: Buffer): void => {
     held.add(socket);
     socket.once('close', () => {
       held.delete(socket);
       balance.closed();
     });
-    serveRaw(socket, deps);
+    serveRaw(socket, deps, unread);
   };
+  const native = startMainNative({ deps, feed, loads, balance, toHttp, serveJs });
+  const serve = (socket: Socket): void => (native === undefined ? serveJs(socket) : native.serve(socket));
   http.off('connection', nodeListener);
   http.on('connection', (socket: Socket) => {
     const to = balance.place();
@@ -83,10 +88,13 @@ export function installMainFront(http: HttpServer, feed: HotAnswerFeed, config: 
       pass = given;
     },
     close() {
+      native?.stop();
       for (const socket of held) {
         socket.pause();
         socket.end();
       }
     },
+    drained: () => native?.drained() ?? Promise.resolve(),
   };
 }
+

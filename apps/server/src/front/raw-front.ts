@@ -28,7 +28,8 @@ export interface RawFrontDeps {
   handOff(socket: Socket, unread: Buffer): void;
 }
 
-export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
+/** Serves `socket`; `unread`: bytes already read from it (a replay loop's miss, native-front.ts), answered first. */
+export function serveRaw(socket: Socket, deps: RawFrontDeps, unread?: Buffer): void {
   socket.setNoDelay(true);
   // Set once each: the socket restarts its timer itself on every read and write.
   let idle = false;
@@ -69,6 +70,7 @@ export function serveRaw(socket: Socket, deps: RawFrontDeps): void {
     }
   };
   socket.on('data', onData);
+  if (unread !== undefined && unread.length > 0) onData(unread);
 }
 
 /** Hands over once what this thread wrote has left: the main thread's answers must come after it. */

@@ -1,0 +1,356 @@
+/*
+ * A front's replay loop on a thread of its own: it reads the connections it is given, and
+ * answers each request head it has been taught — byte for byte the same head, within the
+ * answer's generation and expiry — with the answer's prepared bytes (its Date header set to
+ * this second). Anything else goes back to JavaScript: the connection's descriptor and every
+ * byte read from that head on. No JavaScript runs for a taught request.
+ *
+ * Why: under a polling load (kubelets, CI runners: the same HEAD by tag all day) a front
+ * thread spent ≈ 21 µs of CPU per request in node's stream layer and V8 entries, about what
+ * nginx spends; this loop spends what the kernel's TCP work costs and little more (see
+ * bench/NOTES.md, the HEAD row).
+ *
+ *   JS thread (a front's)                       replay thread (one per loop)
+ *   adopt(fd, unread) ─── queue + eventfd ────▶ epoll: take the connection, process `unread`
+ *   learn(head, answer bytes, …) ─── table ───▶ read → for each whole head (≤ 4 KiB):
+ *                                                 taught, generation and expiry hold → writev
+ *                                                 otherwise: flush what it wrote, let go of
+ *   onMiss(fd, unread) ◀──── threadsafe fn ────   the descriptor and queue a miss
+ *   take() ◀── hits and bytes per answer id, retired ids, request records (for the log)
+ *
+ * JavaScript decides every miss: it reads the head with its own rules, and either teaches the
+ * loop and gives the connection back (adopt), or serves it itself / hands it to node:http.
+ *
+ * Races this design closes:
+ * - A connection has one owner at a time. The loop lets go of a descriptor (epoll DEL) before
+ *   it queues the miss, and only touches it again after a new adopt.
+ * - A miss is handed over only once everything answered before it has left (pending output
+ *   flushed): the next owner's answers come after this loop's.
+ * - A taught answer is replayed only while the shared generation counter reads the value it was
+ *   taught with: the main thread bumps it before any answer leaves its table, so a removal is
+ *   seen here before the removal starts. Entries of an older generation are retired at once.
+ * - Counts and records are kept per answer id under the table's lock; a retired id is reported
+ *   once, after its last counts, so JavaScript can forget it.
+ */
+#define NAPI_VERSION 8
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+static int64_t clock_ms(clockid_t clock) {
+  struct timespec ts;
+  clock_gettime(clock, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* An IMF-fixdate (what JavaScript's toUTCString writes), for the second `sec`. */
+static void format_date(int64_t sec, char out[DATE_LEN]) {
+  static const char days[] = "SunMonTueWedThuFriSat", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+  time_t t = (time_t)sec;
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char text[64];
+  snprintf(text, sizeof text, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT", days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
+           (tm.tm_year + 1900) % 10000, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  memcpy(out, text, DATE_LEN);
+}
+
+/* ---- connections ---------------------------------------------------------------------- */
+
+static void unlink_conn(loop_t *loop, conn_t *c) {
+  if (c->prev != NULL) c->prev->next = c->next;
+  else loop->conns = c->next;
+  if (c->next != NULL) c->next->prev = c->prev;
+}
+
+/* Closes a connection this loop owns; its thread's count in `loads` goes down (balance.ts). */
+static void close_conn(loop_t *loop, conn_t *c) {
+  epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
+  close(c->fd);
+  unlink_conn(loop, c);
+  __atomic_sub_fetch(&loop->loads[loop->index], 1, __ATOMIC_ACQ_REL);
+  free(c->in);
+  free(c->out);
+  free(c);
+  loop->conn_count--;
+}
+
+/* Lets go of a connection: its descriptor and `bytes` (from the head it could not answer on) go to JavaScript. */
+static void hand_back(loop_t *loop, conn_t *c, const uint8_t *bytes, size_t length) {
+  miss_t *miss = malloc(sizeof *miss + length);
+  epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
+  if (miss == NULL) return close_conn(loop, c);
+  miss->fd = c->fd;
+  miss->learned = c->learned;
+  miss->length = length;
+  if (length > 0) memcpy(miss->bytes, bytes, length);
+  unlink_conn(loop, c);
+  free(c->in);
+  free(c->out);
+  free(c);
+  loop->conn_count--;
+  if (napi_call_threadsafe_function(loop->tsfn, miss, napi_tsfn_nonblocking) != napi_ok) {
+    /* The JavaScript side is gone (stopping): nobody can serve it. */
+    close(miss->fd);
+    __atomic_sub_fetch(&loop->loads[loop->index], 1, __ATOMIC_ACQ_REL);
+    free(miss);
+  }
+}
+
+static int keep_bytes(uint8_t **to, uint32_t *to_len, const uint8_t *bytes, size_t length) {
+  uint8_t *copy = length > 0 ? malloc(length) : NULL;
+  if (length > 0 && copy == NULL) return 0;
+  if (length > 0) memcpy(copy, bytes, length);
+  free(*to);
+  *to = copy;
+  *to_len = (uint32_t)length;
+  return 1;
+}
+
+static void want(loop_t *loop, conn_t *c, uint32_t events) {
+  struct epoll_event ev = {.events = events, .data.ptr = c};
+  epoll_ctl(loop->epoll, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/*
+ * Writes the iovecs; what the socket does not take is copied to the connection's pending
+ * output. 0 on success (all written or kept), else the connection is to be closed.
+ */
+static int flush(conn_t *c, struct iovec *iov, int count) {
+  size_t total = 0;
+  for (int i = 0; i < count; i++) total += iov[i].iov_len;
+  if (total == 0) return 0;
+  ssize_t n;
+  do n = writev(c->fd, iov, count);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN) return -1;
+  size_t sent = n < 0 ? 0 : (size_t)n;
+  if (sent == total) return 0;
+  c->out = malloc(total - sent);
+  if (c->out == NULL) return -1;
+  c->out_len = 0;
+  for (int i = 0; i < count; i++) {
+    size_t skip = sent < iov[i].iov_len ? sent : iov[i].iov_len;
+    sent -= skip;
+    memcpy(c->out + c->out_len, (const uint8_t *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+    c->out_len += (uint32_t)(iov[i].iov_len - skip);
+  }
+  c->out_off = 0;
+  return 0;
+}
+
+#define IOV_BATCH 48
+
+/*
+ * Answers the whole heads in `data` that the table knows, in order. Stops at the first it does
+ * not (hand_back, once the answers before it have left), at a head not yet whole (kept for the
+ * next read), or when the socket takes no more (the rest kept until it drains). Runs under the
+ * table's lock: the iovecs point into its entries.
+ */
+static void process(loop_t *loop, conn_t *c, const uint8_t *data, size_t length) {
+  struct iovec iov[IOV_BATCH];
+  int count = 0, missed = 0, partial = 0;
+  size_t at = 0;
+  int64_t started = mono_us();
+  while (at < length && !c->close_after) {
+    const uint8_t *end = memmem(data + at, length - at, "\r\n\r\n", 4);
+    if (end == NULL && length - at <= MAX_HEAD) {
+      /* Not whole yet: kept, and read on. */
+      if (flush(c, iov, count) != 0 || !keep_bytes(&c->in, &c->in_len, data + at, length - at)) return close_conn(loop, c);
+      count = 0;
+      at = length;
+      partial = 1;
+      break;
+    }
+    size_t head = end == NULL ? 0 : (size_t)(end + 4 - (data + at));
+    entry_t *e = head == 0 || head > MAX_HEAD ? NULL : table_find(loop, data + at, head, c);
+    if (e == NULL) {
+      missed = 1;
+      break;
+    }
+    table_count(loop, e, started);
+    c->close_after = e->close;
+    if (e->date_at >= 0) {
+      iov[count++] = (struct iovec){e->response, (size_t)e->date_at};
+      iov[count++] = (struct iovec){loop->date, DATE_LEN};
+      iov[count++] = (struct iovec){e->response + e->date_at + DATE_LEN, e->response_len - (size_t)e->date_at - DATE_LEN};
+    } else {
+      iov[count++] = (struct iovec){e->response, e->response_len};
+    }
+    c->answered = 1;
+    at += head;
+    if (count + 3 > IOV_BATCH) {
+      if (flush(c, iov, count) != 0) return close_conn(loop, c);
+      count = 0;
+      if (c->out != NULL) break; /* the socket is full: the rest waits for it to drain */
+    }
+  }
+  if (flush(c, iov, count) != 0) return close_conn(loop, c);
+  /*
+   * As node:http: keepAliveTimeout after an answer; a head gets headersTimeout from its first
+   * byte, however slowly the rest trickles in.
+   */
+  int64_t now = clock_ms(CLOCK_MONOTONIC);
+  if (!partial) c->partial_since = 0;
+  else if (c->partial_since == 0) c->partial_since = now;
+  c->deadline = partial ? c->partial_since + loop->headers_ms : now + (c->answered ? loop->keep_alive_ms : loop->headers_ms);
+  if (c->close_after) return c->out != NULL ? want(loop, c, EPOLLOUT) : close_conn(loop, c);
+  if (at < length) {
+    /* A miss, or heads the full socket must wait for: either way these bytes come next. */
+    if (!keep_bytes(&c->in, &c->in_len, data + at, length - at)) return close_conn(loop, c);
+    if (missed && c->out == NULL) return hand_back(loop, c, c->in, c->in_len);
+    c->leaving = missed;
+  }
+  if (c->out != NULL) want(loop, c, EPOLLOUT);
+}
+
+/* The socket is readable: read after whatever partial head was kept, and answer. */
+static void on_readable(loop_t *loop, conn_t *c) {
+  size_t have = c->in_len; /* ≤ MAX_HEAD: heads kept for a drain are answered before reading again */
+  if (have > 0) memcpy(loop->buffer, c->in, have);
+  ssize_t n;
+  do n = read(c->fd, loop->buffer + have, READ_BYTES);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n <= 0) return close_conn(loop, c);
+  free(c->in);
+  c->in = NULL;
+  c->in_len = 0;
+  process(loop, c, loop->buffer, have + (size_t)n);
+}
+
+/* The socket takes bytes again: write what was pending, then carry on with what was kept. */
+static void on_writable(loop_t *loop, conn_t *c) {
+  ssize_t n;
+  do n = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+  while (n < 0 && errno == EINTR);
+  if (n < 0 && errno == EAGAIN) return;
+  if (n <= 0) return close_conn(loop, c);
+  c->out_off += (uint32_t)n;
+  c->deadline = clock_ms(CLOCK_MONOTONIC) + loop->keep_alive_ms;
+  if (c->out_off < c->out_len) return;
+  free(c->out);
+  c->out = NULL;
+  if (c->close_after) return close_conn(loop, c);
+  uint8_t *kept = c->in;
+  size_t have = c->in_len;
+  c->in = NULL;
+  c->in_len = 0;
+  if (c->leaving) hand_back(loop, c, kept, have);
+  else {
+    want(loop, c, EPOLLIN);
+    if (have > 0) process(loop, c, kept, have);
+  }
+  free(kept);
+}
+
+/* Connections JavaScript gave (adopt): registered, then what was read with them is answered. */
+static void take_adopted(loop_t *loop) {
+  pthread_mutex_lock(&loop->queue_lock);
+  adopt_t *list = loop->adopts;
+  loop->adopts = NULL;
+  pthread_mutex_unlock(&loop->queue_lock);
+  /* The queue is last-in first: reversed, connections are taken in the order given. */
+  adopt_t *ordered = NULL;
+  while (list != NULL) {
+    adopt_t *next = list->next;
+    list->next = ordered;
+    ordered = list;
+    list = next;
+  }
+  for (adopt_t *a = ordered, *next; a != NULL; a = next) {
+    next = a->next;
+    conn_t *c = calloc(1, sizeof *c);
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    if (c == NULL || epoll_ctl(loop->epoll, EPOLL_CTL_ADD, a->fd, &ev) != 0) {
+      free(c);
+      close(a->fd);
+      __atomic_sub_fetch(&loop->loads[loop->index], 1, __ATOMIC_ACQ_REL);
+      free(a);
+      continue;
+    }
+    c->fd = a->fd;
+    c->learned = a->learned;
+    c->next = loop->conns;
+    if (loop->conns != NULL) loop->conns->prev = c;
+    loop->conns = c;
+    loop->conn_count++;
+    c->deadline = clock_ms(CLOCK_MONOTONIC) + loop->headers_ms;
+    if (a->length > 0) process(loop, c, a->bytes, a->length);
+    free(a);
+  }
+}
+
+/* Closes connections quiet past their deadline (headersTimeout before an answer, keepAliveTimeout after). */
+static void expire(loop_t *loop, int64_t now) {
+  for (conn_t *c = loop->conns, *next; c != NULL; c = next) {
+    next = c->next;
+    if (c->deadline <= now) close_conn(loop, c);
+  }
+}
+
+static void *replay_main(void *arg) {
+  loop_t *loop = arg;
+  pthread_setname_np(pthread_self(), "regcache-replay");
+  struct epoll_event events[64];
+  int64_t next_scan = 0;
+  while (!__atomic_load_n(&loop->stopping, __ATOMIC_ACQUIRE)) {
+    int n = epoll_wait(loop->epoll, events, 64, SCAN_MS);
+    int64_t now_ms = clock_ms(CLOCK_REALTIME);
+    if (now_ms / 1000 != loop->date_second) {
+      loop->date_second = now_ms / 1000;
+      format_date(loop->date_second, loop->date);
+    }
+    loop->now_ms = now_ms;
+    pthread_mutex_lock(&loop->lock);
+    for (int i = 0; i < n; i++) {
+      conn_t *c = events[i].data.ptr;
+      if (c == NULL) {
+        uint64_t ignored;
+        if (read(loop->wake, &ignored, sizeof ignored) < 0) { /* nothing queued: a spurious wake-up */ }
+        take_adopted(loop);
+      } else if (events[i].events & EPOLLOUT) {
+        on_writable(loop, c);
+      } else {
+        /* Handling one connection never closes another, so every pointer in this batch is live. */
+        on_readable(loop, c);
+      }
+    }
+    pthread_mutex_unlock(&loop->lock);
+    int64_t mono = clock_ms(CLOCK_MONOTONIC);
+    if (mono >= next_scan) {
+      expire(loop, mono);
+      next_scan = mono + SCAN_MS;
+    }
+  }
+  /* Stopping: every connection held or still queued is closed (between requests all are idle). */
+  pthread_mutex_lock(&loop->lock);
+  take_adopted(loop);
+  while (loop->conns != NULL) close_conn(loop, loop->conns);
+  pthread_mutex_unlock(&loop->lock);
+  return NULL;
+}
+
+#include "replay-table.h"
+#include "replay-js.h"
