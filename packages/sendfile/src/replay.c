@@ -163,6 +163,16 @@ static int flush(conn_t *c, struct iovec *iov, int count) {
 #define IOV_BATCH 48
 
 /*
+ * Whether a partial head can still become one the table knows: every taught head starts with
+ * "GET /" or "HEAD /". Anything else (a TLS ClientHello — skopeo tries https first —, another
+ * method, garbage) is a miss at once, for node:http to refuse now rather than at headersTimeout.
+ */
+static int may_be_taught(const uint8_t *bytes, size_t length) {
+  size_t get = length < 5 ? length : 5, head = length < 6 ? length : 6;
+  return memcmp(bytes, "GET /", get) == 0 || memcmp(bytes, "HEAD /", head) == 0;
+}
+
+/*
  * Answers the whole heads in `data` that the table knows, in order. Stops at the first it does
  * not (hand_back, once the answers before it have left), at a head not yet whole (kept for the
  * next read), or when the socket takes no more (the rest kept until it drains). Runs under the
@@ -175,7 +185,7 @@ static void process(loop_t *loop, conn_t *c, const uint8_t *data, size_t length)
   int64_t started = mono_us();
   while (at < length && !c->close_after) {
     const uint8_t *end = memmem(data + at, length - at, "\r\n\r\n", 4);
-    if (end == NULL && length - at <= MAX_HEAD) {
+    if (end == NULL && length - at <= MAX_HEAD && may_be_taught(data + at, length - at)) {
       /* Not whole yet: kept, and read on. */
       if (flush(c, iov, count) != 0 || !keep_bytes(&c->in, &c->in_len, data + at, length - at)) return close_conn(loop, c);
       count = 0;
