@@ -114,7 +114,6 @@ static napi_value js_replay_start(napi_env env, napi_callback_info info) {
     free(loop);
     return replay_error(env, "replayStart(): cannot wrap the loop");
   }
-  napi_add_env_cleanup_hook(env, cleanup_hook, loop);
   loop->buffer = malloc(BUFFER_BYTES);
   loop->epoll = epoll_create1(EPOLL_CLOEXEC);
   loop->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -126,6 +125,12 @@ static napi_value js_replay_start(napi_env env, napi_callback_info info) {
     stop_loop(loop);
     return replay_error(env, "replayStart(): bad arguments, or no epoll, eventfd or memory");
   }
+  /*
+   * Added after the threadsafe function: cleanup hooks run last-added first, so at the
+   * environment's teardown this one joins the loop's thread before Node closes that function
+   * (the thread must not call it after).
+   */
+  napi_add_env_cleanup_hook(env, cleanup_hook, loop);
   if (pthread_create(&loop->thread, NULL, replay_main, loop) != 0) {
     stop_loop(loop);
     return replay_error(env, "replayStart(): cannot start a thread");

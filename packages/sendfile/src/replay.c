@@ -189,6 +189,8 @@ static void process(loop_t *loop, conn_t *c, const uint8_t *data, size_t length)
       /* Not whole yet: kept, and read on. */
       if (flush(c, iov, count) != 0 || !keep_bytes(&c->in, &c->in_len, data + at, length - at)) return close_conn(loop, c);
       count = 0;
+      /* A head that began in this read (after answers) is a new one; one at 0 may be the kept one continuing. */
+      if (at > 0) c->partial_since = 0;
       at = length;
       partial = 1;
       break;

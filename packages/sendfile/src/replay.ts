@@ -79,10 +79,13 @@ function dateAt(response: Buffer): number {
   return at < 0 || (headEnd >= 0 && at > headEnd) ? -1 : at + DATE.length;
 }
 
+/** The C side's expiry: 0 is never (Infinity); anything else at least 1 ms after the epoch. */
+const expiry = (expiresAt: number): number => (expiresAt === Number.POSITIVE_INFINITY ? 0 : Math.max(1, Math.ceil(expiresAt)));
+
 function wrap(native: NativeReplay, loop: NativeLoop): ReplayLoop {
   return {
     adopt: (fd, unread, learned) => native.replayAdopt(loop, fd, unread, learned),
-    learn: (l) => native.replayLearn(loop, l.head, l.response, dateAt(l.response), l.id, l.bodyBytes, l.close, l.generation, Number.isFinite(l.expiresAt) ? Math.ceil(l.expiresAt) : 0),
+    learn: (l) => native.replayLearn(loop, l.head, l.response, dateAt(l.response), l.id, l.bodyBytes, l.close, l.generation, expiry(l.expiresAt)),
     take() {
       const taken = native.replayTake(loop);
       return taken === undefined ? undefined : { counts: taken[0], retired: taken[1], records: taken[2] };

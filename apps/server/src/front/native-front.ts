@@ -21,20 +21,14 @@
  */
 import { closeSync } from 'node:fs';
 import type { HotAnswer, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
-import { loadReplay, type ReplayLoop, type StartReplayLoop } from '@regcache/sendfile';
+import { loadReplay, type ReplayLoop, type ReplayLoopOptions, type StartReplayLoop } from '@regcache/sendfile';
 import type { HeadReader, RawRequest } from './raw-head.js';
 
 /** Lessons per connection before it is served in JavaScript instead. */
 export const MAX_LESSONS = 64;
 
-export interface NativeFrontDeps {
-  readonly generation: Int32Array;
-  readonly loads: Int32Array;
-  readonly index: number;
-  readonly headersTimeout: number;
-  readonly keepAliveTimeout: number;
-  /** Keep a record per replayed request (the request log at info). */
-  readonly recording: boolean;
+/** The loop's options (its misses are this module's), and how this thread reads, looks up and hands over. */
+export interface NativeFrontDeps extends Omit<ReplayLoopOptions, 'onMiss'> {
   readHead: HeadReader;
   lookup(req: RawRequest): HotAnswer | undefined;
   /** The generation the answers `lookup` returns are valid for, read just before it. */
