@@ -6,7 +6,8 @@
  *   replayAdopt(loop, fd, unread: Buffer | undefined, learned) → boolean (false: stopped; the fd is still the caller's)
  *   replayLearn(loop, head: Buffer, response: Buffer, dateAt, id, bodyBytes, close, generation, expiresAt) → boolean
  *   replayTake(loop) → undefined | [counts: Float64Array (id, hits, bytes)…, retired: Int32Array, records: Float64Array (id, ms)…]
- *   replayStop(loop)  closes every connection it holds, ends the thread (idempotent)
+ *   replayStop(loop)  closes every connection it holds, ends the thread (idempotent); a take
+ *                     after it still returns the last counts
  *
  * The loop lives until replayStop, the environment's teardown or the loop object's collection,
  * whichever comes first; its thread is joined there.
@@ -31,7 +32,7 @@ static void call_miss(napi_env env, napi_value js_cb, void *context, void *data)
   free(miss);
 }
 
-/* Ends the loop: its thread joined, its connections closed, its table freed. Idempotent; JavaScript thread only. */
+/* Ends the loop: its thread joined, its connections closed (the table is freed with the loop). Idempotent; JavaScript thread only. */
 static void stop_loop(loop_t *loop) {
   if (loop->stopped) return;
   loop->stopped = 1;
@@ -51,7 +52,7 @@ static void stop_loop(loop_t *loop) {
   if (loop->wake >= 0) close(loop->wake);
   free(loop->buffer);
   loop->buffer = NULL;
-  table_free(loop);
+  /* The table stays until the loop is collected: the last counts are taken after the stop. */
   if (loop->tsfn != NULL) napi_release_threadsafe_function(loop->tsfn, napi_tsfn_release);
   if (loop->generation_ref != NULL) napi_delete_reference(loop->env, loop->generation_ref);
   if (loop->loads_ref != NULL) napi_delete_reference(loop->env, loop->loads_ref);
@@ -65,6 +66,7 @@ static void finalize_loop(napi_env env, void *data, void *hint) {
   loop_t *loop = data;
   napi_remove_env_cleanup_hook(env, cleanup_hook, loop);
   stop_loop(loop);
+  table_free(loop);
   pthread_mutex_destroy(&loop->lock);
   pthread_mutex_destroy(&loop->queue_lock);
   free(loop);

@@ -63,7 +63,7 @@ export interface ReplayLoop {
   /** Teaches one head; false if it cannot be kept (too long, too large, stopped). */
   learn(lesson: ReplayLesson): boolean;
   take(): ReplayTaken | undefined;
-  /** Closes every connection it holds and ends its thread; waits for it (≤ 100 ms). */
+  /** Closes every connection it holds and ends its thread; waits for it (≤ 100 ms). `take` still returns its last counts after. */
   stop(): void;
 }
 

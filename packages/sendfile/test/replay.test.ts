@@ -348,7 +348,7 @@ describe('replay loop', () => {
     expect(() => closeSync(fd), 'the descriptor is still the caller’s').not.toThrow();
   });
 
-  it('stop() closes every connection it holds and counts each out', async () => {
+  it('stop() closes every connection it holds and counts each out; its last replays are still taken after it', async () => {
     const l = loop();
     const [h, a] = [head('HEAD /v2/a/manifests/1'), answer('')];
     l.teach(h, a);
@@ -362,5 +362,6 @@ describe('replay loop', () => {
     expect(Atomics.load(l.loads, INDEX)).toBe(0);
     await expect.poll(() => [answered.closed, idle.closed]).toEqual([true, true]);
     expect([answered.endedAt > 0, idle.endedAt > 0], 'closed by the peer, not errored').toEqual([true, true]);
+    expect(Array.from(l.replay.take()?.counts ?? [])).toEqual([1, 1, 0]);
   });
 });
