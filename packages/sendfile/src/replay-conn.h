@@ -36,32 +36,32 @@ static void unlink_conn(loop_t *loop, conn_t *c) {
   if (c->next != NULL) c->next->prev = c->prev;
 }
 
+/* Drops a connection from the loop's list and frees it (its descriptor is someone's: closed, or given back). */
+static void forget_conn(loop_t *loop, conn_t *c) {
+  unlink_conn(loop, c);
+  free(c->in);
+  free(c->out);
+  free(c);
+}
+
 /* Closes a connection this loop owns; its thread's count in `loads` goes down (balance.ts). */
 static void close_conn(loop_t *loop, conn_t *c) {
   epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
   close(c->fd);
-  unlink_conn(loop, c);
   __atomic_sub_fetch(&loop->loads[loop->index], 1, __ATOMIC_ACQ_REL);
-  free(c->in);
-  free(c->out);
-  free(c);
-  loop->conn_count--;
+  forget_conn(loop, c);
 }
 
 /* Lets go of a connection: its descriptor and `bytes` (from the head it could not answer on) go to JavaScript. */
 static void hand_back(loop_t *loop, conn_t *c, const uint8_t *bytes, size_t length) {
   miss_t *miss = malloc(sizeof *miss + length);
-  epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
   if (miss == NULL) return close_conn(loop, c);
+  epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
   miss->fd = c->fd;
   miss->learned = c->learned;
   miss->length = length;
   if (length > 0) memcpy(miss->bytes, bytes, length);
-  unlink_conn(loop, c);
-  free(c->in);
-  free(c->out);
-  free(c);
-  loop->conn_count--;
+  forget_conn(loop, c);
   if (napi_call_threadsafe_function(loop->tsfn, miss, napi_tsfn_nonblocking) != napi_ok) {
     /* The JavaScript side is gone (stopping): nobody can serve it. */
     close(miss->fd);

@@ -51,7 +51,6 @@
 #include <unistd.h>
 
 #include "replay.h"
-
 #include "replay-conn.h"
 
 #define IOV_BATCH 48
@@ -201,7 +200,6 @@ static void take_adopted(loop_t *loop) {
     c->next = loop->conns;
     if (loop->conns != NULL) loop->conns->prev = c;
     loop->conns = c;
-    loop->conn_count++;
     c->deadline = clock_ms(CLOCK_MONOTONIC) + loop->headers_ms;
     if (a->length > 0) process(loop, c, a->bytes, a->length);
     free(a);

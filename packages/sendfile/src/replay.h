@@ -96,7 +96,6 @@ typedef struct {
   int recording;
   /* The loop thread's own. */
   conn_t *conns;
-  int conn_count;
   uint8_t *buffer;
   char date[DATE_LEN];
   int64_t date_second, now_ms;

@@ -80,22 +80,16 @@ function serveJs(socket: Socket, unread?: Buffer): void {
 
 /** The replay loop in C (native-front.ts), where the addon has it; else undefined and serveJs serves. */
 const nativeFront = startNativeFront({
+  ...deps,
   generation: data.generation,
   loads: data.loads,
   index: data.index,
-  headersTimeout: deps.headersTimeout,
-  keepAliveTimeout: deps.keepAliveTimeout,
   recording: data.logsRequests,
-  readHead: deps.readHead,
-  lookup: deps.lookup,
-  bytesOf: deps.bytesOf,
-  generationNow: () => Atomics.load(data.generation, 0),
   toHttp(fd, unread) {
     post({ kind: 'handoff', fd, unread });
     balance.closed();
   },
   serveInJs: (fd, unread) => serveJs(new Socket({ fd, readable: true, writable: true }), unread),
-  closed: () => balance.closed(),
 });
 
 function serve(socket: Socket): void {

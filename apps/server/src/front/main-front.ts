@@ -97,4 +97,3 @@ export function installMainFront(http: HttpServer, feed: HotAnswerFeed, config: 
     drained: () => native?.drained() ?? Promise.resolve(),
   };
 }
-

@@ -47,25 +47,19 @@ export function startMainNative(m: MainNativeDeps): MainNative | undefined {
     socket.once('close', () => sockets.delete(socket));
     return socket;
   };
-  const { deps, feed } = m;
+  const { feed } = m;
   const front = addon === undefined ? undefined : startNativeFront({
+    ...m.deps,
     generation: feed.generation,
     loads: m.loads,
     index: 0,
-    headersTimeout: deps.headersTimeout,
-    keepAliveTimeout: deps.keepAliveTimeout,
     recording: feed.logsRequests,
-    readHead: deps.readHead,
-    lookup: deps.lookup,
-    bytesOf: deps.bytesOf,
-    generationNow: () => Atomics.load(feed.generation, 0),
     toHttp(fd, unread) {
       const socket = socketFor(fd);
       socket.once('close', () => m.balance.closed());
       m.toHttp(socket, unread);
     },
     serveInJs: (fd, unread) => m.serveJs(socketFor(fd), unread),
-    closed: () => m.balance.closed(),
   });
   if (addon === undefined || front === undefined) return undefined;
   const credit = (): void => {

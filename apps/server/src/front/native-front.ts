@@ -22,24 +22,23 @@
 import { closeSync } from 'node:fs';
 import type { HotAnswer, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
 import { loadReplay, type ReplayLoop, type ReplayLoopOptions, type StartReplayLoop } from '@regcache/sendfile';
-import type { HeadReader, RawRequest } from './raw-head.js';
+import { createBalance } from './balance.js';
+import type { RawFrontDeps } from './raw-front.js';
+import type { RawRequest } from './raw-head.js';
 
 /** Lessons per connection before it is served in JavaScript instead. */
 export const MAX_LESSONS = 64;
 
-/** The loop's options (its misses are this module's), and how this thread reads, looks up and hands over. */
-export interface NativeFrontDeps extends Omit<ReplayLoopOptions, 'onMiss'> {
-  readHead: HeadReader;
-  lookup(req: RawRequest): HotAnswer | undefined;
-  /** The generation the answers `lookup` returns are valid for, read just before it. */
-  generationNow(): number;
-  bytesOf(answer: HotAnswer, req: RawRequest, now: number): Buffer;
+/**
+ * The loop's options (its misses are this module's), how this thread reads and looks up (as
+ * raw-front.ts does: the same reader, table and bytes), and where a connection goes when the
+ * loop gives it back.
+ */
+export interface NativeFrontDeps extends Omit<ReplayLoopOptions, 'onMiss'>, Pick<RawFrontDeps, 'readHead' | 'lookup' | 'bytesOf'> {
   /** A connection whose head at the start of `unread` is not hot (or not plain): node:http's, as raw-front.ts hands it over. */
   toHttp(fd: number, unread: Buffer): void;
   /** A connection to serve in JavaScript (raw-front.ts), `unread` first. */
   serveInJs(fd: number, unread: Buffer): void;
-  /** A connection that cannot be served (the loop stopped): closed, and counted out of this thread. */
-  closed(): void;
 }
 
 export interface NativeFront {
@@ -72,6 +71,12 @@ export function createNativeFront(start: StartReplayLoop, deps: NativeFrontDeps)
   const taught = new Map<number, Taught>();
   let nextId = 1;
   let stopped = false;
+  const balance = createBalance(deps.loads, deps.index);
+  /** A connection the loop could not take (it stopped) is closed here and counted out of this thread. */
+  const refuse = (fd: number): void => {
+    closeSync(fd);
+    balance.closed();
+  };
   const teach = (req: RawRequest, unread: Buffer, answer: HotAnswer, generation: number): boolean => {
     const id = nextId;
     nextId = nextId >= 0x7fffffff ? 1 : nextId + 1;
@@ -82,12 +87,10 @@ export function createNativeFront(start: StartReplayLoop, deps: NativeFrontDeps)
     return true;
   };
   const onMiss = (fd: number, unread: Buffer, learned: number): void => {
-    if (stopped) {
-      closeSync(fd);
-      return deps.closed();
-    }
+    if (stopped) return refuse(fd);
     const req = deps.readHead(unread, 0);
-    const generation = deps.generationNow();
+    // Read before the lookup: an answer the lookup returns is valid for at least this generation.
+    const generation = Atomics.load(deps.generation, 0);
     const answer = typeof req === 'string' ? undefined : deps.lookup(req);
     if (typeof req === 'string' || answer === undefined) return deps.toHttp(fd, unread);
     if (learned < MAX_LESSONS && teach(req, unread, answer, generation) && loop.adopt(fd, unread, learned + 1)) return;
@@ -96,9 +99,7 @@ export function createNativeFront(start: StartReplayLoop, deps: NativeFrontDeps)
   const loop: ReplayLoop = start({ ...deps, onMiss });
   return {
     serve(fd) {
-      if (loop.adopt(fd, undefined, 0)) return;
-      closeSync(fd);
-      deps.closed();
+      if (!loop.adopt(fd, undefined, 0)) refuse(fd);
     },
     take() {
       const taken = loop.take();
