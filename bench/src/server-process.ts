@@ -2,8 +2,7 @@
  * A server under test as a child process (testkit's spawnManaged: output captured line by line,
  * killed when the bench exits however it exits), ready once GET /v2/ answers on its port.
  */
-import { request } from 'node:http';
-import { spawnManaged, TESTKIT_USER_AGENT, type ManagedProcess } from '@regcache/testkit';
+import { probe, spawnManaged, type ManagedProcess } from '@regcache/testkit';
 
 export interface ServerSpec {
   name: string;
@@ -24,23 +23,6 @@ export interface ServerProcess {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * GET http://127.0.0.1:port/v2/ with the testkit's user agent (so a proxy passing it on to the
- * upstream does not show in the upstream's request counts); resolves the status, 0 when down.
- */
-export function probe(port: number, path = '/v2/'): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { 'user-agent': TESTKIT_USER_AGENT }, timeout: 2000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', () => resolve(0));
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(0));
-    req.end();
-  });
-}
 
 function lineTail(limit: number): { push(line: string): void; lines(): string[] } {
   const lines: string[] = [];

@@ -32,6 +32,7 @@ export { authorizationFor, deleteManifest, fetchManifest, pushBlob, pushManifest
 export type { FetchedManifest, RegistryRequest, RegistryResponse } from './registry-client.js';
 export { parseAccessLine, TESTKIT_USER_AGENT } from './registry-log.js';
 export type { RegistryLogEntry } from './registry-log.js';
+export { probe } from './registry-process.js';
 export { startRegistry } from './registry.js';
 export type { RegistryAuthMode, RunningRegistry, StartRegistryOptions } from './registry.js';
 export { describeImage, randomLayer, seedImages } from './seed.js';

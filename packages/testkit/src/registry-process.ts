@@ -7,7 +7,10 @@ import { TESTKIT_USER_AGENT, type AccessLog } from './registry-log.js';
 
 const READY_TIMEOUT_MS = 20_000;
 
-/** GET http://127.0.0.1:port{path} with the kit's user agent; resolves the status (0 when unreachable). */
+/**
+ * GET http://127.0.0.1:port{path} with the kit's user agent (so a proxy that passes it on to its
+ * upstream does not show in the upstream's request counts); resolves the status (0 when unreachable).
+ */
 export function probe(port: number, path = '/v2/'): Promise<number> {
   return new Promise((resolve) => {
     const req = request({ host: '127.0.0.1', port, path, method: 'GET', headers: { 'user-agent': TESTKIT_USER_AGENT }, timeout: 2000 }, (res) => {
