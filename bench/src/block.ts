@@ -1,12 +1,13 @@
 /**
  * One target's block of one round: start it (empty cache), run rows 1–4 and 6 in order, read
- * its peak RSS after the cold fill and at the end (row 5), stop it. A failing row is recorded
+ * its peak RSS after the cold fill and after row 6 (row 5), measure the fill cost, stop it. A failing row is recorded
  * with its error and the block goes on, so one broken row does not hide the others.
  */
 import type { RunningRegistry } from '@regcache/testkit';
 import type { BenchContent } from './content.js';
 import { log } from './log.js';
 import { coldFill, type ColdFillResult } from './measure/cold-fill.js';
+import { fillCost, type FillCostResult } from './measure/fill-cost.js';
 import type { LoadResult } from './measure/load-tools.js';
 import { headByTag, manifestGetByDigest, type HeadTagResult } from './measure/manifest-loads.js';
 import { peakRssMiB, resetPeak } from './measure/rss.js';
@@ -28,8 +29,9 @@ export interface BlockResult {
   manifestGet?: LoadSummary;
   headTag?: Omit<HeadTagResult, 'raw'>;
   skopeo?: SkopeoPullResult;
-  /** Peak RSS (MiB) over the whole block. */
+  /** Peak RSS (MiB) over the whole block (before the fill-cost row). */
   peakRssMiB?: number;
+  fillCost?: FillCostResult;
   /** false when the upstream's peak could not be reset (direct's RSS then includes seeding). */
   peakReset?: boolean;
   /** Row name → error message, for the rows that failed. */
@@ -72,6 +74,8 @@ async function runRows(ctx: BlockContext, target: Target, result: BlockResult): 
   result.headTag = headTag === undefined ? undefined : withoutRaw(headTag);
   result.skopeo = await step(result, 'cold skopeo pull, 20 layers', () => skopeoColdPull(upstream, target, content.image));
   result.peakRssMiB = await peakRssMiB(await target.pids());
+  // Last: its 200 fills would otherwise warm the code of the cold rows above.
+  result.fillCost = await step(result, `fill cost: ${content.fills.length} small blobs, cold then warm`, () => fillCost(upstream, target, content.fills));
 }
 
 /** Starts the target fresh, measures every row, stops it. */

@@ -18,7 +18,10 @@ export type MetricKey =
   | 'headTagUpstreamRequests'
   | 'peakRssMiB'
   | 'fillPeakRssMiB'
-  | 'skopeoColdS';
+  | 'skopeoColdS'
+  | 'fillColdCpuMs'
+  | 'fillWarmCpuMs'
+  | 'fillUpstreamFetches';
 
 export interface MetricDef {
   key: MetricKey;
@@ -56,5 +59,8 @@ export function metricDefs(options: BenchOptions): MetricDef[] {
     { key: 'peakRssMiB', label: 'peak RSS while serving (whole block), MiB', digits: 0, ratio: true, better: 'lower', get: (b) => b.peakRssMiB },
     { key: 'fillPeakRssMiB', label: `peak RSS during the ${options.coldClients}-client cold fill, MiB`, digits: 0, ratio: true, better: 'lower', get: (b) => b.fillPeakRssMiB },
     { key: 'skopeoColdS', label: 'cold skopeo pull of the 20-layer image (256 MiB): wall s', digits: 2, ratio: true, better: 'lower', get: (b) => b.skopeo?.seconds },
+    { key: 'fillColdCpuMs', label: 'cold 64 KiB blobs, one at a time: server CPU ms per blob', digits: 2, ratio: true, better: 'lower', get: (b) => b.fillCost?.coldCpuMs },
+    { key: 'fillWarmCpuMs', label: '… the same blobs again, warm: server CPU ms per blob', digits: 2, ratio: true, better: 'lower', get: (b) => b.fillCost?.warmCpuMs },
+    { key: 'fillUpstreamFetches', label: '… upstream GETs of those blobs over both passes', digits: 0, ratio: false, better: 'lower', get: (b) => b.fillCost?.upstreamFetches },
   ];
 }
