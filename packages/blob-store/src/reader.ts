@@ -8,7 +8,7 @@ import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Digest } from '@regcache/registry-protocol';
 import { BlobNotFoundError, isNotFound } from './errors.js';
-import type { ByteRange, OpenBlob } from './types.js';
+import type { ByteRange } from './types.js';
 
 /** Read size of blob streams: large reads, few syscalls, bounded memory per reader (2 MiB measured
  * ~1.5× faster than 1 MiB to a local client: the next read overlaps the socket draining). */
@@ -75,24 +75,6 @@ export async function readBlobBytes(path: string, digest: Digest): Promise<Buffe
     return await readFile(path);
   } catch (error) {
     if (isNotFound(error)) throw new BlobNotFoundError(digest, { cause: error });
-    throw error;
-  }
-}
-
-/** The blob at `path` held open by descriptor (for sendfile); BlobNotFoundError if missing. */
-export async function openBlobFile(path: string, digest: Digest): Promise<OpenBlob> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if (isNotFound(error)) throw new BlobNotFoundError(digest, { cause: error });
-    throw error;
-  }
-  try {
-    const { size } = await handle.stat();
-    return { fd: handle.fd, size, close: () => handle.close() };
-  } catch (error) {
-    await handle.close();
     throw error;
   }
 }

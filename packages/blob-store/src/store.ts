@@ -19,7 +19,8 @@ import { COUNTER_RANGE, decodeCounter } from './keys.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { blobPath, indexDir } from './layout.js';
 import { prepareRoot } from './prepare.js';
-import { openBlobFile, openBlobStream, readBlobBytes } from './reader.js';
+import { createOpenFiles, type OpenFiles } from './open-files.js';
+import { openBlobStream, readBlobBytes } from './reader.js';
 import { refMethods } from './refs.js';
 import type { BlobMeta, BlobStore, BlobStoreOptions, StoreLogger } from './types.js';
 import { openBlobWriter } from './writer.js';
@@ -29,6 +30,8 @@ const DEFAULT_FLUSH_INTERVAL_MS = 5000;
 interface StoreContext extends CheckContext {
   active: Set<string>;
   hot: HotCache;
+  /** Hot blobs' descriptors, kept open between reads (open-files.ts). */
+  openFiles: OpenFiles;
   batcher: AccessBatcher;
   /** Throws STORE_CLOSED once close() was called. */
   assertOpen(): void;
@@ -75,6 +78,7 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
     ...base,
     batcher,
     hot,
+    openFiles: createOpenFiles(),
     assertOpen() {
       if (closing !== undefined) throw new BlobStoreError('STORE_CLOSED', `blob store ${root} is closed`);
     },
@@ -126,7 +130,7 @@ function blobMethods(ctx: StoreContext): BlobMethods {
       return batcher.merge(meta);
     },
     createReadStream: (digest, range) => openBlobStream(blobPath(root, digest), digest, range),
-    openBlob: (digest) => openBlobFile(blobPath(root, digest), digest),
+    openBlob: (digest) => ctx.openFiles.acquire(digest, blobPath(root, digest)),
     async readBytes(digest) {
       const cached = ctx.hot.bytes.get(digest);
       if (cached !== undefined) return cached;
@@ -149,10 +153,13 @@ function blobMethods(ctx: StoreContext): BlobMethods {
       ctx.assertOpen();
       batcher.forget(digest);
       ctx.hot.forgetBlob(digest);
+      ctx.openFiles.forget(digest);
       try {
         return await removeBlob(ctx, digest);
       } finally {
         ctx.hot.forgetBlob(digest);
+        // Opened between the first forget and the unlink: its inode must not outlive the blob.
+        ctx.openFiles.forget(digest);
       }
     },
     blobs: () => mergedMetas(ctx),
@@ -169,7 +176,10 @@ function maintenanceMethods(ctx: StoreContext): MaintenanceMethods {
         return await runCheck(ctx, opts);
       } finally {
         // A repair may have dropped or re-indexed anything.
-        if (opts?.repair) ctx.hot.clear();
+        if (opts?.repair) {
+          ctx.hot.clear();
+          ctx.openFiles.clear();
+        }
       }
     },
     counters: () => readCounters(ctx),
@@ -191,6 +201,8 @@ async function readCounters(ctx: StoreContext): Promise<Record<string, number>> 
 /** Stops the timer, writes what the batcher holds, closes LevelDB (releasing its lock). */
 async function closeStore(ctx: StoreContext): Promise<void> {
   ctx.batcher.stop();
+  // Unheld descriptors close now; those a reader holds, at its close().
+  ctx.openFiles.clear();
   try {
     await ctx.batcher.flush();
   } catch (error) {
