@@ -14,6 +14,7 @@ import { connect, type Socket } from 'node:net';
 import { Agent, request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, pushSmallImage, rawExchange, sha256, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { responseAt, type RawResponse } from './responses.js';
 import { runServer, type ServerProcess } from './spawn.js';
 
 interface Answer {
@@ -49,17 +50,14 @@ async function rawAll(port: number, bytes: Buffer): Promise<Buffer> {
 }
 
 /** Splits a stream of HTTP/1.1 responses with Content-Length bodies (none for a HEAD's). */
-function readResponses(stream: Buffer, heads: boolean[]): Array<{ status: number; headers: Record<string, string>; body: Buffer }> {
+function readResponses(stream: Buffer, heads: boolean[]): RawResponse[] {
   const answers = [];
   let at = 0;
   for (const isHead of heads) {
-    const end = stream.indexOf('\r\n\r\n', at);
-    if (end < 0) break;
-    const [statusLine = '', ...lines] = stream.toString('latin1', at, end).split('\r\n');
-    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-    const length = isHead ? 0 : Number(headers['content-length'] ?? 0);
-    answers.push({ status: Number(statusLine.split(' ')[1]), headers, body: stream.subarray(end + 4, end + 4 + length) });
-    at = end + 4 + length;
+    const next = responseAt(stream, at, isHead);
+    if (next === undefined) break;
+    answers.push(next.response);
+    at = next.end;
   }
   return answers;
 }

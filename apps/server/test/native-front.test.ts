@@ -14,13 +14,14 @@ import { writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { responseAt, type RawResponse } from './responses.js';
 import { runServer, type ServerProcess } from './spawn.js';
 
 /** The names of a process's threads. */
 const threadNames = (pid: number): string[] => readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
 
 /** One keep-alive connection that sends raw heads and reads one answer per head (Content-Length bodies; none for HEAD). */
-async function openClient(address: string): Promise<{ ask(head: string): Promise<{ status: number; headers: Record<string, string>; body: Buffer }>; socket: Socket }> {
+async function openClient(address: string): Promise<{ ask(head: string): Promise<RawResponse>; socket: Socket }> {
   const [host, port] = address.split(':');
   const socket = connect(Number(port), host);
   await once(socket, 'connect');
@@ -30,19 +31,13 @@ async function openClient(address: string): Promise<{ ask(head: string): Promise
     pending = Buffer.concat([pending, c]);
     wake();
   });
-  const ask = async (head: string): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> => {
+  const ask = async (head: string): Promise<RawResponse> => {
     socket.write(head, 'latin1');
     for (;;) {
-      const end = pending.indexOf('\r\n\r\n');
-      if (end >= 0) {
-        const [statusLine = '', ...lines] = pending.toString('latin1', 0, end).split('\r\n');
-        const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
-        const length = head.startsWith('HEAD ') ? 0 : Number(headers['content-length'] ?? 0);
-        if (pending.length >= end + 4 + length) {
-          const body = pending.subarray(end + 4, end + 4 + length);
-          pending = pending.subarray(end + 4 + length);
-          return { status: Number(statusLine.split(' ')[1]), headers, body };
-        }
+      const next = responseAt(pending, 0, head.startsWith('HEAD '));
+      if (next !== undefined) {
+        pending = pending.subarray(next.end);
+        return next.response;
       }
       await new Promise<void>((resolve) => (wake = resolve));
     }

@@ -16,6 +16,7 @@ import type { RunningRegistry } from '@regcache/testkit';
 import type { BenchBlob } from '../content.js';
 import type { Target } from '../targets/index.js';
 import { BENCH_USER_AGENT } from './http-get.js';
+import { statFields } from './rss.js';
 
 export interface FillCostResult {
   blobs: number;
@@ -35,9 +36,8 @@ const TICKS_PER_S = 100;
 /** utime + stime of a process, in ticks; 0 when it is gone. */
 async function cpuTicks(pid: number): Promise<number> {
   try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm may hold spaces and parentheses: the fields after it start past the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = statFields(await readFile(`/proc/${pid}/stat`, 'utf8'));
+    // utime and stime: fields 14 and 15 of proc(5).
     return Number(fields[11]) + Number(fields[12]);
   } catch {
     return 0;

@@ -39,9 +39,17 @@ export async function resetPeak(pids: number[]): Promise<boolean> {
   return results.every(Boolean);
 }
 
-/** The parent pid in a /proc/<pid>/stat line: comm may hold spaces and parentheses, so split after the last ')'. */
+/**
+ * The fields of a /proc/<pid>/stat line after comm, from `state` on (field 3 of proc(5) is
+ * index 0): comm may hold spaces and parentheses, so the line is split after the last ')'.
+ */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+/** The parent pid in a /proc/<pid>/stat line. */
 function ppidOf(stat: string): number {
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  return Number(statFields(stat)[1]);
 }
 
 /** childPids for exit hooks, which must be synchronous. */

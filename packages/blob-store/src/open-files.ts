@@ -121,9 +121,7 @@ export function createOpenFiles(max = OPEN_FILES_MAX): OpenFiles {
       if (pending === undefined) {
         pending = openEntry(path, digest).finally(() => opening.delete(digest));
         opening.set(digest, pending);
-        const entry = await pending;
-        entries.set(digest, entry);
-        const blob = lend(digest, entry);
+        const blob = lend(digest, await pending);
         trim();
         return blob;
       }

@@ -153,12 +153,12 @@ function blobMethods(ctx: StoreContext): BlobMethods {
       ctx.assertOpen();
       batcher.forget(digest);
       ctx.hot.forgetBlob(digest);
-      ctx.openFiles.forget(digest);
       try {
         return await removeBlob(ctx, digest);
       } finally {
         ctx.hot.forgetBlob(digest);
-        // Opened between the first forget and the unlink: its inode must not outlive the blob.
+        // After the unlink: a descriptor lent until then named the blob's bytes, and one opened
+        // during the delete is forgotten too, so no inode outlives the blob beyond its readers.
         ctx.openFiles.forget(digest);
       }
     },
