@@ -1,6 +1,7 @@
-/** Clients for fill tests: stream a blob through regcache, hashing it, and report what arrived. */
+/** Clients for fill tests: stream a blob through regcache, hashing it, and report what arrived; read an upstream body as a fill does. */
 import { createHash, randomBytes } from 'node:crypto';
 import { complete, hashedGet, type Hashed } from '@regcache/testkit';
+import type { PlainResponse } from '../src/upstream/plain-get.js';
 
 /** What a fill test's client received (testkit's hashedGet). */
 export type Received = Hashed;
@@ -17,3 +18,13 @@ export function randomBlob(size: number): { bytes: Buffer; digest: string } {
 
 /** A body that is complete-looking: full length, not cut. Such a body must be the right one. */
 export const looksComplete = complete;
+
+/** Reads a whole plain-get.ts body, handing each chunk back as a fill does once it is written. */
+export async function drain(res: PlainResponse): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res.body) {
+    chunks.push(Buffer.from(chunk as Buffer));
+    res.release?.(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

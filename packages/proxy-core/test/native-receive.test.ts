@@ -67,6 +67,21 @@ describe('the native receive loop in a fill', () => {
     for (const blob of blobs) await expect.poll(async () => (await cache.cache.store.stat(blob.digest as Digest))?.size, { timeout: 5000 }).toBe(blob.bytes.length);
   });
 
+  it('fills one after another on one kept-alive upstream connection, received natively or not', async () => {
+    const blobs = [randomBlob(900 * KiB), randomBlob(KiB), randomBlob(700 * KiB), randomBlob(2 * KiB)];
+    for (const [i, blob] of blobs.entries()) await pushBlob(upstream, `native/kept${i}`, blob.bytes);
+    const before = proxy.requests().length;
+    for (const [i, blob] of blobs.entries()) {
+      const received = await getBlob(`${cache.url}/v2/native/kept${i}/blobs/${blob.digest}`);
+      expect(received.digest).toBe(blob.digest);
+      // The fill is committed before the next one starts (its connection is back by then).
+      await expect.poll(async () => (await cache.cache.store.stat(blob.digest as Digest))?.size, { timeout: 5000 }).toBe(blob.bytes.length);
+    }
+    const fills = proxy.requests().slice(before).filter((r) => r.method === 'GET' && r.url.includes('/blobs/'));
+    expect(fills).toHaveLength(blobs.length);
+    expect(new Set(fills.map((r) => r.connection)).size).toBe(1);
+  });
+
   it('leaves a small blob that came with its head on the stream path', async () => {
     const blob = randomBlob(2 * KiB);
     await pushBlob(upstream, 'native/small', blob.bytes);

@@ -11,22 +11,16 @@ import { httpListener, pushBlob, sha256, startRegistry, type RunningRegistry } f
 import { parseConfig } from '../src/config.js';
 import { createUpstreamClient } from '../src/upstream/client.js';
 import { PlainGetTimeoutError } from '../src/upstream/plain-body.js';
+import { createPlainConnections } from '../src/upstream/plain-connections.js';
 import { plainGet, type PlainGetOptions, type PlainResponse } from '../src/upstream/plain-get.js';
+import { drain } from './fill-helpers.js';
 import { PlainGetProtocolError, PlainGetUnsupportedError } from '../src/upstream/plain-head.js';
 
 const MiB = 1024 * 1024;
 const TIMEOUTS = { connect: 2000, headers: 2000, body: 2000 };
-const get = (url: string, opts: Partial<PlainGetOptions> = {}): Promise<PlainResponse> => plainGet({ url: new URL(url), headers: {}, timeouts: TIMEOUTS, ...opts });
-
-/** Reads a whole body, handing each chunk back as a fill does once it is written. */
-async function drain(res: PlainResponse): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res.body) {
-    chunks.push(Buffer.from(chunk as Buffer));
-    res.release?.(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+const connections = createPlainConnections();
+afterAll(() => connections.close());
+const get = (url: string, opts: Partial<PlainGetOptions> = {}): Promise<PlainResponse> => plainGet({ url: new URL(url), headers: {}, timeouts: TIMEOUTS, connections, ...opts });
 
 /** A real HTTP server on 127.0.0.1:0 (testkit's listener) that counts its requests; stopped after the file. */
 function useServer(handler: (req: IncomingMessage, res: ServerResponse) => void): () => { url: string; requests: number } {

@@ -43,6 +43,8 @@ export interface ProxiedRequest {
   headers: IncomingHttpHeaders;
   /** The fault applied to it ('none' when forwarded unharmed). */
   fault: Fault['kind'];
+  /** Which client connection it came on: 1 for the proxy's first accepted connection, and so on. */
+  connection: number;
 }
 
 export interface FaultProxy {
@@ -65,6 +67,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   let fault: Fault = NONE;
   let options: Required<Omit<FaultOptions, 'times'>> & { times: number } = { match: BLOB_GET, methods: ['GET'], times: Infinity };
   const log: ProxiedRequest[] = [];
+  const connectionIds = new WeakMap<object, number>();
+  let connections = 0;
 
   function faultFor(req: IncomingMessage): Fault {
     if (fault.kind === 'none' || options.times <= 0) return NONE;
@@ -75,7 +79,9 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const active = faultFor(req);
-    log.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, fault: active.kind });
+    const connection = connectionIds.get(req.socket) ?? connections + 1;
+    if (connection > connections) connectionIds.set(req.socket, (connections = connection));
+    log.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, fault: active.kind, connection });
     if (active.kind === 'hang') return void req.resume();
     if (active.kind === 'status' || active.kind === 'redirect') return answer(req, res, active);
     const upstreamRes = await sendOn(req, { host: upstream.hostname, port: upstream.port, path: req.url, headers: { ...req.headers, host: upstream.host } });

@@ -82,6 +82,9 @@ export async function receiveNatively({ handed, external, idleMs, signal, grew }
   let keepSocket = false;
   try {
     const { written, sha256 } = await job.done;
+    // The loop read exactly the body's rest: the connection is at a response boundary.
+    keepSocket = true;
+    handed.finished();
     external.advance(written);
     external.end(sha256);
   } catch (error) {

@@ -15,6 +15,7 @@ import type { UpstreamConfig } from '../config.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
 import { createUpstreamAuth } from './auth.js';
 import { PlainGetTimeoutError } from './plain-body.js';
+import { createPlainConnections } from './plain-connections.js';
 import { plainGet, type BodyHandOff } from './plain-get.js';
 import { PlainGetUnsupportedError } from './plain-head.js';
 import { retryAfterMs, upstreamErrorCode } from './responses.js';
@@ -98,6 +99,7 @@ function createDispatcher(config: UpstreamConfig): Dispatcher {
 
 export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const dispatcher = createDispatcher(config);
+  const connections = createPlainConnections();
   const auth = createUpstreamAuth({ upstream: config.name, credentials: config, dispatcher, timeoutMs: config.timeouts.headers });
   const origin = new URL(config.url).origin;
   const state: UpstreamState = { rateLimitedUntil: 0 };
@@ -108,7 +110,7 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     try {
       // The pooled reader connects directly: not for an upstream behind a proxy.
       if (req.lend === true && req.method === 'GET' && url.protocol === 'http:' && config.proxy === undefined) {
-        const plain = await plainGet({ url, headers, signal: req.signal, timeouts: config.timeouts }).catch((error: unknown) => {
+        const plain = await plainGet({ url, headers, signal: req.signal, timeouts: config.timeouts, connections }).catch((error: unknown) => {
           // A transfer coding the pooled reader does not read: the same request through undici.
           if (error instanceof PlainGetUnsupportedError) return undefined;
           throw error;
@@ -178,7 +180,10 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     state,
     request: doRequest,
     requestOk,
-    close: () => dispatcher.close(),
+    close: () => {
+      connections.close();
+      return dispatcher.close();
+    },
   };
 }
 

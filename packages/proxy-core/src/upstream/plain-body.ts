@@ -58,9 +58,14 @@ export interface BodyReaderArgs {
   buffer: number;
   /** Called once, when the body is complete, failed or destroyed. */
   done: () => void;
+  /**
+   * Called instead of destroying the socket when a persistent response's body ended exactly at
+   * its Content-Length: the connection may serve another request (plain-connections.ts).
+   */
+  reuse: () => void;
 }
 
-export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: BodyReaderArgs): BodyReader {
+export function createBodyReader({ socket, pool, head, idleMs, buffer, done, reuse }: BodyReaderArgs): BodyReader {
   const { framing } = head;
   const chunked = framing.kind === 'chunked' ? createChunkedDecoder() : undefined;
   const lends = head.statusCode >= 200 && head.statusCode < 300 && chunked === undefined;
@@ -72,15 +77,18 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
   let handed = false;
   /** park() until unpark(): the readable's reads wait (Readable reads ahead by itself). */
   let parked = false;
+  /** The upstream sent bytes past the body's end: the connection cannot be trusted again. */
+  let overran = false;
 
-  const close = (): void => {
+  const close = (reusable = false): void => {
     finished = true;
     done();
-    socket.destroy();
+    if (reusable) reuse();
+    else socket.destroy();
   };
   const finish = (error?: unknown): void => {
     if (finished) return;
-    close();
+    close(error === undefined && head.persistent && framing.kind === 'length' && received === framing.length && !overran);
     if (error === undefined) readable.push(null);
     else readable.destroy(error instanceof Error ? error : new Error(String(error)));
   };
@@ -121,6 +129,7 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
       return { pieces: chunked.feed(chunk), complete: chunked.done() };
     }
     const piece = chunk.subarray(0, Math.max(0, framing.length - received));
+    overran ||= piece.length < chunk.length;
     return { pieces: [piece], complete: received + piece.length >= framing.length };
   }
 
@@ -146,7 +155,11 @@ export function createBodyReader({ socket, pool, head, idleMs, buffer, done }: B
       more = wanted = readable.push(lends ? piece : Buffer.from(piece));
     }
     if (!lent) pool.release(chunk);
-    if (framed.complete) finish();
+    if (framed.complete) {
+      finish();
+      // Keep reading: a reused connection reads, while idle, only to notice the upstream closing it.
+      return true;
+    }
     if (more && !pool.overdrawn()) return true;
     // Paused: no idle clock while the reader, not the upstream, is the one waiting.
     socket.setTimeout(0);

@@ -11,7 +11,8 @@
  *   socket paused while the body's buffer is full or the pool is overdrawn; resumed by
  *   read() and by releases
  *
- * The connection is not reused (`Connection: close`). What it does not read — transfer codings
+ * The connection is kept alive (plain-connections.ts) when the response is read to its exact
+ * end, and is closed otherwise. What it does not read — transfer codings
  * other than chunked, interim 1xx responses — it reports as PlainGetUnsupportedError before any
  * body byte is handed out, and the client asks again through undici. The body itself is
  * plain-body.ts.
@@ -20,11 +21,11 @@
  * nothing past the head's first read until the fill either takes the socket for its native
  * receive loop (fill/native-receive.ts: no JavaScript per chunk at all) or declines.
  */
-import { connect } from 'node:net';
 import type { Readable } from 'node:stream';
 import { socketFd } from '@regcache/sendfile';
 import { createChunkPool } from './chunk-pool.js';
 import { createBodyReader, PlainGetTimeoutError, type BodyReader } from './plain-body.js';
+import type { PlainConnection, PlainConnections } from './plain-connections.js';
 import { createHeadCollector, PlainGetProtocolError, requestText } from './plain-head.js';
 
 export interface PlainGetOptions {
@@ -32,6 +33,8 @@ export interface PlainGetOptions {
   headers: Readonly<Record<string, string>>;
   signal?: AbortSignal;
   timeouts: { connect: number; headers: number; body: number };
+  /** The upstream client's kept-alive connections. */
+  connections: PlainConnections;
 }
 
 export interface PlainResponse {
@@ -61,7 +64,8 @@ export interface BodyHandOff {
 /**
  * The rest of a body, handed to a reader outside Node (the fill's native receive loop): Node no
  * longer reads the socket. Exactly one of `takeBack` (the reader stopped early and Node reads
- * on, into `body`) and `close` (done with the connection) ends the hand-off.
+ * on, into `body`), `finished` (it read the body to its end) and `close` (it failed: the
+ * connection is closed) ends the hand-off.
  */
 export interface HandedBody {
   fd: number;
@@ -70,6 +74,8 @@ export interface HandedBody {
   /** Body bytes still in the socket. */
   remaining: number;
   takeBack(consumed: number): void;
+  /** The reader took all `remaining` bytes: the body is complete, and its connection may serve another request. */
+  finished(): void;
   close(): void;
 }
 
@@ -78,34 +84,65 @@ const POOL = { slabs: 4, slabBytes: 1024 * 1024 };
 const BODY_BUFFER = POOL.slabBytes;
 
 export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
-  const { url, signal, timeouts } = opts;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
+  if (opts.signal?.aborted) return Promise.reject(opts.signal.reason);
+  let request: string;
+  try {
     // Throws (so rejects) before any connection when a header value cannot be sent.
-    const request = requestText(url, opts.headers);
+    request = requestText(opts.url, opts.headers);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const conn = opts.connections.acquire(opts.url);
+  if (!conn.reused) return exchange(opts, request, conn);
+  return exchange(opts, request, conn).catch((error: unknown) => {
+    // The upstream closed the kept-alive connection as the request went out: once more, anew.
+    if (!(error instanceof StaleConnectionError)) throw error;
+    return exchange(opts, request, opts.connections.acquire(opts.url, { fresh: true }));
+  });
+}
+
+/** A reused connection ended before any byte of the response: the request may not have been read. */
+class StaleConnectionError extends Error {
+  override readonly name = 'StaleConnectionError';
+}
+
+/** One request and its response head on `conn`; the body follows as the response's readable. */
+function exchange({ signal, timeouts }: PlainGetOptions, request: string, conn: PlainConnection): Promise<PlainResponse> {
+  const { socket } = conn;
+  return new Promise((resolve, reject) => {
     const pool = createChunkPool(POOL);
     const collectHead = createHeadCollector();
     let body: BodyReader | undefined;
+    let heard = false;
     const fail = (error: unknown): void => {
-      socket.destroy();
-      if (body === undefined) reject(error);
-      else body.fail(error);
+      conn.destroy();
+      if (body !== undefined) body.fail(error);
+      else if (heard || !conn.reused || error instanceof PlainGetTimeoutError || signal?.aborted === true) reject(error);
+      else reject(new StaleConnectionError('the kept-alive connection ended before a response', { cause: error }));
     };
     const onAbort = (): void => fail(signal?.reason);
+    const ended = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
     let timer = setTimeout(() => fail(new PlainGetTimeoutError('connect')), timeouts.connect);
-    const socket = connect({
-      host: url.hostname.replace(/^\[|\]$/g, ''),
-      port: Number(url.port || 80),
-      onread: {
-        buffer: () => pool.next(),
-        callback: (n: number): boolean => {
-          const chunk = pool.take(n);
-          if (body !== undefined) return body.push(chunk);
-          const copy = Buffer.from(chunk);
-          pool.release(chunk);
-          onHeadBytes(copy);
-          return true;
-        },
+    conn.use({
+      buffer: () => pool.next(),
+      read: (n) => {
+        heard = true;
+        const chunk = pool.take(n);
+        if (body !== undefined) return body.push(chunk);
+        const copy = Buffer.from(chunk);
+        pool.release(chunk);
+        onHeadBytes(copy);
+        return true;
+      },
+      end: () => body?.ended(),
+      error: fail,
+      close: () => {
+        ended();
+        if (body === undefined) fail(new PlainGetProtocolError('upstream closed the connection before a response'));
+        else body.ended();
       },
     });
     const onHeadBytes = (bytes: Buffer): void => {
@@ -118,7 +155,7 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
       }
       if (got === undefined) return;
       clearTimeout(timer);
-      body = createBodyReader({ socket, pool, head: got.head, idleMs: timeouts.body, buffer: BODY_BUFFER, done: () => signal?.removeEventListener('abort', onAbort) });
+      body = createBodyReader({ socket, pool, head: got.head, idleMs: timeouts.body, buffer: BODY_BUFFER, done: ended, reuse: conn.release });
       const reader = body;
       const handOff: BodyHandOff = {
         take() {
@@ -128,7 +165,7 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
             reader.unpark();
             return undefined;
           }
-          return { fd, ...handed, takeBack: reader.takeBack, close: () => void socket.destroy() };
+          return { fd, ...handed, takeBack: reader.takeBack, finished: () => reader.takeBack(handed.remaining), close: () => conn.destroy() };
         },
         decline: reader.unpark,
       };
@@ -137,19 +174,10 @@ export function plainGet(opts: PlainGetOptions): Promise<PlainResponse> {
       body.push(got.rest);
       if (offered) body.park();
     };
-    socket.once('connect', () => {
+    conn.whenConnected(() => {
       clearTimeout(timer);
       timer = setTimeout(() => fail(new PlainGetTimeoutError('headers')), timeouts.headers);
-      socket.setNoDelay(true);
       socket.write(request);
-    });
-    socket.on('error', fail);
-    socket.once('end', () => body?.ended());
-    socket.once('close', () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (body === undefined) reject(new PlainGetProtocolError('upstream closed the connection before a response'));
-      else body.ended();
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -1,7 +1,8 @@
 /**
  * The HTTP/1.1 text of plain-get.ts: the request it writes and the response head it reads.
- * Deliberately narrow — a GET with `Connection: close`, and a response whose body is framed by
- * Content-Length, by chunked coding (chunked.ts) or by the end of the connection. Anything
+ * Deliberately narrow — a GET on a kept-alive connection (plain-connections.ts), and a response
+ * whose body is framed by Content-Length, by chunked coding (chunked.ts) or by the end of the
+ * connection. Anything
  * else (another transfer coding, an interim 1xx) is `PlainGetUnsupportedError`, and the
  * client asks again through undici.
  */
@@ -23,6 +24,8 @@ export interface PlainHead {
   /** Lower-case names; a repeated header becomes an array, as undici gives it. */
   headers: Record<string, string | string[]>;
   framing: Framing;
+  /** HTTP/1.1 without `Connection: close`: the connection may serve another request after the body. */
+  persistent: boolean;
 }
 
 /** How the body ends: after Content-Length bytes, at the last chunk, or with the connection. */
@@ -31,7 +34,7 @@ export type Framing = { kind: 'length'; length: number } | { kind: 'chunked' } |
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const UNSAFE_VALUE = /[\r\n\0]/;
 
-/** `GET path HTTP/1.1` with Host, the given headers and `Connection: close`. */
+/** `GET path HTTP/1.1` with Host and the given headers (HTTP/1.1 keeps the connection open). */
 export function requestText(url: URL, headers: Readonly<Record<string, string>>): string {
   const lines = [`GET ${url.pathname}${url.search} HTTP/1.1`, `host: ${url.host}`];
   for (const [name, value] of Object.entries(headers)) {
@@ -39,16 +42,16 @@ export function requestText(url: URL, headers: Readonly<Record<string, string>>)
     if (!TOKEN.test(name) || UNSAFE_VALUE.test(value)) throw new PlainGetProtocolError(`request header ${name} cannot be sent`);
     lines.push(`${name}: ${value}`);
   }
-  lines.push('connection: close', '', '');
+  lines.push('', '');
   return lines.join('\r\n');
 }
 
 /** Parses a head (without its final blank line); throws the errors above. */
 export function parseHead(text: string): PlainHead {
   const [statusLine = '', ...lines] = text.split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(statusLine);
+  const status = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(statusLine);
   if (status === null) throw new PlainGetProtocolError('upstream answered something that is not an HTTP/1.x status line');
-  const statusCode = Number(status[1]);
+  const statusCode = Number(status[2]);
   if (statusCode < 200) throw new PlainGetUnsupportedError(`interim ${statusCode} response`);
   const headers: Record<string, string | string[]> = {};
   for (const line of lines) {
@@ -59,7 +62,8 @@ export function parseHead(text: string): PlainHead {
     const seen = headers[name];
     headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
-  return { statusCode, headers, framing: framing(statusCode, headers) };
+  const persistent = status[1] === '1' && !connectionTokens(headers.connection).includes('close');
+  return { statusCode, headers, framing: framing(statusCode, headers), persistent };
 }
 
 function framing(statusCode: number, headers: Record<string, string | string[]>): Framing {
@@ -73,6 +77,10 @@ function framing(statusCode: number, headers: Record<string, string | string[]>)
   if (headers['content-length'] !== undefined) throw new PlainGetProtocolError('both Transfer-Encoding and Content-Length');
   if (typeof coding === 'string' && coding.trim().toLowerCase() === 'chunked') return { kind: 'chunked' };
   throw new PlainGetUnsupportedError(`transfer coding ${String(coding)}`);
+}
+
+function connectionTokens(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase());
 }
 
 function contentLength(value: string | string[] | undefined): number | undefined {
