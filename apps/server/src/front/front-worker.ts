@@ -20,14 +20,11 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { loadSendfile, type Sendfile } from '@regcache/sendfile';
 import { createBalance } from './balance.js';
 import { detachSocket } from './detach.js';
-import { startNativeFront } from './native-front.js';
+import { CREDIT_MS, startNativeFront } from './native-front.js';
 import { serveRaw } from './raw-front.js';
 import { createHeadReader, createReplayBytes } from './raw-head.js';
 import { createReplica } from './replica.js';
 import type { FromFront, FrontData, ToFront } from './wire.js';
-
-/** How often replays are credited to the main thread (its counters and metrics lag by this much). */
-const CREDIT_MS = 100;
 
 const data = workerData as FrontData;
 const port = parentPort;

@@ -11,11 +11,8 @@ import type { HotAnswerFeed } from '@regcache/proxy-core';
 import { loadSendfile } from '@regcache/sendfile';
 import type { Balance } from './balance.js';
 import { detachSocket } from './detach.js';
-import { startNativeFront } from './native-front.js';
+import { CREDIT_MS, startNativeFront } from './native-front.js';
 import type { RawFrontDeps } from './raw-front.js';
-
-/** How often the loop's replays are credited to the cache (counters and metrics lag by this much). */
-const CREDIT_MS = 100;
 
 export interface MainNativeDeps {
   readonly deps: RawFrontDeps;

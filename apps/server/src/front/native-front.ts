@@ -29,6 +29,9 @@ import type { RawRequest } from './raw-head.js';
 /** Lessons per connection before it is served in JavaScript instead. */
 export const MAX_LESSONS = 64;
 
+/** How often a thread credits the loop's replays to the cache (its counters and metrics lag by this much). */
+export const CREDIT_MS = 100;
+
 /**
  * The loop's options (its misses are this module's), how this thread reads and looks up (as
  * raw-front.ts does: the same reader, table and bytes), and where a connection goes when the
