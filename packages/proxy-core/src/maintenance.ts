@@ -78,6 +78,7 @@ export function createMaintenance(opts: MaintenanceOptions): Maintenance {
     storeSize: async () => size.current() ?? (await size.refresh()),
     maxSize: config.storage.maxSize,
     rateLimits: () => config.upstreams.map((u) => [u.name, rateLimitRemaining(u.name)] as [string, number | undefined]),
+    connections: () => config.upstreams.map((u) => [u.name, parts?.upstreams.get(u.name)?.client.state.connections ?? { new: 0, reused: 0 }] as [string, { new: number; reused: number }]),
   });
   return {
     metrics,

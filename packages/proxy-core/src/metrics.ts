@@ -15,6 +15,8 @@
  *   regcache_upstream_errors_total{upstream,status}    upstream answers that were errors (status, or
  *                                                      unreachable / timeout / redirects)
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
+ *   regcache_upstream_blob_connections_total{upstream,connection}   blob requests to an http://
+ *                                                      upstream on a new or a reused (kept-alive) connection
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestObserver } from './context.js';
@@ -27,6 +29,8 @@ export interface MetricsSources {
   storeSize(): Promise<number>;
   maxSize: number | undefined;
   rateLimits(): Array<[upstream: string, remaining: number | undefined]>;
+  /** Per upstream, its blob requests on new and on reused connections so far. */
+  connections(): Array<[upstream: string, counts: { new: number; reused: number }]>;
 }
 
 export interface CacheMetrics {
@@ -82,6 +86,20 @@ function gauges(registers: Registry[], sources: MetricsSources): void {
     registers,
     collect() {
       for (const [upstream, remaining] of sources.rateLimits()) if (remaining !== undefined) this.set({ upstream }, remaining);
+    },
+  });
+  new Counter({
+    name: 'regcache_upstream_blob_connections_total',
+    help: 'Blob requests to an http:// upstream, by whether they went on a new connection or a kept-alive one',
+    labelNames: ['upstream', 'connection'],
+    registers,
+    collect() {
+      // The client keeps the counts; a scrape copies them.
+      this.reset();
+      for (const [upstream, counts] of sources.connections()) {
+        this.inc({ upstream, connection: 'new' }, counts.new);
+        this.inc({ upstream, connection: 'reused' }, counts.reused);
+      }
     },
   });
 }

@@ -1,7 +1,8 @@
 /**
  * The admin listener's `/metrics` parses as Prometheus text and its counters move with real
  * requests against a real registry: requests by route and cache result, bytes by source, fill
- * durations, store size, evictions, upstream errors by upstream and status. `/healthz` and
+ * durations, store size, evictions, upstream errors by upstream and status, blob requests on new
+ * and kept-alive upstream connections. `/healthz` and
  * `/readyz` answer, and readiness fails once the store is closed.
  */
 import { register } from 'prom-client';
@@ -45,6 +46,9 @@ describe('metrics and health on the admin listener', () => {
     expect(valueOf(afterMiss, 'regcache_fill_duration_seconds_count', { result: 'ok' })).toBe(image.blobs.length);
     expect(valueOf(afterMiss, 'regcache_request_duration_seconds_count', { route: 'blob' })).toBe(image.blobs.length);
     expect(valueOf(afterMiss, 'regcache_store_size_bytes')).toBe(imageBytes(image));
+    // One blob fill after another from the http:// upstream: the first opens the connection the rest reuse.
+    expect(valueOf(afterMiss, 'regcache_upstream_blob_connections_total', { upstream: 'docker.io', connection: 'new' })).toBe(1);
+    expect(valueOf(afterMiss, 'regcache_upstream_blob_connections_total', { upstream: 'docker.io', connection: 'reused' })).toBe(image.blobs.length - 1);
 
     await pullByHttp();
     await moved('regcache_requests_total', { route: 'blob', cache: 'hit' }, image.blobs.length);

@@ -53,6 +53,8 @@ export interface UpstreamState {
   rateLimitLimit?: number;
   /** After a 429: no request goes upstream before this time (ms since the epoch). */
   rateLimitedUntil: number;
+  /** Blob requests to an http:// upstream sent on a new connection, and on a kept-alive one (plain-connections.ts). */
+  connections: { new: number; reused: number };
 }
 
 export interface UpstreamClient {
@@ -99,10 +101,10 @@ function createDispatcher(config: UpstreamConfig): Dispatcher {
 
 export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const dispatcher = createDispatcher(config);
-  const connections = createPlainConnections();
+  const state: UpstreamState = { rateLimitedUntil: 0, connections: { new: 0, reused: 0 } };
+  const connections = createPlainConnections({ onAcquire: (reused) => void (reused ? state.connections.reused++ : state.connections.new++) });
   const auth = createUpstreamAuth({ upstream: config.name, credentials: config, dispatcher, timeoutMs: config.timeouts.headers });
   const origin = new URL(config.url).origin;
-  const state: UpstreamState = { rateLimitedUntil: 0 };
 
   async function send(url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Exchanged> {
     const headers: Record<string, string> = { 'user-agent': 'regcache', ...req.headers };

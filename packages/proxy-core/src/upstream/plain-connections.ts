@@ -25,6 +25,8 @@ export interface PlainConnectionsOptions {
   idleMs?: number;
   /** Idle connections kept per host and port; more are closed as they come back. */
   maxIdle?: number;
+  /** Told of each connection handed out: a new one, or a kept-alive one reused (for metrics). */
+  onAcquire?: (reused: boolean) => void;
 }
 
 /** Where an exchange's reads go (net's `onread`), and what it hears of the connection's end. */
@@ -75,7 +77,7 @@ interface Pooled extends PlainConnection {
   wake(): void;
 }
 
-export function createPlainConnections({ idleMs = 4000, maxIdle = 16 }: PlainConnectionsOptions = {}): PlainConnections {
+export function createPlainConnections({ idleMs = 4000, maxIdle = 16, onAcquire }: PlainConnectionsOptions = {}): PlainConnections {
   const idleByHost = new Map<string, Pooled[]>();
   /**
    * Where an idle connection reads (net asks for the next read's buffer after each read, so the
@@ -170,6 +172,7 @@ export function createPlainConnections({ idleMs = 4000, maxIdle = 16 }: PlainCon
     acquire(url, { fresh = false } = {}) {
       const host = `${url.hostname}:${url.port || 80}`;
       const idle = fresh ? undefined : idleByHost.get(host)?.at(-1);
+      onAcquire?.(idle !== undefined);
       if (idle === undefined) return open(url, host);
       forget(host, idle);
       idle.wake();
