@@ -7,6 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile, rm } from 'node:fs/promises';
 import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { answerClientErrors } from './client-errors.js';
 import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -22,6 +23,7 @@ export async function createPublicServer(config: RegcacheConfig, handler: Handle
   }
   server.on('connect', refuseConnect);
   applyConnectionLimits(server, options);
+  answerClientErrors(server);
   return server;
 }
 
