@@ -16,7 +16,7 @@ import { BlobStoreError } from './errors.js';
 import { createHotCache, HOT_BYTES_MAX_BLOB, type HotCache } from './hot-cache.js';
 import { getMeta, iterateMetas, openIndexDb } from './index-db.js';
 import { COUNTER_RANGE, decodeCounter } from './keys.js';
-import { createKeyedLock } from './keyed-lock.js';
+import { createKeyedLock, INDEX_LOCK } from './keyed-lock.js';
 import { blobPath, indexDir } from './layout.js';
 import { prepareRoot } from './prepare.js';
 import { createOpenFiles, type OpenFiles } from './open-files.js';
@@ -192,10 +192,18 @@ async function* mergedMetas(ctx: StoreContext): AsyncGenerator<BlobMeta> {
   for await (const meta of iterateMetas(ctx.db)) yield ctx.batcher.merge(meta);
 }
 
-async function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
-  const stored: Record<string, number> = {};
-  for await (const [key, value] of ctx.db.iterator(COUNTER_RANGE)) stored[key.slice(2)] = decodeCounter(value);
-  return ctx.batcher.mergeCounters(stored);
+/**
+ * The stored counters plus what the batcher holds. Under the index lock, which a flush takes:
+ * without it, a flush could write its batch after the iterator's snapshot was taken and forget
+ * it before the merge, and the read would miss that batch (stats then showed zero traffic for
+ * a moment).
+ */
+function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
+  return ctx.lock.run(INDEX_LOCK, async () => {
+    const stored: Record<string, number> = {};
+    for await (const [key, value] of ctx.db.iterator(COUNTER_RANGE)) stored[key.slice(2)] = decodeCounter(value);
+    return ctx.batcher.mergeCounters(stored);
+  });
 }
 
 /** Stops the timer, writes what the batcher holds, closes LevelDB (releasing its lock). */

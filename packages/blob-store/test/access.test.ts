@@ -77,4 +77,15 @@ describe('batched access times, hits and counters', () => {
     await store.flush();
     expect((await store.stat(digest))?.hits).toBe(2);
   });
+  it('counts every counter in a read that overlaps a flush (the batch being written is never missed)', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 60_000 });
+    let added = 0;
+    for (let round = 0; round < 200; round++) {
+      store.addCounters({ pulls: 1 });
+      added += 1;
+      // A read begun before the batch is written and merged after it: it must still count the batch.
+      const [read] = await Promise.all([store.counters(), store.flush()]);
+      expect(read.pulls, `round ${round}`).toBe(added);
+    }
+  });
 });
