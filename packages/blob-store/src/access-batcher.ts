@@ -6,7 +6,9 @@
  *
  * During a flush the pending maps are swapped out (new touches go to fresh maps) and kept
  * as `inFlight` until the batch is written, so `stat()` always sees every hit; if the write
- * fails they are merged back for the next attempt.
+ * fails they are merged back for the next attempt. A reader whose LevelDB read may predate a
+ * batch that was written — and so left `inFlight` — before it merged, reads again: it compares
+ * `written()` before its read and before its merge.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import { blobKey, counterKey, decodeCounter, decodeMeta } from './keys.js';
@@ -26,6 +28,8 @@ export interface AccessBatcher {
   merge(meta: BlobMeta): BlobMeta;
   /** Counter values with not-yet-written increments applied. */
   mergeCounters(stored: Record<string, number>): Record<string, number>;
+  /** Batches written so far: a read of LevelDB is current for merging only if this did not move during it. */
+  written(): number;
   /** Drops pending hits of a deleted blob. */
   forget(digest: Digest): void;
   flush(): Promise<void>;
@@ -81,6 +85,7 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
   let inFlight = new Map<Digest, Access>();
   let inFlightCounts = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
+  let batches = 0;
 
   async function writeBatch(): Promise<void> {
     if (pending.size === 0 && pendingCounts.size === 0) return;
@@ -89,6 +94,7 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
     try {
       const ops = await buildOps(opts.db, inFlight, inFlightCounts);
       if (ops.length > 0) await opts.db.batch(ops);
+      batches += 1;
       // Still inside the swap: readers see inFlight until this returns, so nothing is missed.
       opts.onWritten?.(inFlight.keys());
     } catch (error) {
@@ -118,6 +124,7 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
       }
       return merged;
     },
+    written: () => batches,
     mergeCounters(stored) {
       const merged = new Map(Object.entries(stored));
       addCounts(merged, inFlightCounts);

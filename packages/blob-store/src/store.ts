@@ -16,7 +16,7 @@ import { BlobStoreError } from './errors.js';
 import { createHotCache, HOT_BYTES_MAX_BLOB, type HotCache } from './hot-cache.js';
 import { getMeta, iterateMetas, openIndexDb } from './index-db.js';
 import { COUNTER_RANGE, decodeCounter } from './keys.js';
-import { createKeyedLock, INDEX_LOCK } from './keyed-lock.js';
+import { createKeyedLock } from './keyed-lock.js';
 import { blobPath, indexDir } from './layout.js';
 import { prepareRoot } from './prepare.js';
 import { createOpenFiles, type OpenFiles } from './open-files.js';
@@ -124,10 +124,17 @@ function blobMethods(ctx: StoreContext): BlobMethods {
     root,
     path: (digest) => blobPath(root, digest),
     async stat(digest) {
-      const meta = ctx.hot.metas.get(digest) ?? (await getMeta(db, digest));
-      if (meta === undefined) return undefined;
-      ctx.hot.metas.set(digest, meta);
-      return batcher.merge(meta);
+      for (;;) {
+        const hot = ctx.hot.metas.get(digest);
+        if (hot !== undefined) return batcher.merge(hot);
+        const before = batcher.written();
+        const meta = await getMeta(db, digest);
+        if (meta === undefined) return undefined;
+        // A batch written meanwhile may postdate `meta`, and its hits have left the batcher: read again.
+        if (batcher.written() !== before) continue;
+        ctx.hot.metas.set(digest, meta);
+        return batcher.merge(meta);
+      }
     },
     createReadStream: (digest, range) => openBlobStream(blobPath(root, digest), digest, range),
     openBlob: (digest) => ctx.openFiles.acquire(digest, blobPath(root, digest)),
@@ -193,17 +200,17 @@ async function* mergedMetas(ctx: StoreContext): AsyncGenerator<BlobMeta> {
 }
 
 /**
- * The stored counters plus what the batcher holds. Under the index lock, which a flush takes:
- * without it, a flush could write its batch after the iterator's snapshot was taken and forget
- * it before the merge, and the read would miss that batch (stats then showed zero traffic for
- * a moment).
+ * The stored counters plus what the batcher holds. A batch written during the read may be
+ * missing from the iterator's snapshot and has left the batcher by the merge: then read again
+ * (without that, a stats read once showed zero traffic).
  */
-function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
-  return ctx.lock.run(INDEX_LOCK, async () => {
+async function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
+  for (;;) {
+    const before = ctx.batcher.written();
     const stored: Record<string, number> = {};
     for await (const [key, value] of ctx.db.iterator(COUNTER_RANGE)) stored[key.slice(2)] = decodeCounter(value);
-    return ctx.batcher.mergeCounters(stored);
-  });
+    if (ctx.batcher.written() === before) return ctx.batcher.mergeCounters(stored);
+  }
 }
 
 /** Stops the timer, writes what the batcher holds, closes LevelDB (releasing its lock). */
