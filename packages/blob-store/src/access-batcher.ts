@@ -6,9 +6,8 @@
  *
  * During a flush the pending maps are swapped out (new touches go to fresh maps) and kept
  * as `inFlight` until the batch is written, so `stat()` always sees every hit; if the write
- * fails they are merged back for the next attempt. A reader whose LevelDB read may predate a
- * batch that was written — and so left `inFlight` — before it merged, reads again: it compares
- * `written()` before its read and before its merge.
+ * fails they are merged back for the next attempt. A LevelDB read may predate a batch that is
+ * written — and so leaves `inFlight` — before the read is merged: `settled()` reads again then.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import { blobKey, counterKey, decodeCounter, decodeMeta } from './keys.js';
@@ -28,8 +27,12 @@ export interface AccessBatcher {
   merge(meta: BlobMeta): BlobMeta;
   /** Counter values with not-yet-written increments applied. */
   mergeCounters(stored: Record<string, number>): Record<string, number>;
-  /** Batches written so far: a read of LevelDB is current for merging only if this did not move during it. */
-  written(): number;
+  /**
+   * `apply(await read())` — a LevelDB read with the unwritten data merged in — read again when a
+   * batch was written during the read (the read may predate it, and its data has left the
+   * batcher). `apply` runs in the same turn as that check, so no batch lands in between.
+   */
+  settled<T, R>(read: () => Promise<T>, apply: (value: T) => R): Promise<R>;
   /** Drops pending hits of a deleted blob. */
   forget(digest: Digest): void;
   flush(): Promise<void>;
@@ -124,7 +127,13 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
       }
       return merged;
     },
-    written: () => batches,
+    async settled(read, apply) {
+      for (;;) {
+        const before = batches;
+        const value = await read();
+        if (batches === before) return apply(value);
+      }
+    },
     mergeCounters(stored) {
       const merged = new Map(Object.entries(stored));
       addCounts(merged, inFlightCounts);

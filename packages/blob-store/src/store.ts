@@ -124,17 +124,16 @@ function blobMethods(ctx: StoreContext): BlobMethods {
     root,
     path: (digest) => blobPath(root, digest),
     async stat(digest) {
-      for (;;) {
-        const hot = ctx.hot.metas.get(digest);
-        if (hot !== undefined) return batcher.merge(hot);
-        const before = batcher.written();
-        const meta = await getMeta(db, digest);
-        if (meta === undefined) return undefined;
-        // A batch written meanwhile may postdate `meta`, and its hits have left the batcher: read again.
-        if (batcher.written() !== before) continue;
-        ctx.hot.metas.set(digest, meta);
-        return batcher.merge(meta);
-      }
+      const hot = ctx.hot.metas.get(digest);
+      if (hot !== undefined) return batcher.merge(hot);
+      return batcher.settled(
+        () => getMeta(db, digest),
+        (meta) => {
+          if (meta === undefined) return undefined;
+          ctx.hot.metas.set(digest, meta);
+          return batcher.merge(meta);
+        },
+      );
     },
     createReadStream: (digest, range) => openBlobStream(blobPath(root, digest), digest, range),
     openBlob: (digest) => ctx.openFiles.acquire(digest, blobPath(root, digest)),
@@ -199,18 +198,14 @@ async function* mergedMetas(ctx: StoreContext): AsyncGenerator<BlobMeta> {
   for await (const meta of iterateMetas(ctx.db)) yield ctx.batcher.merge(meta);
 }
 
-/**
- * The stored counters plus what the batcher holds. A batch written during the read may be
- * missing from the iterator's snapshot and has left the batcher by the merge: then read again
- * (without that, a stats read once showed zero traffic).
- */
-async function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
-  for (;;) {
-    const before = ctx.batcher.written();
+/** The stored counters plus what the batcher holds (settled: without it, a stats read once showed zero traffic). */
+function readCounters(ctx: StoreContext): Promise<Record<string, number>> {
+  const read = async (): Promise<Record<string, number>> => {
     const stored: Record<string, number> = {};
     for await (const [key, value] of ctx.db.iterator(COUNTER_RANGE)) stored[key.slice(2)] = decodeCounter(value);
-    if (ctx.batcher.written() === before) return ctx.batcher.mergeCounters(stored);
-  }
+    return stored;
+  };
+  return ctx.batcher.settled(read, (stored) => ctx.batcher.mergeCounters(stored));
 }
 
 /** Stops the timer, writes what the batcher holds, closes LevelDB (releasing its lock). */

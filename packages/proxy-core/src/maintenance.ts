@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import { createCacheMetrics, type CacheMetrics } from './metrics.js';
 import { createOperations, type InstanceOperations } from './operations.js';
 import { servedBytesObserver } from './stats.js';
-import type { UpstreamClient } from './upstream/client.js';
+import type { UpstreamClient, UpstreamState } from './upstream/client.js';
 import { checkUpstreams, type UpstreamCheck } from './upstream-check.js';
 import { openLoopback } from './warm-client.js';
 
@@ -72,13 +72,14 @@ export function createMaintenance(opts: MaintenanceOptions): Maintenance {
   let operations: InstanceOperations | undefined;
   let eviction: AutoEviction | undefined;
   const size = createSizeTracker(() => measureStore(store));
-  const rateLimitRemaining = (name: string): number | undefined => parts?.upstreams.get(name)?.client.state.rateLimitRemaining;
+  const stateOf = (name: string): Readonly<UpstreamState> | undefined => parts?.upstreams.get(name)?.client.state;
+  const rateLimitRemaining = (name: string): number | undefined => stateOf(name)?.rateLimitRemaining;
   const metrics = createCacheMetrics({
     inFlightFills: () => parts?.fills.inFlight() ?? 0,
     storeSize: async () => size.current() ?? (await size.refresh()),
     maxSize: config.storage.maxSize,
     rateLimits: () => config.upstreams.map((u) => [u.name, rateLimitRemaining(u.name)] as [string, number | undefined]),
-    connections: () => config.upstreams.map((u) => [u.name, parts?.upstreams.get(u.name)?.client.state.connections ?? { new: 0, reused: 0 }] as [string, { new: number; reused: number }]),
+    connections: () => config.upstreams.map((u) => [u.name, stateOf(u.name)?.connections ?? { new: 0, reused: 0 }] as [string, { new: number; reused: number }]),
   });
   return {
     metrics,

@@ -79,8 +79,8 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const active = faultFor(req);
-    const connection = connectionIds.get(req.socket) ?? connections + 1;
-    if (connection > connections) connectionIds.set(req.socket, (connections = connection));
+    let connection = connectionIds.get(req.socket);
+    if (connection === undefined) connectionIds.set(req.socket, (connection = ++connections));
     log.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, fault: active.kind, connection });
     if (active.kind === 'hang') return void req.resume();
     if (active.kind === 'status' || active.kind === 'redirect') return answer(req, res, active);

@@ -123,7 +123,8 @@ export function createPlainConnections({ idleMs = 4000, maxIdle = 16, onAcquire 
       },
     });
     socket.once('connect', () => socket.setNoDelay(true));
-    socket.on('end', () => (sink === undefined ? dropIdle() : sink.end()));
+    // An idle connection's EOF is followed by its 'close' (allowHalfOpen is off), which drops it.
+    socket.on('end', () => sink?.end());
     socket.on('error', (error) => (sink === undefined ? dropIdle() : sink.error(error)));
     socket.on('close', () => (sink === undefined ? dropIdle() : sink.close()));
 

@@ -62,7 +62,7 @@ export function parseHead(text: string): PlainHead {
     const seen = headers[name];
     headers[name] = seen === undefined ? value : Array.isArray(seen) ? [...seen, value] : [seen, value];
   }
-  const persistent = status[1] === '1' && !connectionTokens(headers.connection).includes('close');
+  const persistent = status[1] === '1' && !listItems(headers.connection).some((token) => token.toLowerCase() === 'close');
   return { statusCode, headers, framing: framing(statusCode, headers), persistent };
 }
 
@@ -79,13 +79,14 @@ function framing(statusCode: number, headers: Record<string, string | string[]>)
   throw new PlainGetUnsupportedError(`transfer coding ${String(coding)}`);
 }
 
-function connectionTokens(value: string | string[] | undefined): string[] {
-  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim().toLowerCase());
+/** The comma-separated items of a header sent once or more, trimmed. */
+function listItems(value: string | string[] | undefined): string[] {
+  return (Array.isArray(value) ? value : [value ?? '']).flatMap((v) => v.split(',')).map((v) => v.trim());
 }
 
 function contentLength(value: string | string[] | undefined): number | undefined {
   if (value === undefined) return undefined;
-  const values = new Set((Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((v) => v.trim()));
+  const values = new Set(listItems(value));
   const [only] = values;
   if (values.size !== 1 || only === undefined || !/^\d{1,15}$/.test(only)) throw new PlainGetProtocolError('bad Content-Length');
   return Number(only);
