@@ -4,7 +4,7 @@
  * `concurrency`, in manifest order; a digest queued,
  * cached or being filled is not fetched again; at most QUEUE_MAX wait; close() drops what waits.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { parseDigest, type Descriptor, type Digest, type RepositoryName } from '@regcache/registry-protocol';
 import type { BlobMeta } from '@regcache/blob-store';
 import { createPrefetcher, lagging, QUEUE_MAX, RAMP_GRACE_MS, RAMP_RATE, RAMP_RTT_MS, type PrefetchOptions } from '../src/prefetch.js';
@@ -20,7 +20,13 @@ const digest = (n: number): Digest => {
 const blob = (n: number, size = 100): Descriptor => ({ mediaType: 'application/octet-stream', digest: digest(n), size });
 const upstream = { config: { name: 'docker.io' } as RegcacheConfig['upstreams'][number] } as Upstream;
 const repo = 'library/app' as RepositoryName;
-const tick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * Time is fake in this file (setTimeout, setInterval and performance.now, which the ramp reads):
+ * a loaded machine's late timers once made a near upstream count as far. Advancing the clock
+ * also runs the promises each timer settles.
+ */
+const pass = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms).then(() => undefined);
+const tick = (): Promise<void> => pass(5);
 
 /** An upstream that answers after this long counts as far (RAMP_RTT_MS); 0: a near one. */
 const FAR = RAMP_RTT_MS + 5;
@@ -50,11 +56,9 @@ function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, 
       },
     },
     cached: async (d) => cachedDigests.has(d),
-    // A near answer (0 ms) resolves at once, not on a timer: on a loaded machine a 0 ms timer
-    // can fire 20 ms late, and the near upstream would then count as far.
     open: () => {
       const roundTrip = nextRoundTrip();
-      return roundTrip === 0 ? Promise.resolve({} as FillSource) : new Promise<FillSource>((resolve) => setTimeout(() => resolve({} as FillSource), roundTrip));
+      return new Promise<FillSource>((resolve) => setTimeout(() => resolve({} as FillSource), roundTrip));
     },
   };
   return {
@@ -74,9 +78,16 @@ function fakeFills(cachedDigests: Set<Digest> = new Set(), initialProgress = 0, 
 }
 
 /** Longer than a far upstream's answer, the grace and one lag check. */
-const lagWindow = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, FAR + RAMP_GRACE_MS + 120));
+const lagWindow = (): Promise<void> => pass(FAR + RAMP_GRACE_MS + 120);
 
 describe('createPrefetcher', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('runs one fill, then at most `concurrency` once one lags, in manifest order, skipping what is cached', async () => {
     const fills = fakeFills(new Set([digest(3)]));
     const prefetch = createPrefetcher({ ...fills.options, concurrency: 2, maxSize: 1000, logger: silentLogger });
@@ -127,7 +138,7 @@ describe('createPrefetcher', () => {
     const prefetch = createPrefetcher({ ...far.options, concurrency: 3, maxSize: 1000, logger: silentLogger });
     prefetch.schedule(upstream, repo, [1, 2, 3].map((n) => blob(n)));
     // A config blob: answered after FAR ms, whole a moment later (past the grace, counted from the request).
-    await new Promise((resolve) => setTimeout(resolve, FAR + 10));
+    await pass(FAR + 10);
     await far.finish(digest(1), 3217);
     expect(far.started).toEqual([digest(1), digest(2)]);
   });
