@@ -8,6 +8,8 @@
  * as `inFlight` until the batch is written, so `stat()` always sees every hit; if the write
  * fails they are merged back for the next attempt. A LevelDB read may predate a batch that is
  * written — and so leaves `inFlight` — before the read is merged: `settled()` reads again then.
+ * A long iteration cannot read again: `view()` opens it between batches and keeps, for as long
+ * as it is open, a copy of every batch written after its snapshot.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import { blobKey, counterKey, decodeCounter, decodeMeta } from './keys.js';
@@ -33,11 +35,23 @@ export interface AccessBatcher {
    * batcher). `apply` runs in the same turn as that check, so no batch lands in between.
    */
   settled<T, R>(read: () => Promise<T>, apply: (value: T) => R): Promise<R>;
+  /**
+   * Runs `open` (which must take its LevelDB snapshot synchronously, as an iterator does) when no
+   * batch is being written, and returns a merge for what it reads: the snapshot plus every batch
+   * written since, plus what is unwritten. `close()` when the reading is done.
+   */
+  view<T>(open: () => T): Promise<AccessView<T>>;
   /** Drops pending hits of a deleted blob. */
   forget(digest: Digest): void;
   flush(): Promise<void>;
   start(): void;
   stop(): void;
+}
+
+export interface AccessView<T> {
+  value: T;
+  merge(meta: BlobMeta): BlobMeta;
+  close(): void;
 }
 
 function addAccess(into: Map<Digest, Access>, digest: Digest, access: Access): void {
@@ -89,6 +103,19 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
   let inFlightCounts = new Map<string, number>();
   let timer: NodeJS.Timeout | undefined;
   let batches = 0;
+  /** The write under way, if any (from the swap until `inFlight` is empty again). */
+  let writing: Promise<void> | undefined;
+  /** Per open view: the batches written since its snapshot. */
+  const views = new Set<Map<Digest, Access>>();
+
+  function mergeFrom(meta: BlobMeta, sources: Map<Digest, Access>[]): BlobMeta {
+    let merged = meta;
+    for (const source of sources) {
+      const hit = source.get(meta.digest);
+      if (hit !== undefined) merged = { ...merged, lastAccess: Math.max(merged.lastAccess, hit.lastAccess), hits: merged.hits + hit.hits };
+    }
+    return merged;
+  }
 
   async function writeBatch(): Promise<void> {
     if (pending.size === 0 && pendingCounts.size === 0) return;
@@ -98,6 +125,7 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
       const ops = await buildOps(opts.db, inFlight, inFlightCounts);
       if (ops.length > 0) await opts.db.batch(ops);
       batches += 1;
+      for (const view of views) for (const [digest, access] of inFlight) addAccess(view, digest, access);
       // Still inside the swap: readers see inFlight until this returns, so nothing is missed.
       opts.onWritten?.(inFlight.keys());
     } catch (error) {
@@ -110,7 +138,14 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
     }
   }
 
-  const flush = (): Promise<void> => opts.lock.run(INDEX_LOCK, writeBatch);
+  const flush = (): Promise<void> =>
+    opts.lock.run(INDEX_LOCK, () => {
+      const write = writeBatch();
+      writing = write;
+      return write.finally(() => {
+        if (writing === write) writing = undefined;
+      });
+    });
 
   return {
     touch(digest) {
@@ -119,20 +154,22 @@ export function createAccessBatcher(opts: AccessBatcherOptions): AccessBatcher {
     addCounters(deltas) {
       addCounts(pendingCounts, Object.entries(deltas));
     },
-    merge(meta) {
-      let merged = meta;
-      for (const source of [inFlight, pending]) {
-        const hit = source.get(meta.digest);
-        if (hit !== undefined) merged = { ...merged, lastAccess: Math.max(merged.lastAccess, hit.lastAccess), hits: merged.hits + hit.hits };
-      }
-      return merged;
-    },
+    merge: (meta) => mergeFrom(meta, [inFlight, pending]),
     async settled(read, apply) {
       for (;;) {
         const before = batches;
         const value = await read();
         if (batches === before) return apply(value);
       }
+    },
+    async view(open) {
+      // A batch whose write is done but whose turn has not come yet may be in the snapshot and
+      // in `inFlight` at once: open only between writes.
+      while (writing !== undefined) await writing.catch(() => undefined);
+      const value = open();
+      const since = new Map<Digest, Access>();
+      views.add(since);
+      return { value, merge: (meta) => mergeFrom(meta, [since, inFlight, pending]), close: () => void views.delete(since) };
     },
     mergeCounters(stored) {
       const merged = new Map(Object.entries(stored));

@@ -72,9 +72,13 @@ export async function deleteBlobOps(db: IndexDb, digest: Digest): Promise<IndexO
   return ops;
 }
 
-/** Every well-formed blob entry, in key order. */
-export async function* iterateMetas(db: IndexDb): AsyncGenerator<BlobMeta> {
-  for await (const [, value] of db.iterator(BLOB_RANGE)) {
+/** Every well-formed blob entry, in key order, as of the call: the iterator's snapshot is taken now, not at the first read. */
+export function iterateMetas(db: IndexDb): AsyncGenerator<BlobMeta> {
+  return decodeMetas(db.iterator(BLOB_RANGE));
+}
+
+async function* decodeMetas(entries: AsyncIterable<[string, string]>): AsyncGenerator<BlobMeta> {
+  for await (const [, value] of entries) {
     const meta = decodeMeta(value);
     if (meta !== undefined) yield meta;
   }

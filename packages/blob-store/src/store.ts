@@ -194,8 +194,14 @@ function maintenanceMethods(ctx: StoreContext): MaintenanceMethods {
   };
 }
 
+/** Every entry with its hits: the batches written during a long listing count too (a view, not `merge`). */
 async function* mergedMetas(ctx: StoreContext): AsyncGenerator<BlobMeta> {
-  for await (const meta of iterateMetas(ctx.db)) yield ctx.batcher.merge(meta);
+  const view = await ctx.batcher.view(() => iterateMetas(ctx.db));
+  try {
+    for await (const meta of view.value) yield view.merge(meta);
+  } finally {
+    view.close();
+  }
 }
 
 /** The stored counters plus what the batcher holds (settled: without it, a stats read once showed zero traffic). */

@@ -109,4 +109,45 @@ describe('batched access times, hits and counters', () => {
     await flushing;
     expect((await store.stat(digest))?.hits).toBe(2);
   });
+
+  it('counts, in a listing, the hits of a batch written while it was read', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 60_000 });
+    const digests = [];
+    for (let i = 0; i < 3; i++) {
+      const { bytes, digest } = blob(10 + i);
+      await store.putBytes(digest, bytes);
+      digests.push(digest);
+    }
+    const listing = store.blobs()[Symbol.asyncIterator]();
+    expect((await listing.next()).done).toBe(false);
+    // Written between the listing's snapshot and its later entries: they must still count.
+    for (const digest of digests) store.touch(digest);
+    await store.flush();
+    const rest = await all({ [Symbol.asyncIterator]: () => listing });
+    expect(rest.map((meta) => meta.hits)).toEqual([1, 1]);
+    expect((await all(store.blobs())).map((meta) => meta.hits)).toEqual([1, 1, 1]);
+  });
+  it('counts a batch once in a listing begun after its write and before its bookkeeping', async () => {
+    const store = await fx.open({ root: await fx.root(), accessFlushIntervalMs: 60_000 });
+    const { bytes, digest } = blob(10);
+    await store.putBytes(digest, bytes);
+    // The batch is in LevelDB, but the batcher has not heard so yet: it still holds it in flight.
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    type Batch = (this: ClassicLevel<string, string>, ops: unknown) => Promise<void>;
+    const batch = ClassicLevel.prototype.batch as unknown as Batch;
+    const heldBatch: Batch = async function (ops) {
+      await batch.call(this, ops);
+      await held;
+    };
+    vi.spyOn(ClassicLevel.prototype, 'batch').mockImplementation(heldBatch as unknown as typeof ClassicLevel.prototype.batch);
+    store.touch(digest);
+    const flushing = store.flush();
+    await vi.waitFor(() => expect(ClassicLevel.prototype.batch).toHaveBeenCalled());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const listing = all(store.blobs());
+    release();
+    await flushing;
+    expect((await listing).map((meta) => meta.hits)).toEqual([1]);
+  });
 });
