@@ -74,11 +74,25 @@ export function createLru<K, V>(maxEntries: number, weigh: (value: V) => number 
 /** Blobs up to this size have their bytes kept in memory after a read. */
 export const HOT_BYTES_MAX_BLOB = 256 * 1024;
 
+/**
+ * One of the hot cache's maps. A reader that read LevelDB puts what it read back with `fill`,
+ * stamped with `stamp()` from before its read: if any writer changed the cache since (a commit,
+ * a delete, a tag written, a batch of hits), the value may be older than the writer's and is
+ * not kept. Writers change the cache after their LevelDB write, so a read that finished first
+ * is overwritten, and one that finishes later sees the stamp moved — no stale entry outlives a
+ * write.
+ */
+export interface HotLru<K, V> extends Lru<K, V> {
+  fill(key: K, value: V, since: number): void;
+}
+
 export interface HotCache {
-  readonly metas: Lru<Digest, BlobMeta>;
-  readonly links: Lru<string, true>;
-  readonly tags: Lru<string, TagRecord>;
-  readonly bytes: Lru<Digest, Buffer>;
+  readonly metas: HotLru<Digest, BlobMeta>;
+  readonly links: HotLru<string, true>;
+  readonly tags: HotLru<string, TagRecord>;
+  readonly bytes: HotLru<Digest, Buffer>;
+  /** Changes made by writers so far (see HotLru). */
+  stamp(): number;
   /** A blob left the store: forget its metadata, bytes and (all) links. */
   forgetBlob(digest: Digest): void;
   clear(): void;
@@ -86,15 +100,35 @@ export interface HotCache {
 
 export function createHotCache(opts: { entries?: number; bytes?: number } = {}): HotCache {
   const entries = opts.entries ?? 50_000;
-  const metas = createLru<Digest, BlobMeta>(entries);
-  const links = createLru<string, true>(entries * 4);
-  const tags = createLru<string, TagRecord>(entries);
-  const bytes = createLru<Digest, Buffer>(entries, (b) => b.length, opts.bytes ?? 64 * 1024 * 1024);
+  let changes = 0;
+  const counted = <K, V>(lru: Lru<K, V>): HotLru<K, V> => ({
+    get: (key) => lru.get(key),
+    set(key, value) {
+      changes += 1;
+      lru.set(key, value);
+    },
+    delete(key) {
+      changes += 1;
+      lru.delete(key);
+    },
+    clear() {
+      changes += 1;
+      lru.clear();
+    },
+    fill(key, value, since) {
+      if (since === changes) lru.set(key, value);
+    },
+  });
+  const metas = counted(createLru<Digest, BlobMeta>(entries));
+  const links = counted(createLru<string, true>(entries * 4));
+  const tags = counted(createLru<string, TagRecord>(entries));
+  const bytes = counted(createLru<Digest, Buffer>(entries, (b) => b.length, opts.bytes ?? 64 * 1024 * 1024));
   return {
     metas,
     links,
     tags,
     bytes,
+    stamp: () => changes,
     forgetBlob(digest) {
       metas.delete(digest);
       bytes.delete(digest);

@@ -42,8 +42,9 @@ export function refMethods(db: IndexDb, hot: HotCache): RefMethods {
     async isLinked(upstream, repo, digest) {
       const key = linkKey(upstream, repo, digest);
       if (hot.links.get(key)) return true;
+      const since = hot.stamp();
       const linked = (await db.get(key)) !== undefined;
-      if (linked) hot.links.set(key, true);
+      if (linked) hot.links.fill(key, true, since);
       return linked;
     },
     async putTag(upstream, repo, tag, rec) {
@@ -55,15 +56,18 @@ export function refMethods(db: IndexDb, hot: HotCache): RefMethods {
       const key = tagKey(upstream, repo, tag);
       const cached = hot.tags.get(key);
       if (cached !== undefined) return cached;
+      const since = hot.stamp();
       const value = await db.get(key);
       const record = value === undefined ? undefined : decodeTag(value);
-      if (record !== undefined) hot.tags.set(key, record);
+      if (record !== undefined) hot.tags.fill(key, record, since);
       return record;
     },
     async deleteTag(upstream, repo, tag) {
       const key = tagKey(upstream, repo, tag);
       hot.tags.delete(key);
       await db.del(key);
+      // Again after the write: a read that began before it may have put the record back.
+      hot.tags.delete(key);
     },
     tags: () => tagEntries(db),
     links: () => linkEntries(db),

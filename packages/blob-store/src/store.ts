@@ -126,11 +126,12 @@ function blobMethods(ctx: StoreContext): BlobMethods {
     async stat(digest) {
       const hot = ctx.hot.metas.get(digest);
       if (hot !== undefined) return batcher.merge(hot);
+      const since = ctx.hot.stamp();
       return batcher.settled(
         () => getMeta(db, digest),
         (meta) => {
           if (meta === undefined) return undefined;
-          ctx.hot.metas.set(digest, meta);
+          ctx.hot.metas.fill(digest, meta, since);
           return batcher.merge(meta);
         },
       );
@@ -140,8 +141,9 @@ function blobMethods(ctx: StoreContext): BlobMethods {
     async readBytes(digest) {
       const cached = ctx.hot.bytes.get(digest);
       if (cached !== undefined) return cached;
+      const since = ctx.hot.stamp();
       const bytes = await readBlobBytes(blobPath(root, digest), digest);
-      if (bytes.length <= HOT_BYTES_MAX_BLOB) ctx.hot.bytes.set(digest, bytes);
+      if (bytes.length <= HOT_BYTES_MAX_BLOB) ctx.hot.bytes.fill(digest, bytes, since);
       return bytes;
     },
     beginWrite,

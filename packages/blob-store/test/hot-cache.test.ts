@@ -65,4 +65,77 @@ describe('the hot cache over the index', () => {
     expect(lru.get('a')).toBeDefined();
     expect(lru.get('c')).toBeDefined();
   });
+
+  /** Holds the next LevelDB get, after it has read, until `release()`: a read that began before a write and lands after it. */
+  function holdNextGet(): { release: () => void } {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    vi.restoreAllMocks();
+    const get = ClassicLevel.prototype.get;
+    let armed = true;
+    vi.spyOn(ClassicLevel.prototype, 'get').mockImplementation(async function (this: ClassicLevel<string, string>, ...args: Parameters<typeof get>) {
+      const hold = armed;
+      armed = false;
+      const value: unknown = await get.apply(this, args);
+      if (hold) await gate;
+      return value as string;
+    });
+    return { release };
+  }
+
+  /** A blob and two tags to it, written, then the store reopened: its hot cache is empty, every first read goes to LevelDB. */
+  async function reopenedWithTags() {
+    const root = await fx.root();
+    const first = await fx.open({ root, accessFlushIntervalMs: 60_000 });
+    const { bytes, digest } = blob(100);
+    await first.putBytes(digest, bytes);
+    const tag = { digest, mediaType: 'x', size: 100, fetchedAt: 1 };
+    await first.putTag('u', 'r', 't', tag);
+    await first.putTag('u', 'r', 'gone', tag);
+    await first.close();
+    return { store: await fx.open({ root, accessFlushIntervalMs: 60_000 }), bytes, digest, tag };
+  }
+
+  it('keeps no stale entry from a read that overlapped a write: a re-commit, a retag, a tag delete', async () => {
+    const { store, bytes, digest, tag } = await reopenedWithTags();
+    const recommit = holdNextGet();
+    const stat = store.stat(digest);
+    await store.putBytes(digest, bytes, { mediaType: 'application/vnd.oci.image.layer.v1.tar' });
+    recommit.release();
+    expect((await stat)?.mediaType).toBeUndefined();
+    expect((await store.stat(digest))?.mediaType).toBe('application/vnd.oci.image.layer.v1.tar');
+
+    const retag = holdNextGet();
+    const before = store.getTag('u', 'r', 't');
+    await store.putTag('u', 'r', 't', { ...tag, fetchedAt: 2 });
+    retag.release();
+    expect((await before)?.fetchedAt).toBe(1);
+    expect((await store.getTag('u', 'r', 't'))?.fetchedAt).toBe(2);
+
+    const untag = holdNextGet();
+    const gone = store.getTag('u', 'r', 'gone');
+    await store.deleteTag('u', 'r', 'gone');
+    untag.release();
+    expect((await gone)?.fetchedAt).toBe(1);
+    expect(await store.getTag('u', 'r', 'gone')).toBeUndefined();
+  });
+
+  it('keeps no tag that a read put back between its delete from memory and from LevelDB', async () => {
+    const { store } = await reopenedWithTags();
+    // The read begins after the tag left memory and finishes before the delete's turn comes; its
+    // LevelDB snapshot (most often) predates the delete: the delete clears memory again after its write.
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const del = ClassicLevel.prototype.del;
+    vi.spyOn(ClassicLevel.prototype, 'del').mockImplementation(async function (this: ClassicLevel<string, string>, ...args: Parameters<typeof del>) {
+      await del.apply(this, args);
+      await gate;
+    });
+    const deleting = store.deleteTag('u', 'r', 'gone');
+    const during = await store.getTag('u', 'r', 'gone');
+    release();
+    await deleting;
+    expect(during === undefined || during.fetchedAt === 1).toBe(true);
+    expect(await store.getTag('u', 'r', 'gone')).toBeUndefined();
+  });
 });
