@@ -1,6 +1,6 @@
 // Embedding regcache in another Node HTTP service, next to that service's own routes.
 import http from 'node:http';
-import { createRegistryCache, parseConfig } from '@regcache/proxy-core';
+import { answerClientErrors, createRegistryCache, parseConfig } from '@regcache/proxy-core';
 
 const cache = await createRegistryCache(
   parseConfig({
@@ -19,6 +19,8 @@ const server = http.createServer((req, res) => {
     res.end();
   }
 });
+
+answerClientErrors(server); // bytes after `Connection: close` no longer cut a blob short
 
 server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => {
   console.log(`listening on ${server.address().port}`);

@@ -6,8 +6,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFile, rm } from 'node:fs/promises';
-import { ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
-import { answerClientErrors } from './client-errors.js';
+import { answerClientErrors, ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

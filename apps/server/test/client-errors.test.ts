@@ -1,5 +1,5 @@
 /**
- * Bytes a client sends after a request that said `Connection: close` (src/client-errors.ts):
+ * Bytes a client sends after a request that said `Connection: close` (proxy-core's src/client-errors.ts):
  * the request is answered whole — in the same write as the request, or arriving while a blob
  * streams to a client that reads slowly — and the connection closes after it. node:http's
  * default answered 400 to the first and cut the second after ≈ 220 KiB. Other bytes it cannot

@@ -44,4 +44,5 @@ export { parseImageRef } from './image-ref.js';
 export type { ImageRef } from './image-ref.js';
 export type { CacheMetrics } from './metrics.js';
 export { refuseConnect } from './respond.js';
+export { answerClientErrors } from './client-errors.js';
 export { sendfileAvailable } from './send-file.js';

@@ -26,7 +26,7 @@ const BAD_REQUEST = bare('400 Bad Request');
 /** The connection's answer in progress, as node:http keeps it on the socket. */
 type HttpSocket = Duplex & { _httpMessage?: { headersSent: boolean } | null };
 
-export function onClientError(error: Error & { code?: string }, socket: Duplex): void {
+function onClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (error.code === 'HPE_CLOSED_CONNECTION') return;
   const inFlight = (socket as HttpSocket)._httpMessage;
   if (socket.writable && (inFlight === undefined || inFlight === null || !inFlight.headersSent)) {
