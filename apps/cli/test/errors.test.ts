@@ -55,6 +55,9 @@ describe('bad arguments exit 2 with the reason', () => {
   it.each([
     [['gc', '--max-size', 'lots'], 'not a size'],
     [['gc', '--max-age', 'forever'], 'not a duration'],
+    // gc deletes by these: a bare number (30 meant as days, 50 as GiB) would empty the cache.
+    [['gc', '--max-age', '30'], 'give a unit (e.g. 30d, 12h): a bare number would be read as seconds'],
+    [['gc', '--max-size', '50'], 'give a unit (e.g. 50GiB, 512MB, 0B): a bare number would be read as bytes'],
     [['verify', '--sample', '0'], 'not a positive whole number'],
     [['warm'], "missing required argument 'images'"],
     [['warm', 'alpine', '--platform', 'linux'], '--platform must be os/arch'],
