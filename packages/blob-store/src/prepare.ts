@@ -9,11 +9,29 @@ import { randomBytes } from 'node:crypto';
 import { errnoOf, StoreAccessError } from './errors.js';
 import { blobsDir, indexDir, tempDir } from './layout.js';
 
+/**
+ * mkdir -p, one level at a time: each missing directory from the first one down gets one plain
+ * mkdir, whose errno is the real reason when it fails (EROFS, EACCES, ENOTDIR, …). Not Node's
+ * recursive mkdir: where a parent exists but cannot hold children (a path under /proc: mkdir
+ * says ENOENT, the parent EEXIST, and again) its asynchronous form loops forever — the server
+ * hung at start, silent, its pool threads spinning — and elsewhere it says ENOENT for any missing
+ * parent it could not make.
+ */
 async function makeDir(path: string): Promise<void> {
-  try {
-    await mkdir(path, { recursive: true });
-  } catch (error) {
-    throw new StoreAccessError(path, `cannot create directory (${await mkdirFailure(path, error)})`, { cause: error });
+  const missing: string[] = [];
+  for (let dir = path; !(await exists(dir)); dir = dirname(dir)) {
+    missing.unshift(dir);
+    if (dirname(dir) === dir) break;
+  }
+  for (const dir of missing) {
+    try {
+      await mkdir(dir);
+    } catch (error) {
+      // EEXIST: made meanwhile, or a dangling symlink (the next level then fails with ENOENT).
+      if (errnoOf(error) === 'EEXIST') continue;
+      const where = dir === path ? '' : ` ${dir}`;
+      throw new StoreAccessError(path, `cannot create directory${where} (${errnoOf(error) ?? String(error)})`, { cause: error });
+    }
   }
 }
 
@@ -22,24 +40,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/**
- * Why `mkdir -p path` failed. Node's recursive mkdir says ENOENT whenever a missing parent
- * cannot be made — on a read-only mount too — so a plain mkdir of the first missing directory
- * is asked for the real reason (EROFS, EACCES, …).
- */
-async function mkdirFailure(path: string, error: unknown): Promise<string> {
-  const code = errnoOf(error) ?? String(error);
-  if (code !== 'ENOENT') return code;
-  let first = path;
-  while (dirname(first) !== first && !(await exists(dirname(first)))) first = dirname(first);
-  try {
-    await mkdir(first);
-    return code;
-  } catch (plain) {
-    return errnoOf(plain) ?? code;
-  }
 }
 
 /** Writes and removes a probe file: mkdir succeeds on an existing read-only directory. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -63,6 +63,17 @@ describe('opening a store', () => {
     expect(error).toBeInstanceOf(StoreAccessError);
     expect(error).toBeInstanceOf(BlobStoreError);
     expect((error as Error).message).toContain(root);
+  });
+
+  it('fails at once, naming the reason, where a parent exists but cannot hold a directory (/proc, a dangling symlink)', async () => {
+    // Node's recursive mkdir never settles on the /proc path: the store did not start, and said nothing.
+    const proc = join('/proc', String(process.pid), 'regcache-store');
+    await expect(createBlobStore({ root: proc })).rejects.toThrow(`blob store directory ${proc} is not usable: cannot create directory (ENOENT)`);
+    const parent = await fx.root();
+    await mkdir(parent, { recursive: true });
+    await symlink(join(parent, 'unmounted'), join(parent, 'link'));
+    const root = join(parent, 'link', 'cache', 'store');
+    await expect(createBlobStore({ root })).rejects.toThrow(`cannot create directory ${join(parent, 'link', 'cache')} (ENOENT)`);
   });
 
   it('closes idempotently and refuses writes after close', async () => {
