@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StoreLockedError } from '@regcache/blob-store';
-import { adminEndpoint, createRegistryCache, loadConfig, type AdminOperations, type RegcacheConfig } from '@regcache/proxy-core';
+import { adminEndpoint, createRegistryCache, defaultAdminPath, loadConfig, unixPathExcess, type AdminOperations, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { connectAdmin, describeAddress } from './admin-client.js';
 import { CliError } from './errors.js';
 import { remoteOperations } from './remote-operations.js';
@@ -41,11 +41,21 @@ async function openDirect(config: RegcacheConfig, where: string): Promise<Awaite
   }
 }
 
+/**
+ * Where a server of this config answers. None when admin.listen is unset and its default
+ * socket path is too long to bind: a server refuses to start with it, so the store is opened
+ * directly (`stats --data /a/long/path` still works).
+ */
+function serverEndpoint(config: RegcacheConfig): ListenAddress | undefined {
+  if (config.admin.listen === undefined && unixPathExcess(defaultAdminPath(config)) > 0) return undefined;
+  return adminEndpoint(config);
+}
+
 /** `create`: a verb that fills the store (warm) may start a new one; the others need an existing store. */
 export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
   const config = await loadConfig({ config: flags.config, data: flags.data });
-  const endpoint = adminEndpoint(config);
-  const admin = await connectAdmin(endpoint);
+  const endpoint = serverEndpoint(config);
+  const admin = endpoint === undefined ? undefined : await connectAdmin(endpoint);
   if (admin) {
     try {
       return await run({ ops: remoteOperations(admin), config, via: 'server' });
@@ -54,7 +64,7 @@ export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) =>
     }
   }
   if (opts.create !== true) await requireStore(config.storage.path);
-  const cache = await openDirect(config, describeAddress(endpoint));
+  const cache = await openDirect(config, endpoint === undefined ? 'its admin socket (admin.listen unset, and the default path too long)' : describeAddress(endpoint));
   try {
     return await run({ ops: cache.operations, config, via: 'direct' });
   } finally {

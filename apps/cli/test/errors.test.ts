@@ -76,6 +76,15 @@ describe('bad arguments exit 2 with the reason', () => {
     expect(result.stderr).toContain('no regcache store at');
   });
 
+  it('a store whose default admin socket path is too long to bind is opened directly', async () => {
+    // No server can listen there (it refuses to start), so the CLI does not look for one.
+    const data = join(await tempDir('cli-long'), 'd'.repeat(120));
+    await (await createBlobStore({ root: data })).close();
+    const result = await runCli(['stats', '--json', '--data', data]);
+    expect(result.code, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ blobs: 0 });
+  });
+
   it('an image on an upstream that is not configured, and a bad repository filter', async () => {
     const data = await emptyStore();
     const warm = await runCli(['warm', 'quay.io/org/app:1', '--data', data]);

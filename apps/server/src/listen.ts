@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { readFile, rm } from 'node:fs/promises';
+import { lstat, readFile, rm } from 'node:fs/promises';
 import { answerClientErrors, ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
 
@@ -34,8 +34,22 @@ async function readTlsFile(path: string, key: string): Promise<Buffer> {
   }
 }
 
+/**
+ * A socket file left by a server that is gone is removed before binding; anything else at the
+ * path is not (a typo in admin.listen must not delete a file).
+ */
+async function clearStaleSocket(path: string): Promise<void> {
+  const found = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (found === undefined) return;
+  if (!found.isSocket()) throw new Error(`${path} exists and is not a socket: not replacing it`);
+  await rm(path, { force: true });
+}
+
 export async function listenOn(server: Server, address: ListenAddress): Promise<string> {
-  if (address.kind === 'unix') await rm(address.path, { force: true });
+  if (address.kind === 'unix') await clearStaleSocket(address.path);
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', reject);
     const done = () => {

@@ -3,6 +3,8 @@
  * line per request with the cache result and no credential, clean exit on SIGTERM with the
  * store released, and bad configuration refused before listening.
  */
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedImages, skopeoPull, startRegistry, tempDir, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import { runServer, runToExit } from './spawn.js';
@@ -62,5 +64,27 @@ describe('the regcache server process', () => {
     const result = await runToExit(['--upstream', 'ftp://nope', '--listen', '127.0.0.1:0', '--data', await tempDir('regcache-bad-')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('upstreams.0.url');
+  });
+
+  it('refuses a data directory whose admin socket path is too long, naming admin.listen', async () => {
+    // Node binds a too-long unix socket path cut short: the socket would appear elsewhere, unfound.
+    const parent = await tempDir('regcache-long-');
+    const data = join(parent, 'd'.repeat(120));
+    const result = await runToExit(['--listen', '127.0.0.1:0', '--data', data]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('admin.listen: not set, and its default');
+    expect(result.stderr).toContain('set admin.listen, e.g. unix:/run/regcache/admin.sock');
+    // Nothing beside the data directory (made or not): no socket under a cut name.
+    expect((await readdir(parent)).filter((name) => name !== 'd'.repeat(120))).toEqual([]);
+  });
+
+  it('does not delete a file that is where its admin socket should be', async () => {
+    const data = await tempDir('regcache-notsock-');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'admin.sock'), 'not a socket');
+    const result = await runToExit(['--listen', '127.0.0.1:0', '--data', data]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${join(data, 'admin.sock')} exists and is not a socket: not replacing it`);
+    expect(await readFile(join(data, 'admin.sock'), 'utf8')).toBe('not a socket');
   });
 });

@@ -8,9 +8,25 @@ import { ConfigError, type RegcacheConfig } from './config.js';
 
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
+/**
+ * The longest unix socket path Linux binds (sun_path is 108 bytes with its NUL). Node does not
+ * refuse a longer one: it binds the path cut to this length, so the socket appears somewhere
+ * else — beside the data directory, under a cut name — where no client looks for it.
+ */
+export const UNIX_PATH_MAX = 107;
+
+/** Bytes of `path` past UNIX_PATH_MAX, or 0. */
+export function unixPathExcess(path: string): number {
+  return Math.max(0, Buffer.byteLength(path) - UNIX_PATH_MAX);
+}
+
 export function parseListen(value: string, key: string): ListenAddress {
   if (value.startsWith('unix:') || value.startsWith('/') || value.startsWith('./')) {
-    return { kind: 'unix', path: resolve(value.replace(/^unix:/, '')) };
+    const path = resolve(value.replace(/^unix:/, ''));
+    if (unixPathExcess(path) > 0) {
+      throw new ConfigError([{ path: key, message: `the socket path ${path} is ${Buffer.byteLength(path)} bytes; a unix socket path holds at most ${UNIX_PATH_MAX}` }]);
+    }
+    return { kind: 'unix', path };
   }
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value);
   const port = Number(m?.[3]);
@@ -18,9 +34,19 @@ export function parseListen(value: string, key: string): ListenAddress {
   return { kind: 'tcp', host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
+/** The default admin socket: `admin.sock` in the data directory. */
+export function defaultAdminPath(config: RegcacheConfig): string {
+  return resolve(join(config.storage.path, 'admin.sock'));
+}
+
 /** The admin endpoint: `admin.listen`, else a unix socket `admin.sock` in the data directory. */
 export function adminEndpoint(config: RegcacheConfig): ListenAddress {
-  const address = parseListen(config.admin.listen ?? `unix:${join(config.storage.path, 'admin.sock')}`, 'admin.listen');
+  const fallback = defaultAdminPath(config);
+  if (config.admin.listen === undefined && unixPathExcess(fallback) > 0) {
+    const message = `not set, and its default ${fallback} (admin.sock in storage.path) is longer than a unix socket path can be (${UNIX_PATH_MAX} bytes): set admin.listen, e.g. unix:/run/regcache/admin.sock`;
+    throw new ConfigError([{ path: 'admin.listen', message }]);
+  }
+  const address = parseListen(config.admin.listen ?? `unix:${fallback}`, 'admin.listen');
   if (address.kind === 'tcp' && !['127.0.0.1', 'localhost', '::1'].includes(address.host)) {
     throw new ConfigError([{ path: 'admin.listen', message: 'the admin API listens only on a unix socket or a loopback address' }]);
   }
