@@ -74,10 +74,17 @@ export const proxyUrl = z
   .url({ protocol: /^http$/, error: 'must be an http:// URL (the proxy itself; https:// upstreams go through it by CONNECT)' })
   .transform((value): Secret => createSecret(value));
 
+/** The registry's root: regcache asks `/v2/…` there, so a path (but a pasted `/v2/`), query or fragment would be dropped unseen. */
+const atRoot = (url: string): boolean => {
+  const parsed = new URL(url);
+  return /^\/(?:v2\/?)?$/.test(parsed.pathname) && parsed.search === '' && parsed.hash === '';
+};
+
 export const registryUrl = z
   .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
   // Credentials in the URL would be logged with it (and never sent): they go in username/password.
-  .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'must not contain credentials: use username and password (or passwordFile)');
+  .refine((url) => !/^[a-z]+:\/\/[^/?#]*@/i.test(url), 'must not contain credentials: use username and password (or passwordFile)')
+  .refine(atRoot, "must be the registry's root, like https://ghcr.io: its API is asked at /v2/ there, and a path, query or fragment would be ignored");
 
 /** Rules an upstream and a mirror share (a check and where its message goes). */
 export const passwordNeedsUser = (u: { password?: unknown; username?: unknown }): boolean => u.password === undefined || u.username !== undefined;

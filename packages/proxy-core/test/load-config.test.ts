@@ -59,9 +59,20 @@ describe('loadConfig', () => {
     expect(printed).not.toContain('from-env');
   });
 
+  it('takes an upstream URL at the registry root, with or without a pasted /v2/', async () => {
+    for (const url of ['https://a.io', 'https://a.io/', 'https://a.io/v2', 'https://a.io/v2/']) {
+      const config = await loadConfig({ config: await file('root.yaml', `upstreams:\n  - name: a.io\n    url: ${url}\n`) }, {});
+      expect(config.upstreams[0]?.url).toBe(url);
+    }
+  });
+
   it.each([
     ['listen: nonsense\n', 'listen'],
     ['upstreams:\n  - name: docker.io\n    url: ftp://x\n', 'upstreams.0.url'],
+    // A path was silently dropped: every request went to the host's /v2/, not under the path.
+    ['upstreams:\n  - name: a.io\n    url: https://a.io/artifactory/api/docker/remote\n', 'upstreams.0.url'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io/?ns=x\n', 'upstreams.0.url'],
+    ['upstreams:\n  - name: a.io\n    url: https://a.io\n    mirrors: [{ url: "https://m.io/cache" }]\n', 'upstreams.0.mirrors.0.url'],
     ['upstreams:\n  - name: "Bad Name"\n    url: https://x.io\n', 'upstreams.0.name'],
     ['upstreams:\n  - name: a.io\n    url: https://a.io\n    tagTtl: soon\n', 'upstreams.0.tagTtl'],
     ['storage:\n  maxSize: lots\n', 'storage.maxSize'],
