@@ -9,7 +9,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { contentRange, parseRange, type Digest, type RepositoryName } from '@regcache/registry-protocol';
-import type { BlobMeta, BlobStore, OpenBlob } from '@regcache/blob-store';
+import { BlobNotFoundError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
 import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
@@ -35,7 +35,8 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'blobs');
-    return serveStored(parts, rs, meta);
+    // A file gone or cut outside regcache: its entry is dropped, and it is fetched like a miss.
+    if (await serveStored(parts, rs, meta)) return;
   }
   if (rs.head) return headUpstream(rs, digest);
   const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal));
@@ -93,32 +94,72 @@ function startResponse(rs: RequestState, digest: Digest, mediaType: string, size
   }
 }
 
-async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta): Promise<void> {
+/** Serves a stored blob; false, before anything is written, when its file turned out damaged. */
+async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta): Promise<boolean> {
   const range = requestedRange(rs, meta.size);
+  // Opened (and its size checked) before the head is written: a damaged file is then a miss, not a cut 200.
+  const blob = rs.head ? undefined : await openStored(parts, meta);
+  if (!rs.head && blob === undefined) return false;
   rs.cache = 'hit';
   parts.store.touch(meta.digest);
   parts.stats.add('hits', rs.upstream.config.name);
-  const sender = rs.head ? undefined : fileBodySender(rs.res);
-  // Opened before the head is written: a blob that vanished is still an error envelope, not a cut 200.
-  const blob = sender === undefined ? undefined : await parts.store.openBlob(meta.digest);
   startResponse(rs, meta.digest, meta.mediaType ?? OCTET_STREAM, meta.size, range);
-  if (rs.head) return void rs.res.end();
+  if (blob === undefined) {
+    rs.res.end();
+    return true;
+  }
   const start = range?.start ?? 0;
   const length = range ? range.end - range.start + 1 : meta.size;
   // What a completed stream sent (streamStored counts a broken one; sendStored sets what it sent).
   rs.bytes = length;
-  if (sender !== undefined && blob !== undefined) await sendStored(rs, sender, blob, start, length);
-  else await streamStored(parts, rs, meta, range);
+  const sender = fileBodySender(rs.res);
+  if (sender !== undefined) await sendStored(parts, rs, meta, sender, blob, { start, length });
+  else {
+    await blob.close();
+    await streamStored(parts, rs, meta, range);
+  }
   parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
+  return true;
 }
 
-/** The body by sendfile; a short file or a client gone cuts the connection. */
-async function sendStored(rs: RequestState, sender: BodySender, blob: OpenBlob, start: number, length: number): Promise<void> {
+/**
+ * The blob's file, or undefined when it is gone or is not the blob's size — deleted or cut
+ * outside regcache (a committed file is only ever replaced whole, by a verified one). Such a
+ * blob is dropped, so this request and the next fetch it again instead of failing until a
+ * restart's repair.
+ */
+async function openStored(parts: CacheParts, meta: BlobMeta): Promise<OpenBlob | undefined> {
+  let found: string;
   try {
-    const sent = length === 0 ? 0 : await sender.send(blob.fd, start, length);
+    const blob = await parts.store.openBlob(meta.digest);
+    if (blob.size === meta.size) return blob;
+    await blob.close();
+    found = `${blob.size} bytes`;
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError)) throw error;
+    found = 'no file';
+  }
+  await dropDamaged(parts, meta, found);
+  return undefined;
+}
+
+async function dropDamaged(parts: CacheParts, meta: BlobMeta, found: string): Promise<void> {
+  parts.logger.warn({ digest: meta.digest, size: meta.size, found }, 'stored blob damaged outside regcache: dropped, fetching it again');
+  await parts.store.usage.dropDamaged(meta.digest);
+}
+
+/**
+ * The body by sendfile; a short file or a client gone cuts the connection. A file that ends
+ * early was cut outside regcache after it was opened (a kept-open descriptor outlives the
+ * check in openStored): it is dropped, so the client's retry fetches it again.
+ */
+async function sendStored(parts: CacheParts, rs: RequestState, meta: BlobMeta, sender: BodySender, blob: OpenBlob, span: { start: number; length: number }): Promise<void> {
+  try {
+    const sent = span.length === 0 ? 0 : await sender.send(blob.fd, span.start, span.length);
     rs.bytes = sent;
-    if (sent === length) rs.res.end();
-    else rs.res.destroy();
+    if (sent === span.length) return void rs.res.end();
+    rs.res.destroy();
+    await dropDamaged(parts, meta, `ended after ${span.start + sent} bytes`);
   } catch (error) {
     rs.bytes = error instanceof SendfileError ? error.sent : 0;
     rs.res.destroy();

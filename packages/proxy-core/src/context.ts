@@ -1,7 +1,6 @@
 /** What a request handler needs: the instance's parts, and the request being answered. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AcceptEntry, Digest, Query, RepositoryName } from '@regcache/registry-protocol';
-import type { BlobStore } from '@regcache/blob-store';
 import type { RegcacheConfig, UpstreamConfig } from './config.js';
 import type { FillEngine } from './fill/engine.js';
 import type { Logger } from './logger.js';
@@ -12,6 +11,7 @@ import type { ManifestFetcher } from './manifest-fetch.js';
 import type { Freshness } from './freshness.js';
 import type { HotEpoch, HotResponses } from './hot-responses.js';
 import type { CacheMetrics } from './metrics.js';
+import type { GuardedStore } from './guarded-store.js';
 
 export interface Upstream {
   readonly config: UpstreamConfig;
@@ -46,7 +46,7 @@ export type RequestObserver = (record: RequestRecord) => void;
 
 export interface CacheParts {
   readonly config: RegcacheConfig;
-  readonly store: BlobStore;
+  readonly store: GuardedStore;
   readonly fills: FillEngine;
   readonly manifests: ManifestFetcher;
   /** Shared tag revalidations and the cached tag lists. */

@@ -23,6 +23,12 @@ export interface BlobUsage {
   inUse(digest: Digest): boolean;
   /** Removes the blob (file, entry, links) unless it is in use right now. */
   removeUnlessInUse(digest: Digest): Promise<'removed' | 'in-use' | 'absent'>;
+  /**
+   * Removes a blob whose file is gone or is not the blob's size (deleted or cut outside
+   * regcache), in use or not — whatever reads it is broken already — so the next request
+   * fetches it again instead of failing until a restart's repair.
+   */
+  dropDamaged(digest: Digest): Promise<void>;
 }
 
 export interface GuardedStore extends BlobStore {
@@ -111,18 +117,26 @@ function createPins(lookPinMs: number): Pins {
 type Deleting = Map<Digest, Promise<boolean>>;
 
 function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting, removing: (digest: Digest) => void): BlobUsage {
+  /** Starts the delete in this tick (copies first); a stat of the digest meanwhile waits for it. */
+  const remove = async (digest: Digest): Promise<boolean> => {
+    removing(digest);
+    const removal = inner.delete(digest);
+    deleting.set(digest, removal);
+    try {
+      return await removal;
+    } finally {
+      deleting.delete(digest);
+    }
+  };
   return {
     inUse: (digest) => pins.inUse(digest),
     async removeUnlessInUse(digest) {
       if (pins.inUse(digest) || deleting.has(digest)) return 'in-use';
-      removing(digest);
-      const removal = inner.delete(digest);
-      deleting.set(digest, removal);
-      try {
-        return (await removal) ? 'removed' : 'absent';
-      } finally {
-        deleting.delete(digest);
-      }
+      return (await remove(digest)) ? 'removed' : 'absent';
+    },
+    async dropDamaged(digest) {
+      const underway = deleting.get(digest);
+      await (underway ?? remove(digest));
     },
   };
 }

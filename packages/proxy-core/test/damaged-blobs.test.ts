@@ -1,0 +1,59 @@
+/**
+ * A stored blob whose file was deleted or cut outside regcache (a cleanup script, a partial
+ * restore) is fetched again, not answered 404 or a cut 200 until a restart's repair: its entry
+ * is dropped and the request becomes a miss. A file cut while regcache holds it open (the
+ * open-file cache) cuts that one response — its head was sent — and the retry fetches it again.
+ */
+import { rm, truncate } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { blobPath } from '@regcache/blob-store';
+import { pushBlob } from '@regcache/testkit';
+import type { Digest } from '@regcache/registry-protocol';
+import { expectStored, useProxiedCache } from './helpers.js';
+import { getBlob, randomBlob } from './fill-helpers.js';
+
+describe('blobs damaged outside regcache', () => {
+  const fx = useProxiedCache();
+
+  /** A blob pushed upstream and filled once through the cache (a miss: not held open after). */
+  async function filled(repo: string): Promise<{ digest: string; url: string; file: string }> {
+    const { upstream, cache } = fx();
+    const blob = randomBlob(300 * 1024);
+    await pushBlob(upstream, repo, blob.bytes);
+    const url = `${cache.url}/v2/${repo}/blobs/${blob.digest}`;
+    expect(await getBlob(url)).toMatchObject({ status: 200, digest: blob.digest, cache: 'miss' });
+    await expectStored(cache, blob.digest);
+    return { digest: blob.digest, url, file: blobPath(cache.dataDir, blob.digest as Digest) };
+  }
+
+  const upstreamGets = async (repo: string, digest: string): Promise<number> => {
+    const { upstream } = fx();
+    await upstream.settle();
+    return upstream.countRequests('GET', `/v2/${repo}/blobs/${digest}`);
+  };
+
+  it('fetches again a blob whose file was deleted, or cut short, and stores it whole', async () => {
+    for (const [repo, damage] of [
+      ['damaged/deleted', (file: string) => rm(file)],
+      ['damaged/cut', (file: string) => truncate(file, 1000)],
+    ] as const) {
+      const blob = await filled(repo);
+      await damage(blob.file);
+      expect(await getBlob(blob.url), repo).toMatchObject({ status: 200, digest: blob.digest, broken: false, cache: 'miss' });
+      await expectStored(fx().cache, blob.digest);
+      expect(await getBlob(blob.url), repo).toMatchObject({ status: 200, digest: blob.digest, cache: 'hit' });
+      expect(await upstreamGets(repo, blob.digest), repo).toBe(2);
+    }
+    expect(fx().cache.logs.filter((l) => l.msg === 'stored blob damaged outside regcache: dropped, fetching it again').map((l) => l.found)).toEqual(['no file', '1000 bytes']);
+  });
+
+  it('cuts the one answer from a kept-open file that was cut meanwhile, and fetches it again for the retry', async () => {
+    const blob = await filled('damaged/open');
+    // A hit: the open-file cache now holds the file, with the size it had.
+    expect(await getBlob(blob.url)).toMatchObject({ status: 200, digest: blob.digest, cache: 'hit' });
+    await truncate(blob.file, 1000);
+    expect(await getBlob(blob.url)).toMatchObject({ status: 200, broken: true, bytes: 1000 });
+    expect(await getBlob(blob.url)).toMatchObject({ status: 200, digest: blob.digest, broken: false, cache: 'miss' });
+    expect(await upstreamGets('damaged/open', blob.digest)).toBe(2);
+  });
+});
