@@ -1,6 +1,6 @@
 /** A verb of `regcache-admin`: a subcommand with the global flags every verb takes. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseDurationMs, parseSizeBytes } from '@regcache/proxy-core';
+import { lacksUnit, parseDurationMs, parseSizeBytes } from '@regcache/proxy-core';
 
 export function verb(program: Command, nameAndArgs: string, description: string): Command {
   return program
@@ -11,23 +11,16 @@ export function verb(program: Command, nameAndArgs: string, description: string)
     .option('--json', 'machine-readable output');
 }
 
-/**
- * A size or an age on the command line needs its unit. The config file reads a bare number as
- * bytes or seconds, but these flags tell gc what to delete: `gc --max-age 30` meant as days
- * would empty the cache of everything not used in the last 30 seconds, `--max-size 50` meant as
- * GiB everything but 50 bytes.
- */
-const BARE_NUMBER = /^\s*\d+(?:\.\d+)?\s*$/;
-
+/** A size or an age on the command line needs its unit (lacksUnit): these flags tell gc what to delete. */
 export function sizeArg(value: string): number {
-  if (BARE_NUMBER.test(value)) throw new InvalidArgumentError('give a unit (e.g. 50GiB, 512MB, 0B): a bare number would be read as bytes');
+  if (lacksUnit(value)) throw new InvalidArgumentError('give a unit (e.g. 50GiB, 512MB, 0B): a bare number would be read as bytes');
   const bytes = parseSizeBytes(value);
   if (bytes === undefined) throw new InvalidArgumentError('not a size (use e.g. 50GiB, 512MB)');
   return bytes;
 }
 
 export function ageArg(value: string): number {
-  if (BARE_NUMBER.test(value)) throw new InvalidArgumentError('give a unit (e.g. 30d, 12h): a bare number would be read as seconds');
+  if (lacksUnit(value)) throw new InvalidArgumentError('give a unit (e.g. 30d, 12h): a bare number would be read as seconds');
   const ms = parseDurationMs(value);
   if (ms === undefined || ms <= 0) throw new InvalidArgumentError('not a duration (use e.g. 30d, 12h)');
   return ms;

@@ -6,7 +6,7 @@
 import type { GcOptions } from './gc.js';
 import { optionalBoolean, type JsonObject } from './admin-io.js';
 import { OperationInputError } from './operation-errors.js';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import { lacksUnit, parseDurationMs, parseSizeBytes } from './units.js';
 import type { ExpireOptions } from './expire.js';
 import type { RemoveOptions } from './remove.js';
 import type { VerifyOptions } from './verify.js';
@@ -15,6 +15,7 @@ import type { WarmOptions } from './warm.js';
 function size(body: JsonObject, key: string): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && lacksUnit(value)) throw new OperationInputError(`"${key}": "${value}" has no unit: give one (50GiB, 512MB, 0B), or a JSON number of bytes`);
   const bytes = typeof value === 'string' ? parseSizeBytes(value) : typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
   if (bytes === undefined) throw new OperationInputError(`"${key}" must be a size such as 50GiB or a number of bytes`);
   return bytes;
@@ -23,6 +24,7 @@ function size(body: JsonObject, key: string): number | undefined {
 function age(body: JsonObject, key: string): number | undefined {
   const value = body[key];
   if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string' && lacksUnit(value)) throw new OperationInputError(`"${key}": "${value}" has no unit: give one (30d, 12h), or a JSON number of milliseconds`);
   const ms = typeof value === 'string' ? parseDurationMs(value) : typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : undefined;
   if (ms === undefined || ms <= 0) throw new OperationInputError(`"${key}" must be a duration such as 30d or a number of milliseconds`);
   return ms;

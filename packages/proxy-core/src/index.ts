@@ -9,7 +9,7 @@ export type { Logger } from './logger.js';
 export { silentLogger } from './logger.js';
 export { createSecret, isSecret } from './secret.js';
 export type { Secret } from './secret.js';
-export { parseDurationMs, parseSizeBytes, formatBytes } from './units.js';
+export { parseDurationMs, parseSizeBytes, formatBytes, lacksUnit } from './units.js';
 export {
   UpstreamUnavailableError,
   UpstreamRateLimitedError,

@@ -28,6 +28,15 @@ const SIZE_UNITS: Readonly<Record<string, number>> = {
   tib: 1024 ** 4,
 };
 
+/**
+ * True for a number written without its unit (`30`, ` 2.5 `). Where a size or an age decides
+ * what is deleted (gc), a human's bare number is refused rather than read as bytes or seconds:
+ * `--max-age 30` meant as days would have removed everything older than 30 seconds.
+ */
+export function lacksUnit(input: string): boolean {
+  return /^\s*\d+(?:\.\d+)?\s*$/.test(input);
+}
+
 /** Milliseconds for `90s`, `5m`, `1h30m` is not accepted: one number, one unit. Plain numbers are seconds. */
 export function parseDurationMs(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? input * 1000 : undefined;

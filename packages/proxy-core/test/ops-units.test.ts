@@ -85,4 +85,11 @@ describe('admin request bodies', () => {
   ])('refuses bad values (%#)', (parse) => {
     expect(parse).toThrow(OperationInputError);
   });
+
+  it('refuses a size or an age written as a string without its unit (a JSON number is bytes or ms)', () => {
+    // "30" was 30 seconds and 30 was 30 ms: a gc meant to keep 30 days of use would remove almost everything.
+    expect(() => gcRequest({ maxAge: '30' })).toThrow('"maxAge": "30" has no unit: give one (30d, 12h), or a JSON number of milliseconds');
+    expect(() => gcRequest({ maxSize: '50' })).toThrow('"maxSize": "50" has no unit: give one (50GiB, 512MB, 0B), or a JSON number of bytes');
+    expect(gcRequest({ maxSize: '0B' })).toEqual({ maxSize: 0, maxAge: undefined, dryRun: undefined });
+  });
 });
