@@ -4,7 +4,8 @@
  * `--src-cert-dir` and verification on. Without the CA skopeo refuses the certificate, so
  * the TLS is real. Keep-alive is announced for pulls of many layers on one connection.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { request, Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,11 +51,27 @@ function httpsGet(agent: Agent, address: string, path: string): Promise<{ status
   });
 }
 
+/** GET over HTTPS: the status, the body's digest, and X-Regcache-Cache. */
+function httpsBody(agent: Agent, address: string, path: string): Promise<{ status: number; digest: string; cache: string | undefined }> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port: Number(port), path, agent }, (res) => {
+      const hash = createHash('sha256');
+      res.on('data', (chunk: Buffer) => hash.update(chunk));
+      res.on('error', reject);
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, digest: `sha256:${hash.digest('hex')}`, cache: res.headers['x-regcache-cache']?.toString() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('the server over HTTPS', () => {
   let upstream: RunningRegistry;
   let image: TestImage;
   let pki: TestPki;
   let server: ServerProcess;
+  let dataDir: string;
 
   beforeAll(async () => {
     [upstream, pki] = await Promise.all([startRegistry(), makePki()]);
@@ -62,7 +79,8 @@ describe('the server over HTTPS', () => {
     const dir = await tempDir('tls-config');
     const config = join(dir, 'regcache.yaml');
     await writeFile(config, `upstreams:\n  - name: docker.io\n    url: ${upstream.url}\ntls:\n  cert: ${pki.cert}\n  key: ${pki.key}\n`);
-    server = await runServer(['--config', config, '--listen', '127.0.0.1:0', '--data', await tempDir('tls-data')]);
+    dataDir = await tempDir('tls-data');
+    server = await runServer(['--config', config, '--listen', '127.0.0.1:0', '--data', dataDir]);
   }, 120_000);
 
   afterAll(async () => {
@@ -90,6 +108,25 @@ describe('the server over HTTPS', () => {
       const second = await httpsGet(agent, server.address, `/v2/${image.name}/manifests/${image.digest}`);
       expect(first).toMatchObject({ status: 200, keepAlive: 'timeout=75', reused: false });
       expect(second).toMatchObject({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it('fetches again a stored blob whose file was cut or deleted outside regcache (the stream path: no sendfile over TLS)', async () => {
+    const agent = new Agent({ keepAlive: true, ca: pki.caPem, maxSockets: 1 });
+    try {
+      const layer = image.blobs[image.blobs.length - 1];
+      if (layer === undefined) throw new Error('no layer');
+      const path = `/v2/${image.name}/blobs/${layer.digest}`;
+      const file = join(dataDir, 'blobs', 'sha256', layer.digest.slice(7, 9), layer.digest.slice(7));
+      // Stored by the pull above; a hit now also keeps its file open.
+      expect(await httpsBody(agent, server.address, path)).toEqual({ status: 200, digest: layer.digest, cache: 'hit' });
+      await truncate(file, 10);
+      expect(await httpsBody(agent, server.address, path)).toEqual({ status: 200, digest: layer.digest, cache: 'miss' });
+      await expect.poll(async () => (await stat(file).catch(() => undefined))?.size, { timeout: 10_000 }).toBe(layer.size);
+      await rm(file);
+      expect(await httpsBody(agent, server.address, path)).toEqual({ status: 200, digest: layer.digest, cache: 'miss' });
     } finally {
       agent.destroy();
     }

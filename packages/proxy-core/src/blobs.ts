@@ -7,6 +7,7 @@
  * HEAD for that repository — so a private image's layers are never handed to a name the
  * upstream would refuse.
  */
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { contentRange, parseRange, type Digest, type RepositoryName } from '@regcache/registry-protocol';
 import { BlobNotFoundError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
@@ -100,6 +101,9 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   // Opened (and its size checked) before the head is written: a damaged file is then a miss, not a cut 200.
   const blob = rs.head ? undefined : await openStored(parts, meta);
   if (!rs.head && blob === undefined) return false;
+  const sender = blob === undefined ? undefined : fileBodySender(rs.res);
+  // The stream reads the path afresh; a kept-open descriptor's size may predate a cut.
+  if (blob !== undefined && sender === undefined && !(await pathHolds(parts, meta, blob))) return false;
   rs.cache = 'hit';
   parts.store.touch(meta.digest);
   parts.stats.add('hits', rs.upstream.config.name);
@@ -112,14 +116,32 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   const length = range ? range.end - range.start + 1 : meta.size;
   // What a completed stream sent (streamStored counts a broken one; sendStored sets what it sent).
   rs.bytes = length;
-  const sender = fileBodySender(rs.res);
   if (sender !== undefined) await sendStored(parts, rs, meta, sender, blob, { start, length });
   else {
-    await blob.close();
-    await streamStored(parts, rs, meta, range);
+    // Held open while the stream reads: the blob stays pinned against gc until it is sent.
+    try {
+      await streamStored(parts, rs, meta, range);
+    } finally {
+      await blob.close();
+    }
   }
   parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
   return true;
+}
+
+/** For the stream path: the file at the blob's path has its size now (else it is dropped, and `blob` closed). */
+async function pathHolds(parts: CacheParts, meta: BlobMeta, blob: OpenBlob): Promise<boolean> {
+  const size = await stat(parts.store.path(meta.digest)).then(
+    (found) => found.size,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    },
+  );
+  if (size === meta.size) return true;
+  await blob.close();
+  await dropDamaged(parts, meta, size === undefined ? 'no file' : `${size} bytes`);
+  return false;
 }
 
 /**
