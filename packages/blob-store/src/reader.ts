@@ -4,10 +4,11 @@
  * cannot cut it short or mix contents: the open inode stays readable until closed (POSIX).
  * Files are only ever replaced by a verified file of the same digest, i.e. the same bytes.
  */
+import { createHash } from 'node:crypto';
 import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import type { Digest } from '@regcache/registry-protocol';
-import { BlobNotFoundError, isNotFound } from './errors.js';
+import { digestAlgorithm, type Digest } from '@regcache/registry-protocol';
+import { BlobNotFoundError, DigestMismatchError, isNotFound } from './errors.js';
 import type { ByteRange } from './types.js';
 
 /** Read size of blob streams: large reads, few syscalls, bounded memory per reader (2 MiB measured
@@ -69,12 +70,21 @@ export function openBlobStream(path: string, digest: Digest, range?: ByteRange):
   });
 }
 
-/** The whole blob at `path` in memory (manifests and other small blobs). */
+/**
+ * The whole blob at `path` in memory (manifests and other small blobs), checked against its
+ * digest — hashing a few KiB costs little next to the read, and a file changed outside
+ * regcache (cut, overwritten) is then a DigestMismatchError, never wrong bytes served.
+ */
 export async function readBlobBytes(path: string, digest: Digest): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    return await readFile(path);
+    bytes = await readFile(path);
   } catch (error) {
     if (isNotFound(error)) throw new BlobNotFoundError(digest, { cause: error });
     throw error;
   }
+  const algorithm = digestAlgorithm(digest);
+  const actual = `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+  if (actual !== digest) throw new DigestMismatchError(digest, actual);
+  return bytes;
 }

@@ -140,6 +140,7 @@ export interface BlobStore {
   path(digest: Digest): string;
   stat(digest: Digest): Promise<BlobMeta | undefined>;
   createReadStream(digest: Digest, range?: ByteRange): NodeJS.ReadableStream & Readable;
+  /** The whole blob (small ones: manifests), checked against its digest: DigestMismatchError for a file changed outside regcache. */
   readBytes(digest: Digest): Promise<Buffer>;
   /** The committed blob opened for reading by descriptor (sendfile); close it when done. */
   openBlob(digest: Digest): Promise<OpenBlob>;

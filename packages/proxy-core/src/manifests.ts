@@ -18,7 +18,7 @@ import {
   type Reference,
   type Tag,
 } from '@regcache/registry-protocol';
-import type { TagRecord } from '@regcache/blob-store';
+import { BlobNotFoundError, DigestMismatchError, type TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { markStale, servesStale } from './freshness.js';
@@ -42,7 +42,7 @@ async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, acc
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'manifests');
-    return serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER);
+    if (await serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER)) return;
   }
   if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, accept);
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, upstreamManifestAccept(accept));
@@ -56,7 +56,8 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
   const cached = await parts.store.getTag(name, rs.repo, tag);
   const usable = cached !== undefined && acceptsMediaType(accept, cached.mediaType) && (await parts.store.stat(cached.digest)) !== undefined;
   if (usable && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl) {
-    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt));
+    if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt))) return;
+    return fetchTag(parts, rs, tag, accept);
   }
   if (usable) return revalidate(parts, rs, tag, cached, accept);
   // A HEAD by tag for an unknown tag is fetched and stored like a GET: containerd resolves
@@ -121,7 +122,9 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   } catch (error) {
     if (servesStale(error)) {
       markStale(parts, rs);
-      return serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined);
+      // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer.
+      if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined)) return;
+      rs.res.removeHeader('x-regcache-stale');
     }
     // A reachable upstream that no longer has the tag: forget it rather than serve it forever.
     if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
@@ -130,12 +133,13 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   if (current === cached.digest) {
     const fetchedAt = Date.now();
     const refreshed = await writeTag(parts, rs, tag, { ...cached, fetchedAt });
-    return serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', refreshed ? tagAnswer(rs, tag, fetchedAt) : undefined);
+    if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', refreshed ? tagAnswer(rs, tag, fetchedAt) : undefined)) return;
+    return fetchTag(parts, rs, tag, accept);
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.
   const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
   if (stored !== undefined && stored.digest === current && acceptsMediaType(accept, stored.mediaType)) {
-    return serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt));
+    if (await serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt))) return;
   }
   return fetchTag(parts, rs, tag, accept);
 }
@@ -160,11 +164,24 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: Acce
   rs.res.end();
 }
 
-async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult, replay: Replay | undefined): Promise<void> {
-  const bytes = await parts.store.readBytes(digest);
+/**
+ * Sends a stored manifest; false, with nothing written, when its file was deleted or changed
+ * outside regcache: it is dropped (the caller fetches it again, or answers with the upstream's error).
+ */
+async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult, replay: Replay | undefined): Promise<boolean> {
+  let bytes: Buffer;
+  try {
+    bytes = await parts.store.readBytes(digest);
+  } catch (error) {
+    if (!(error instanceof BlobNotFoundError || error instanceof DigestMismatchError)) throw error;
+    parts.logger.warn({ digest, found: error.message }, 'stored manifest damaged outside regcache: dropped, fetching it again');
+    await parts.store.usage.dropDamaged(digest);
+    return false;
+  }
   parts.store.touch(digest);
   if (result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
-  return send(parts, rs, digest, mediaType, bytes, result, replay);
+  send(parts, rs, digest, mediaType, bytes, result, replay);
+  return true;
 }
 
 /** How long an answer may be replayed from the hot table, and the tag it answers for. */

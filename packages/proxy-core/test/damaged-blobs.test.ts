@@ -7,9 +7,10 @@
 import { rm, truncate } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { blobPath } from '@regcache/blob-store';
-import { pushBlob } from '@regcache/testkit';
+import { pushBlob, startRegistry } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
-import { expectStored, useProxiedCache } from './helpers.js';
+import { expectStored, startCache, useProxiedCache } from './helpers.js';
+import { httpPull, pushTinyImage } from './images.js';
 import { getBlob, randomBlob } from './fill-helpers.js';
 
 describe('blobs damaged outside regcache', () => {
@@ -56,4 +57,34 @@ describe('blobs damaged outside regcache', () => {
     expect(await getBlob(blob.url)).toMatchObject({ status: 200, digest: blob.digest, broken: false, cache: 'miss' });
     expect(await upstreamGets('damaged/open', blob.digest)).toBe(2);
   });
+});
+
+describe('manifests damaged outside regcache', () => {
+  it('fetches again a stored manifest whose file was cut or deleted, by digest and by tag', async () => {
+    const upstream = await startRegistry();
+    try {
+      for (const [name, damage] of [
+        ['damaged/cut-manifest', (file: string) => truncate(file, 10)],
+        ['damaged/gone-manifest', (file: string) => rm(file)],
+      ] as const) {
+        const image = await pushTinyImage(upstream, name, 'v1');
+        const first = await startCache({ upstreamUrl: upstream.url });
+        expect((await httpPull(first.url, name, 'v1')).digest).toBe(image.digest);
+        await first.close();
+        // Reopened without the start-up repair (which would drop the entry): the damage is found when served.
+        const reopen = () => startCache({ upstreamUrl: upstream.url, storage: { path: first.dataDir } }, { recover: false });
+        for (const reference of [image.digest, 'v1']) {
+          await damage(blobPath(first.dataDir, image.digest as Digest));
+          const cache = await reopen();
+          try {
+            expect(await httpPull(cache.url, name, reference), `${name} by ${reference}`).toMatchObject({ status: 200, digest: image.digest });
+          } finally {
+            await cache.close();
+          }
+        }
+      }
+    } finally {
+      await upstream.stop();
+    }
+  }, 60_000);
 });
