@@ -14,6 +14,7 @@ import { BlobNotFoundError, type BlobMeta, type BlobStore, type OpenBlob } from 
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
 import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
+import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
@@ -140,7 +141,7 @@ async function pathHolds(parts: CacheParts, meta: BlobMeta, blob: OpenBlob): Pro
   );
   if (size === meta.size) return true;
   await blob.close();
-  await dropDamaged(parts, meta, size === undefined ? 'no file' : `${size} bytes`);
+  await dropDamaged(parts, meta.digest, 'blob', size === undefined ? 'no file' : `${size} bytes`);
   return false;
 }
 
@@ -161,13 +162,8 @@ async function openStored(parts: CacheParts, meta: BlobMeta): Promise<OpenBlob |
     if (!(error instanceof BlobNotFoundError)) throw error;
     found = 'no file';
   }
-  await dropDamaged(parts, meta, found);
+  await dropDamaged(parts, meta.digest, 'blob', found);
   return undefined;
-}
-
-async function dropDamaged(parts: CacheParts, meta: BlobMeta, found: string): Promise<void> {
-  parts.logger.warn({ digest: meta.digest, size: meta.size, found }, 'stored blob damaged outside regcache: dropped, fetching it again');
-  await parts.store.usage.dropDamaged(meta.digest);
 }
 
 /**
@@ -181,7 +177,7 @@ async function sendStored(parts: CacheParts, rs: RequestState, meta: BlobMeta, s
     rs.bytes = sent;
     if (sent === span.length) return void rs.res.end();
     rs.res.destroy();
-    await dropDamaged(parts, meta, `ended after ${span.start + sent} bytes`);
+    await dropDamaged(parts, meta.digest, 'blob', `ended after ${span.start + sent} bytes`);
   } catch (error) {
     rs.bytes = error instanceof SendfileError ? error.sent : 0;
     rs.res.destroy();

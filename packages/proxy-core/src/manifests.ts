@@ -24,6 +24,7 @@ import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { markStale, servesStale } from './freshness.js';
 import { contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
+import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import { headDigest, type FetchedManifest } from './manifest-fetch.js';
 
@@ -174,8 +175,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, 
     bytes = await parts.store.readBytes(digest);
   } catch (error) {
     if (!(error instanceof BlobNotFoundError || error instanceof DigestMismatchError)) throw error;
-    parts.logger.warn({ digest, found: error.message }, 'stored manifest damaged outside regcache: dropped, fetching it again');
-    await parts.store.usage.dropDamaged(digest);
+    await dropDamaged(parts, digest, 'manifest', error.message);
     return false;
   }
   parts.store.touch(digest);
