@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StoreLockedError } from '@regcache/blob-store';
-import { adminEndpoint, createRegistryCache, defaultAdminPath, loadConfig, unixPathExcess, type AdminOperations, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { adminEndpoint, createRegistryCache, defaultAdminUnbindable, loadConfig, type AdminOperations, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { connectAdmin, describeAddress } from './admin-client.js';
 import { CliError } from './errors.js';
 import { remoteOperations } from './remote-operations.js';
@@ -47,8 +47,7 @@ async function openDirect(config: RegcacheConfig, where: string): Promise<Awaite
  * directly (`stats --data /a/long/path` still works).
  */
 function serverEndpoint(config: RegcacheConfig): ListenAddress | undefined {
-  if (config.admin.listen === undefined && unixPathExcess(defaultAdminPath(config)) > 0) return undefined;
-  return adminEndpoint(config);
+  return defaultAdminUnbindable(config) ? undefined : adminEndpoint(config);
 }
 
 /** `create`: a verb that fills the store (warm) may start a new one; the others need an existing store. */

@@ -23,7 +23,7 @@ export type { UpstreamState } from './upstream/client.js';
 export type { StatName, Stats } from './stats.js';
 export { loadConfig } from './load-config.js';
 export type { ConfigFlags } from './load-config.js';
-export { parseListen, adminEndpoint, defaultAdminPath, unixPathExcess, UNIX_PATH_MAX } from './listen-address.js';
+export { parseListen, adminEndpoint, defaultAdminUnbindable } from './listen-address.js';
 export type { ListenAddress } from './listen-address.js';
 export { collectStats } from './report.js';
 export type { RepositoryTraffic, StatsContext, StatsReport, UpstreamStats } from './report.js';

@@ -15,15 +15,12 @@ export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind
  */
 export const UNIX_PATH_MAX = 107;
 
-/** Bytes of `path` past UNIX_PATH_MAX, or 0. */
-export function unixPathExcess(path: string): number {
-  return Math.max(0, Buffer.byteLength(path) - UNIX_PATH_MAX);
-}
+const tooLong = (path: string): boolean => Buffer.byteLength(path) > UNIX_PATH_MAX;
 
 export function parseListen(value: string, key: string): ListenAddress {
   if (value.startsWith('unix:') || value.startsWith('/') || value.startsWith('./')) {
     const path = resolve(value.replace(/^unix:/, ''));
-    if (unixPathExcess(path) > 0) {
+    if (tooLong(path)) {
       throw new ConfigError([{ path: key, message: `the socket path ${path} is ${Buffer.byteLength(path)} bytes; a unix socket path holds at most ${UNIX_PATH_MAX}` }]);
     }
     return { kind: 'unix', path };
@@ -35,14 +32,20 @@ export function parseListen(value: string, key: string): ListenAddress {
 }
 
 /** The default admin socket: `admin.sock` in the data directory. */
-export function defaultAdminPath(config: RegcacheConfig): string {
-  return resolve(join(config.storage.path, 'admin.sock'));
+const defaultAdminPath = (config: RegcacheConfig): string => resolve(join(config.storage.path, 'admin.sock'));
+
+/**
+ * True when admin.listen is unset and the default socket's path is too long to bind: no server
+ * of this config can be listening (adminEndpoint refuses it), so a client need not look for one.
+ */
+export function defaultAdminUnbindable(config: RegcacheConfig): boolean {
+  return config.admin.listen === undefined && tooLong(defaultAdminPath(config));
 }
 
 /** The admin endpoint: `admin.listen`, else a unix socket `admin.sock` in the data directory. */
 export function adminEndpoint(config: RegcacheConfig): ListenAddress {
   const fallback = defaultAdminPath(config);
-  if (config.admin.listen === undefined && unixPathExcess(fallback) > 0) {
+  if (defaultAdminUnbindable(config)) {
     const message = `not set, and its default ${fallback} (admin.sock in storage.path) is longer than a unix socket path can be (${UNIX_PATH_MAX} bytes): set admin.listen, e.g. unix:/run/regcache/admin.sock`;
     throw new ConfigError([{ path: 'admin.listen', message }]);
   }

@@ -3,7 +3,8 @@
  * Linux binds is refused naming its key (Node would bind it cut short, somewhere else).
  */
 import { describe, expect, it } from 'vitest';
-import { adminEndpoint, ConfigError, parseConfig, parseListen, UNIX_PATH_MAX } from '../src/index.js';
+import { adminEndpoint, ConfigError, parseConfig, parseListen } from '../src/index.js';
+import { UNIX_PATH_MAX } from '../src/listen-address.js';
 
 describe('parseListen', () => {
   it('reads HOST:PORT, [v6]:PORT, :PORT and unix paths', () => {
