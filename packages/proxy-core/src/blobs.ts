@@ -99,17 +99,18 @@ function startResponse(rs: RequestState, digest: Digest, mediaType: string, size
 /** Serves a stored blob; false, before anything is written, when its file turned out damaged. */
 async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta): Promise<boolean> {
   const range = requestedRange(rs, meta.size);
-  // Opened (and its size checked) before the head is written: a damaged file is then a miss, not a cut 200.
-  const blob = rs.head ? undefined : await openStored(parts, meta);
-  if (!rs.head && blob === undefined) return false;
-  const sender = blob === undefined ? undefined : fileBodySender(rs.res);
-  // The stream reads the path afresh; a kept-open descriptor's size may predate a cut.
-  if (blob !== undefined && sender === undefined && !(await pathHolds(parts, meta, blob))) return false;
+  const sender = rs.head ? undefined : fileBodySender(rs.res);
+  // Checked before the head is written, so a damaged file is a miss, not a cut 200: sendfile
+  // opens it (a kept-open descriptor, sized when opened); the stream reads the path afresh, so
+  // the path's own size is what counts there.
+  const blob = sender === undefined ? undefined : await openStored(parts, meta);
+  const intact = sender !== undefined ? blob !== undefined : rs.head || (await pathHolds(parts, meta));
+  if (!intact) return false;
   rs.cache = 'hit';
   parts.store.touch(meta.digest);
   parts.stats.add('hits', rs.upstream.config.name);
   startResponse(rs, meta.digest, meta.mediaType ?? OCTET_STREAM, meta.size, range);
-  if (blob === undefined) {
+  if (rs.head) {
     rs.res.end();
     return true;
   }
@@ -117,21 +118,14 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   const length = range ? range.end - range.start + 1 : meta.size;
   // What a completed stream sent (streamStored counts a broken one; sendStored sets what it sent).
   rs.bytes = length;
-  if (sender !== undefined) await sendStored(parts, rs, meta, sender, blob, { start, length });
-  else {
-    // Held open while the stream reads: the blob stays pinned against gc until it is sent.
-    try {
-      await streamStored(parts, rs, meta, range);
-    } finally {
-      await blob.close();
-    }
-  }
+  if (sender !== undefined && blob !== undefined) await sendStored(parts, rs, meta, sender, blob, { start, length });
+  else await streamStored(parts, rs, meta, range);
   parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
   return true;
 }
 
-/** For the stream path: the file at the blob's path has its size now (else it is dropped, and `blob` closed). */
-async function pathHolds(parts: CacheParts, meta: BlobMeta, blob: OpenBlob): Promise<boolean> {
+/** For the stream path: the file at the blob's path has the blob's size (else the blob is dropped). */
+async function pathHolds(parts: CacheParts, meta: BlobMeta): Promise<boolean> {
   const size = await stat(parts.store.path(meta.digest)).then(
     (found) => found.size,
     (error: NodeJS.ErrnoException) => {
@@ -140,7 +134,6 @@ async function pathHolds(parts: CacheParts, meta: BlobMeta, blob: OpenBlob): Pro
     },
   );
   if (size === meta.size) return true;
-  await blob.close();
   await dropDamaged(parts, meta.digest, 'blob', size === undefined ? 'no file' : `${size} bytes`);
   return false;
 }
