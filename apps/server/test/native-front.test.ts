@@ -1,7 +1,8 @@
 /**
  * The replay loops in C (src/front/native-front.ts, @regcache/sendfile's src/replay.c), in the
  * real server with a front thread: hot answers are replayed by the loops' own threads and each
- * replay is still logged and counted; a client that sends a new head every time (a trace id
+ * replay is still logged and counted; a request with If-None-Match is never replayed (the
+ * normal path answers it 304) even between replays on one connection; a client that sends a new head every time (a trace id
  * per request) is answered right past the loop's lessons (it is then served in JavaScript), on
  * one connection; a head the loop knows for a tag that moved is answered fresh after the TTL;
  * a client that opens with a TLS ClientHello (skopeo tries https first) is refused at once, not
@@ -85,6 +86,24 @@ describe.each([
     // The first was the normal path's (a miss: it made the answer hot); every one after is a hit, logged.
     const logged = (): unknown[] => server.lines.filter((l) => l.msg === 'request' && l.path === byDigest).map((l) => l.cache);
     await expect.poll(logged, { timeout: 3000 }).toEqual(['miss', ...Array<string>(39).fill('hit')]);
+  });
+
+  it('answers If-None-Match with 304 for a hot answer, between replays of it on one connection', async () => {
+    const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
+    const client = await openClient(server.address);
+    try {
+      for (let i = 0; i < 12; i++) {
+        const method = i % 4 < 2 ? 'GET' : 'HEAD';
+        const conditional = i % 2 === 1;
+        const answer = await client.ask(head(method, byDigest, conditional ? `If-None-Match: "${image.digest}"\r\n` : ''));
+        expect(answer.status, `${method} conditional: ${conditional}`).toBe(conditional ? 304 : 200);
+        expect(answer.headers.etag).toBe(`"${image.digest}"`);
+        if (conditional) expect(answer.headers['content-length']).toBeUndefined();
+      }
+      expect(client.socket.destroyed).toBe(false);
+    } finally {
+      client.socket.destroy();
+    }
   });
 
   it('answers a client that sends a new head every time, on one connection, past the lessons', async () => {

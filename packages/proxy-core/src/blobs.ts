@@ -18,7 +18,7 @@ import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
-import { contentLength, headerValue, setBlobHeaders } from './headers.js';
+import { answerNotModified, contentLength, headerValue, setBlobHeaders } from './headers.js';
 import { fileBodySender, type BodySender } from './send-file.js';
 import { distrust, fromSources } from './upstream/mirrors.js';
 
@@ -70,6 +70,7 @@ async function headUpstream(rs: RequestState, digest: Digest): Promise<void> {
   const res = await rs.upstream.client.requestOk({ method: 'HEAD', repo: rs.repo, path: `/v2/${rs.repo}/blobs/${digest}` });
   await res.body.dump();
   rs.cache = 'pass';
+  if (answerNotModified(rs.req, rs.res, digest, 'blob', rs.cache)) return;
   setBlobHeaders(rs.res, digest, headerValue(res.headers['content-type']) ?? OCTET_STREAM, contentLength(res.headers['content-length']));
   rs.res.end();
 }
@@ -98,6 +99,11 @@ function startResponse(rs: RequestState, digest: Digest, mediaType: string, size
 
 /** Serves a stored blob; false, before anything is written, when its file turned out damaged. */
 async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta): Promise<boolean> {
+  // The client holds these bytes already: no file is opened, damaged or not.
+  if (answerNotModified(rs.req, rs.res, meta.digest, 'blob', 'hit')) {
+    countHit(parts, rs, meta.digest);
+    return true;
+  }
   const range = requestedRange(rs, meta.size);
   const sender = rs.head ? undefined : fileBodySender(rs.res);
   // Checked before the head is written, so a damaged file is a miss, not a cut 200: sendfile
@@ -106,9 +112,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   const blob = sender === undefined ? undefined : await openStored(parts, meta);
   const intact = sender !== undefined ? blob !== undefined : rs.head || (await pathHolds(parts, meta));
   if (!intact) return false;
-  rs.cache = 'hit';
-  parts.store.touch(meta.digest);
-  parts.stats.add('hits', rs.upstream.config.name);
+  countHit(parts, rs, meta.digest);
   startResponse(rs, meta.digest, meta.mediaType ?? OCTET_STREAM, meta.size, range);
   if (rs.head) {
     rs.res.end();
@@ -122,6 +126,12 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
   else await streamStored(parts, rs, meta, range);
   parts.stats.add('bytesFromCache', rs.upstream.config.name, rs.bytes);
   return true;
+}
+
+function countHit(parts: CacheParts, rs: RequestState, digest: Digest): void {
+  rs.cache = 'hit';
+  parts.store.touch(digest);
+  parts.stats.add('hits', rs.upstream.config.name);
 }
 
 /** For the stream path: the file at the blob's path has the blob's size (else the blob is dropped). */
@@ -194,9 +204,11 @@ async function streamStored(parts: CacheParts, rs: RequestState, meta: BlobMeta,
 }
 
 async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result: 'miss' | 'coalesced'): Promise<void> {
-  const range = requestedRange(rs, fill.size);
   rs.cache = result;
   parts.stats.add(result === 'miss' ? 'misses' : 'coalesced', rs.upstream.config.name);
+  // The fill goes on without this client (a fill's lifetime is its own), and stores the blob.
+  if (answerNotModified(rs.req, rs.res, fill.digest, 'blob', result)) return;
+  const range = requestedRange(rs, fill.size);
   startResponse(rs, fill.digest, fill.mediaType, fill.size, range);
   if (rs.head) return void rs.res.end();
   const start = range?.start ?? 0;

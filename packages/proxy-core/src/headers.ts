@@ -1,6 +1,6 @@
 /** Response headers shared by the blob and manifest paths, and request headers read without `req.headers`. */
-import type { ServerResponse } from 'node:http';
-import type { Digest } from '@regcache/registry-protocol';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { noneMatchHits, type Digest } from '@regcache/registry-protocol';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 
 /** Content-addressed responses never change: a year, like distribution. */
@@ -18,6 +18,25 @@ export function setBlobHeaders(res: ServerResponse, digest: Digest, mediaType: s
   setContentHeaders(res, digest, mediaType, length);
   res.setHeader('accept-ranges', 'bytes');
   res.setHeader('cache-control', IMMUTABLE);
+}
+
+/**
+ * A 304 when the request's If-None-Match names `digest` (the ETag a 200 would carry), with the
+ * headers a 200 would have sent that RFC 9110 §15.4.5 keeps (ETag, Cache-Control) and the
+ * digest; true when it answered. Asked only once the representation is known to exist — in
+ * the store, or confirmed by the upstream — since `*` and a digest a client merely guessed
+ * must not turn a 404 into a 304. Evaluated before Range (§13.2.2).
+ */
+export function answerNotModified(req: IncomingMessage, res: ServerResponse, digest: Digest, kind: 'blob' | 'manifest', result: string): boolean {
+  if (!noneMatchHits(headerValue(req.headers['if-none-match']), digest)) return false;
+  res.statusCode = 304;
+  res.setHeader(API_VERSION_HEADER, API_VERSION);
+  res.setHeader('docker-content-digest', digest);
+  res.setHeader('etag', `"${digest}"`);
+  if (kind === 'blob') res.setHeader('cache-control', IMMUTABLE);
+  res.setHeader('x-regcache-cache', result);
+  res.end();
+  return true;
 }
 
 export function headerValue(value: string | string[] | undefined): string | undefined {

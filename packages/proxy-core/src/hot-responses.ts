@@ -16,7 +16,9 @@
  *
  * The lookup reads the few headers it needs from `req.rawHeaders`: `req.headers` is built on
  * first use, a cost a replay does not need. A header sent twice never matches (the normal path
- * answers it). Bounded (entries and body bytes; large bodies are not kept): when full it starts
+ * answers it), nor does a request with If-None-Match (the normal path may answer it 304). The
+ * raw fronts' replicas and the native replay loop only replay what this lookup returned, so
+ * the same holds for them. Bounded (entries and body bytes; large bodies are not kept): when full it starts
  * over. Per instance.
  *
  * Replicas (the server's raw fronts, apps/server/src/front/): every answer kept here is
@@ -173,6 +175,8 @@ export function createHotResponses(opts: { byHost: boolean; maxEntries?: number;
       if (slots === undefined) return undefined;
       const method = req.method;
       if (method !== 'GET' && method !== 'HEAD') return undefined;
+      // A conditional request may be answered 304, which a replay of the 200 would not be.
+      if (rawHeader(req.rawHeaders, 'if-none-match') !== '') return undefined;
       const accept = rawHeader(req.rawHeaders, 'accept');
       const host = hostOf(req);
       for (const slot of slots) {

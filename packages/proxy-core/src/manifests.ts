@@ -22,7 +22,7 @@ import { BlobNotFoundError, DigestMismatchError, type TagRecord } from '@regcach
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { markStale, servesStale } from './freshness.js';
-import { contentLength, headerValue } from './headers.js';
+import { answerNotModified, contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
@@ -156,6 +156,7 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: Acce
   await res.body.dump();
   const digest = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
   rs.cache = 'pass';
+  if (digest.ok && answerNotModified(rs.req, rs.res, digest.value, 'manifest', rs.cache)) return;
   rs.res.statusCode = 200;
   if (digest.ok) rs.res.setHeader('docker-content-digest', digest.value);
   const type = headerValue(res.headers['content-type']);
@@ -199,13 +200,16 @@ function tagAnswer(rs: RequestState, tag: Tag, fetchedAt: number): Replay {
 /** Sends the manifest; a fresh answer (`replay`; never a stale one) is kept to be replayed as a hit. */
 function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult, replay: Replay | undefined): void {
   rs.cache = result;
-  rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
+  const notModified = answerNotModified(rs.req, rs.res, digest, 'manifest', result);
+  if (!notModified) rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
+  // Kept even after a 304: the table's lookup never answers a request that carries If-None-Match.
   if (replay !== undefined) {
     const upstream = rs.upstream.config.name;
     const head = parts.manifestHead(digest, mediaType, bytes.length, 'hit');
     const answer: HotAnswer = { head, body: bytes, digest, upstream, repo: rs.repo, tag: replay.tag, expiresAt: replay.expiresAt, counts: parts.stats.cell(upstream, rs.repo) };
     parts.hot.remember(rs.req, answer, rs.hotEpoch);
   }
+  if (notModified) return;
   if (rs.head) return void rs.res.end();
   rs.bytes = bytes.length;
   parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, bytes.length);

@@ -78,3 +78,5 @@ export type { RangeResult } from './range.js';
 export { contentRange, parseRange, unsatisfiedContentRange } from './range.js';
 
 export { parseLinkNext, parseTagsList, tagsListLink } from './link.js';
+
+export { noneMatchHits } from './conditional.js';

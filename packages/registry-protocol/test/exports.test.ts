@@ -31,6 +31,8 @@ const EXTRA_VALUES = [
   'parseDescriptor',
   // repository-pattern.ts (proxy-core's per-upstream repository policy)
   'parseRepositoryPattern', 'normalizeDockerHubPattern', 'repositoryMatcher',
+  // conditional.ts (If-None-Match against a digest's entity tag)
+  'noneMatchHits',
 ];
 
 describe('public API', () => {
