@@ -1,5 +1,6 @@
 /**
- * The admin API, for a loopback port or unix socket (never the public listener).
+ * The admin API, for a loopback port or unix socket (never the public listener); requests
+ * from web pages on this host are refused (admin-guard.ts).
  * `regcache-admin` talks to it when a server holds the store (LevelDB is single-process).
  *
  *   GET  /healthz            the process answers
@@ -16,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BlobStoreError } from '@regcache/blob-store';
+import { browserRefusal } from './admin-guard.js';
 import { readJsonBody, sendAdminError, sendAdminJson, sendText, streamOperation, type ErrorDescription } from './admin-io.js';
 import { expireRequest, gcRequest, removeRequest, verifyRequest, warmRequest } from './admin-requests.js';
 import type { GuardedStore } from './guarded-store.js';
@@ -86,6 +88,8 @@ export function createAdminHandler(deps: AdminDeps): AdminHandler {
   const explain = describe(deps.logger);
   const table = routes(deps, explain);
   return async (req, res) => {
+    const refusal = browserRefusal(req);
+    if (refusal !== undefined) return sendAdminError(res, { status: 403, kind: 'input', message: refusal });
     const url = new URL(req.url ?? '/', 'http://admin.invalid');
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
     const route = table[`${method} ${url.pathname}`];
