@@ -29,8 +29,10 @@ function errorCode(error: unknown): string {
   return '';
 }
 
+/** `unix:/path`, or `host:port` as a URL's authority (an IPv6 host in brackets: `[::1]:5001`). */
 export function describeAddress(address: ListenAddress): string {
-  return address.kind === 'unix' ? `unix:${address.path}` : `${address.host}:${address.port}`;
+  if (address.kind === 'unix') return `unix:${address.path}`;
+  return address.host.includes(':') ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`;
 }
 
 function parseJson<T>(where: string, path: string, text: string): T {
@@ -78,7 +80,7 @@ function probeFailure(error: unknown, where: string): Error | undefined {
 type Send = (method: 'GET' | 'POST', path: string, body: unknown, headersTimeout: number) => ReturnType<typeof request>;
 
 function sender(address: ListenAddress, agent: Agent): Send {
-  const origin = address.kind === 'unix' ? 'http://localhost' : `http://${address.host}:${address.port}`;
+  const origin = `http://${address.kind === 'unix' ? 'localhost' : describeAddress(address)}`;
   return (method, path, body, headersTimeout) =>
     request(`${origin}${path}`, {
       method,
