@@ -27,6 +27,25 @@ export function duration(fallback: string) {
     });
 }
 
+/**
+ * The longest delay a Node timer keeps: 2^31 - 1 ms (≈ 24.8 days). A longer one is set to 1 ms
+ * with only a warning, so a shutdownTimeout of "100d" would cut every pull at once.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration that becomes a timer (a socket timeout, a fill's idle limit, a shutdown grace):
+ * at most MAX_TIMER_MS, and more than 0 unless `zero` says what 0 does. 0 is refused where it
+ * would mean "at once" for one code path and "never" for another (Node, undici and the addon's
+ * loops disagree), or switch off a limit that keeps slow clients from holding connections.
+ */
+export function timerDuration(fallback: string, zero?: 'allowed') {
+  return duration(fallback).superRefine((ms, ctx) => {
+    if (ms === 0 && zero !== 'allowed') ctx.addIssue({ code: 'custom', message: 'must be more than 0 (e.g. 30s)' });
+    if (ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', message: `too long: ${ms} ms; at most ${MAX_TIMER_MS} ms (about 24 days, the longest a timer waits)` });
+  });
+}
+
 export function size() {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
     const bytes = parseSizeBytes(value);

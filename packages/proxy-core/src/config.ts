@@ -9,6 +9,7 @@ import {
   CA_NEEDS_HTTPS,
   caNeedsHttps,
   duration,
+  timerDuration,
   HOST_PORT,
   PASSWORD_NEEDS_USER,
   proxyUrl,
@@ -60,7 +61,7 @@ const upstreamSchema = z
      */
     proxy: proxyUrl.optional(),
     timeouts: z
-      .object({ connect: duration('10s'), headers: duration('30s'), body: duration('60s') })
+      .object({ connect: timerDuration('10s'), headers: timerDuration('30s'), body: timerDuration('60s') })
       .strict()
       .prefault({}),
     /**
@@ -125,7 +126,7 @@ export const configSchema = z
       .object({
         continueWhenClientsGone: z.boolean().default(true),
         detachedMaxSize: size().default(4 * 1024 ** 3),
-        idleTimeout: duration('60s'),
+        idleTimeout: timerDuration('60s'),
         /**
          * When an image manifest is first fetched, fill its config and layers ahead of the
          * clients, up to this many at a time (one unless a far upstream's fill lags:
@@ -139,13 +140,13 @@ export const configSchema = z
     limits: z
       .object({
         /** A client must have sent its request headers this long after it started the request. */
-        headersTimeout: duration('30s'),
+        headersTimeout: timerDuration('30s'),
         /** …and the whole request (a body: no registry route reads one). Never limits the response. */
-        requestTimeout: duration('60s'),
+        requestTimeout: timerDuration('60s'),
         /** An idle keep-alive connection is closed after this. */
-        keepAliveTimeout: duration('75s'),
+        keepAliveTimeout: timerDuration('75s'),
         /** On SIGTERM, pulls in flight get this long to finish before their connections are cut. */
-        shutdownTimeout: duration('30s'),
+        shutdownTimeout: timerDuration('30s', 'allowed'),
         /**
          * Threads besides the main one that accept connections and replay hot manifest answers
          * (apps/server). Unset: 1 on a machine with more than one CPU, else 0. Only a plain
