@@ -2,7 +2,7 @@
  * `regcache` / `regcache-server`: parse flags, load the config, create the pino logger (the
  * only place one is made), start, and shut down cleanly on SIGTERM/SIGINT.
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { createLogDestination } from './log-destination.js';
 import { ConfigError, loadConfig, sendfileAvailable, type ConfigFlags } from '@regcache/proxy-core';
@@ -17,7 +17,9 @@ const program = new Command('regcache')
   .option('-u, --upstream <url>', 'URL of the default upstream (default https://registry-1.docker.io)')
   .option('--admin-listen <addr>', 'admin API: unix:/path or 127.0.0.1:PORT (default unix:<data>/admin.sock)')
   .option('--log-level <level>', 'trace, debug, info, warn, error')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Bad flags exit 2, as a bad config does (and as regcache-admin's bad arguments do), not 1.
+  .exitOverride();
 
 async function main(): Promise<void> {
   // Fills and hits read and write files through libuv's thread pool; its default of 4 threads
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Commander has printed its message (or the help) already.
+  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
   if (error instanceof ConfigError) {
     process.stderr.write(`regcache: ${error.message}\n`);
     process.exit(2);

@@ -60,6 +60,18 @@ describe('the regcache server process', () => {
     expect(result.stdout).not.toContain('regcache listening');
   });
 
+  it('exits 2 for an unknown flag or a flag without its value, and 0 for --help', async () => {
+    for (const args of [['--listn', '127.0.0.1:0'], ['--listen']]) {
+      const result = await runToExit(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/error: (unknown option '--listn'|option '-l, --listen <host:port>' argument missing)/);
+      expect(result.stdout).not.toContain('regcache listening');
+    }
+    const help = await runToExit(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('--config <file>');
+  });
+
   it('refuses a bad upstream URL naming its key', async () => {
     const result = await runToExit(['--upstream', 'ftp://nope', '--listen', '127.0.0.1:0', '--data', await tempDir('regcache-bad-')]);
     expect(result.code).toBe(2);
