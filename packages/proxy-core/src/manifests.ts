@@ -121,12 +121,9 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}\u0000${cached.fetchedAt}`;
     current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, upstreamAccept));
   } catch (error) {
-    if (servesStale(error)) {
-      markStale(parts, rs);
-      // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer.
-      if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined)) return;
-      rs.res.removeHeader('x-regcache-stale');
-    }
+    // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer
+    // (and counted as such by the handler, not as a stale answer too).
+    if (servesStale(error) && (await serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined))) return;
     // A reachable upstream that no longer has the tag: forget it rather than serve it forever.
     if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
     throw error;
@@ -181,6 +178,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, 
   }
   parts.store.touch(digest);
   if (result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
+  if (result === 'stale') markStale(parts, rs);
   send(parts, rs, digest, mediaType, bytes, result, replay);
   return true;
 }

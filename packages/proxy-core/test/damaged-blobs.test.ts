@@ -7,7 +7,7 @@
 import { rm, truncate } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { blobPath } from '@regcache/blob-store';
-import { pushBlob, startRegistry } from '@regcache/testkit';
+import { ACCEPT_ALL_MANIFESTS, pushBlob, startRegistry } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
 import { expectStored, startCache, useProxiedCache } from './helpers.js';
 import { httpPull, pushTinyImage } from './images.js';
@@ -82,6 +82,43 @@ describe('manifests damaged outside regcache', () => {
             await cache.close();
           }
         }
+      }
+    } finally {
+      await upstream.stop();
+    }
+  }, 60_000);
+
+  it('answers the upstream error, counted once and not as stale, when the upstream is down and the stale copy is damaged', async () => {
+    const upstream = await startRegistry();
+    try {
+      const image = await pushTinyImage(upstream, 'damaged/stale', 'v1');
+      // tagTtl 0: every request by tag revalidates, so with the upstream down it is answered stale.
+      const config = (path?: string) => ({ upstreams: [{ name: 'docker.io', url: upstream.url, tagTtl: 0 }], ...(path ? { storage: { path } } : {}) });
+      const first = await startCache(config());
+      expect((await httpPull(first.url, 'damaged/stale', 'v1')).digest).toBe(image.digest);
+      await first.close();
+      await upstream.stop();
+      const reopen = () => startCache(config(first.dataDir), { recover: false });
+      // The control: an intact copy is served stale, and counted so.
+      const control = await reopen();
+      try {
+        expect(await httpPull(control.url, 'damaged/stale', 'v1')).toMatchObject({ status: 200, digest: image.digest, stale: true });
+        expect(control.cache.stats.snapshot()).toMatchObject({ stale: 1, upstreamErrors: 1 });
+      } finally {
+        await control.close();
+      }
+      // Cut while no process holds it in memory: the next read is from disk, and checked.
+      await truncate(blobPath(first.dataDir, image.digest as Digest), 10);
+      const cache = await reopen();
+      try {
+        const res = await fetch(`${cache.url}/v2/damaged/stale/manifests/v1`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        expect(res.status).toBe(503);
+        expect(res.headers.get('x-regcache-stale')).toBeNull();
+        expect(((await res.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe('UNAVAILABLE');
+        const counts = cache.cache.stats.snapshot();
+        expect([counts.stale ?? 0, counts.upstreamErrors]).toEqual([0, 1]);
+      } finally {
+        await cache.close();
       }
     } finally {
       await upstream.stop();
