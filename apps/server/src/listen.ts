@@ -5,6 +5,8 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { lstat, readFile, rm } from 'node:fs/promises';
 import { answerClientErrors, ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
@@ -16,6 +18,7 @@ export async function createPublicServer(config: RegcacheConfig, handler: Handle
   let server: Server;
   if (config.tls) {
     const [cert, key] = await Promise.all([readTlsFile(config.tls.cert, 'tls.cert'), readTlsFile(config.tls.key, 'tls.key')]);
+    checkTlsPair(cert, key, config.tls);
     server = createHttpsServer({ cert, key, ...options }, handler);
   } else {
     server = createHttpServer(options, handler);
@@ -31,6 +34,32 @@ async function readTlsFile(path: string, key: string): Promise<Buffer> {
     return await readFile(path);
   } catch (error) {
     throw new ConfigError([{ path: key, message: `cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}` }]);
+  }
+}
+
+const reason = (error: unknown): string => (error instanceof Error ? error.message.replace(/^error:[0-9A-F]+:/, '') : String(error));
+
+/**
+ * The certificate and key as Node's TLS will take them, each checked on its own first, so a
+ * swapped pair, a file of the wrong kind or a key of another certificate is refused naming its
+ * key — not with OpenSSL's bare "no start line" or "key values mismatch" and exit code 1.
+ */
+function checkTlsPair(cert: Buffer, key: Buffer, paths: { cert: string; key: string }): void {
+  try {
+    new X509Certificate(cert);
+  } catch (error) {
+    throw new ConfigError([{ path: 'tls.cert', message: `${paths.cert} holds no PEM certificate (${reason(error)})` }]);
+  }
+  try {
+    createPrivateKey(key);
+  } catch (error) {
+    throw new ConfigError([{ path: 'tls.key', message: `${paths.key} holds no unencrypted PEM private key (${reason(error)})` }]);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (error) {
+    const mismatch = (error as NodeJS.ErrnoException).code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH';
+    throw new ConfigError([{ path: 'tls.key', message: mismatch ? `${paths.key} is not the key of the certificate in ${paths.cert}` : reason(error) }]);
   }
 }
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { request, Agent } from 'node:https';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked, seedImages, skopeoPull, startRegistry, tempDir, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import { runServer, runToExit, type ServerProcess } from './spawn.js';
@@ -140,5 +140,21 @@ describe('the server over HTTPS', () => {
     const result = await runToExit(['--config', config, '--listen', '127.0.0.1:0', '--data', await tempDir('tls-bad-data')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('tls.cert');
+  });
+
+  it('refuses a key of another certificate, and a swapped pair, naming the key', async () => {
+    const otherKey = join(dirname(pki.key), 'ca.key');
+    for (const [cert, key, expected] of [
+      [pki.cert, otherKey, `tls.key: ${otherKey} is not the key of the certificate in ${pki.cert}`],
+      [pki.key, pki.cert, `tls.cert: ${pki.key} holds no PEM certificate`],
+      [pki.cert, pki.cert, `tls.key: ${pki.cert} holds no unencrypted PEM private key`],
+    ] as const) {
+      const dir = await tempDir('tls-bad');
+      const config = join(dir, 'regcache.yaml');
+      await writeFile(config, `tls:\n  cert: ${cert}\n  key: ${key}\n`);
+      const result = await runToExit(['--config', config, '--listen', '127.0.0.1:0', '--data', await tempDir('tls-bad-data')]);
+      expect(result.code, expected).toBe(2);
+      expect(result.stderr).toContain(expected);
+    }
   });
 });
