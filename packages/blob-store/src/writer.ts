@@ -32,13 +32,13 @@
  * the same, so an index entry still only ever names bytes whose digest was checked.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { digestAlgorithm, type Digest } from '@regcache/registry-protocol';
 import { BlobStoreError, DigestMismatchError, SizeMismatchError, StoreWriteError } from './errors.js';
 import { fsyncDir, makeDirDurable, writevAll } from './fs-util.js';
 import { getMeta, putMetaOp, type IndexDb } from './index-db.js';
 import { INDEX_LOCK, type KeyedLock } from './keyed-lock.js';
-import { blobDir, blobPath, newTempPath } from './layout.js';
+import { blobDir, blobPath, newTempPath, tempDir } from './layout.js';
 import type { BlobMeta, BlobWriter, ExternalAppend, WriteOptions } from './types.js';
 
 export interface WriterContext {
@@ -77,18 +77,34 @@ async function publish(ctx: WriterContext, digest: Digest, tempPath: string, met
   });
 }
 
+/**
+ * Step 1. tmp/ removed under a running store (a cache cleared by hand: `rm -rf data/blobs
+ * data/tmp`) is made again, once, rather than failing every fill until a restart; blobs/ is made
+ * again by publish's makeDirDurable. Only tmp/ itself: a root gone with its index is past help.
+ */
+async function openTemp(root: string): Promise<{ tempPath: string; handle: FileHandle }> {
+  const tempPath = newTempPath(root);
+  try {
+    return { tempPath, handle: await open(tempPath, 'wx') };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new StoreWriteError(tempPath, error);
+  }
+  try {
+    await mkdir(tempDir(root)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+    return { tempPath, handle: await open(tempPath, 'wx') };
+  } catch (error) {
+    throw new StoreWriteError(tempPath, error);
+  }
+}
+
 export async function openBlobWriter(ctx: WriterContext, digest: Digest, opts: WriteOptions = {}): Promise<BlobWriter> {
   const { expectedSize, mediaType } = opts;
   if (expectedSize !== undefined && !(Number.isSafeInteger(expectedSize) && expectedSize >= 0)) {
     throw new TypeError(`invalid expectedSize ${expectedSize}`);
   }
-  const tempPath = newTempPath(ctx.root);
-  let handle: FileHandle;
-  try {
-    handle = await open(tempPath, 'wx');
-  } catch (error) {
-    throw new StoreWriteError(tempPath, error);
-  }
+  const { tempPath, handle } = await openTemp(ctx.root);
   ctx.active.add(tempPath);
   const state: WriteState = {
     ctx,

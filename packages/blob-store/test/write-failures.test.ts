@@ -1,7 +1,8 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BlobStoreError, DigestMismatchError, SizeMismatchError, tempDir } from '../src/index.js';
-import { blob, useFixtures } from './helpers.js';
+import { blob, collect, useFixtures } from './helpers.js';
 
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(
@@ -12,6 +13,21 @@ async function exists(path: string): Promise<boolean> {
 
 describe('failed and concurrent writes', () => {
   const fx = useFixtures();
+
+  it('makes tmp/ and blobs/ again when they were removed under the open store (a cache cleared by hand)', async () => {
+    const store = await fx.open({ root: await fx.root() });
+    const first = blob(1000);
+    await store.putBytes(first.digest, first.bytes);
+    await rm(tempDir(store.root), { recursive: true });
+    await rm(join(store.root, 'blobs'), { recursive: true });
+    const second = blob(2000);
+    const writer = await store.beginWrite(second.digest, { expectedSize: 2000 });
+    await writer.write(second.bytes);
+    await writer.commit();
+    expect(await store.stat(second.digest)).toMatchObject({ size: 2000 });
+    expect(await collect(store.createReadStream(second.digest))).toEqual(second.bytes);
+    expect(await readdir(tempDir(store.root))).toEqual([]);
+  });
 
   it('rejects a digest mismatch: nothing indexed, no temp file, no blob file', async () => {
     const store = await fx.open({ root: await fx.root() });
