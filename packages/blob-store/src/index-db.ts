@@ -32,6 +32,17 @@ function causeCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** What LevelDB says of an index whose files are damaged or missing (not of one it may not read or write). */
+const DAMAGED = /corruption|no such file or directory/i;
+
+/**
+ * A damaged index is not the end of a cache: every blob file names its digest, and start-up
+ * recovery indexes the files it finds without an entry (re-hashed). Tags, links and access
+ * times are lost, and come back from the upstream as clients ask.
+ */
+const rebuildHint = (path: string): string =>
+  `. The blobs survive it: move ${path} aside and start again, and the blob files are re-indexed (tags are fetched again)`;
+
 /** Opens (creating if needed) the index at `path`, with clear errors for lock and access problems. */
 export async function openIndexDb(path: string): Promise<IndexDb> {
   const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
@@ -41,7 +52,7 @@ export async function openIndexDb(path: string): Promise<IndexDb> {
   } catch (error) {
     if (causeCode(error) === 'LEVEL_LOCKED') throw new StoreLockedError(path, { cause: error });
     const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    throw new StoreAccessError(path, `cannot open the LevelDB index: ${detail}`, { cause: error });
+    throw new StoreAccessError(path, `cannot open the LevelDB index: ${detail}${DAMAGED.test(detail) ? rebuildHint(path) : ''}`, { cause: error });
   }
 }
 

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,21 @@ describe('opening a store', () => {
     const error = await createBlobStore({ root }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(StoreLockedError);
     expect(error).toMatchObject({ code: 'STORE_LOCKED', path: indexDir(root) });
+  });
+
+  it('says how to rebuild a damaged index, and the blobs come back when it is moved aside', async () => {
+    const root = await fx.root();
+    const store = await fx.open({ root });
+    const kept = blob(3000);
+    await store.putBytes(kept.digest, kept.bytes);
+    await store.close();
+    await writeFile(join(indexDir(root), 'CURRENT'), 'MANIFEST-999999\n');
+    const error = await createBlobStore({ root }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StoreAccessError);
+    expect((error as Error).message).toContain(`The blobs survive it: move ${indexDir(root)} aside and start again`);
+    await rename(indexDir(root), `${indexDir(root)}.damaged`);
+    const rebuilt = await fx.open({ root });
+    expect(await rebuilt.stat(kept.digest)).toMatchObject({ size: 3000 });
   });
 
   it('refuses a root whose index another process holds', async () => {
