@@ -6,11 +6,16 @@ import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 /** Content-addressed responses never change: a year, like distribution. */
 const IMMUTABLE = 'max-age=31536000';
 
-export function setContentHeaders(res: ServerResponse, digest: Digest, mediaType: string, length: number | undefined): void {
+/** What names a content-addressed answer, in a 200 and a 304 alike: the API version, its digest and its ETag. */
+function setIdentityHeaders(res: ServerResponse, digest: Digest): void {
   res.setHeader(API_VERSION_HEADER, API_VERSION);
-  res.setHeader('content-type', mediaType);
   res.setHeader('docker-content-digest', digest);
   res.setHeader('etag', `"${digest}"`);
+}
+
+export function setContentHeaders(res: ServerResponse, digest: Digest, mediaType: string, length: number | undefined): void {
+  setIdentityHeaders(res, digest);
+  res.setHeader('content-type', mediaType);
   if (length !== undefined) res.setHeader('content-length', length);
 }
 
@@ -30,9 +35,7 @@ export function setBlobHeaders(res: ServerResponse, digest: Digest, mediaType: s
 export function answerNotModified(req: IncomingMessage, res: ServerResponse, digest: Digest, kind: 'blob' | 'manifest', result: string): boolean {
   if (!noneMatchHits(headerValue(req.headers['if-none-match']), digest)) return false;
   res.statusCode = 304;
-  res.setHeader(API_VERSION_HEADER, API_VERSION);
-  res.setHeader('docker-content-digest', digest);
-  res.setHeader('etag', `"${digest}"`);
+  setIdentityHeaders(res, digest);
   if (kind === 'blob') res.setHeader('cache-control', IMMUTABLE);
   res.setHeader('x-regcache-cache', result);
   res.end();

@@ -198,16 +198,15 @@ function tagAnswer(rs: RequestState, tag: Tag, fetchedAt: number): Replay {
 /** Sends the manifest; a fresh answer (`replay`; never a stale one) is kept to be replayed as a hit. */
 function send(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, bytes: Buffer, result: CacheResult, replay: Replay | undefined): void {
   rs.cache = result;
-  const notModified = answerNotModified(rs.req, rs.res, digest, 'manifest', result);
-  if (!notModified) rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
-  // Kept even after a 304: the table's lookup never answers a request that carries If-None-Match.
+  // Kept whatever this request gets (a 304 too): the table never answers one with If-None-Match.
   if (replay !== undefined) {
     const upstream = rs.upstream.config.name;
     const head = parts.manifestHead(digest, mediaType, bytes.length, 'hit');
     const answer: HotAnswer = { head, body: bytes, digest, upstream, repo: rs.repo, tag: replay.tag, expiresAt: replay.expiresAt, counts: parts.stats.cell(upstream, rs.repo) };
     parts.hot.remember(rs.req, answer, rs.hotEpoch);
   }
-  if (notModified) return;
+  if (answerNotModified(rs.req, rs.res, digest, 'manifest', result)) return;
+  rs.res.writeHead(200, parts.manifestHead(digest, mediaType, bytes.length, result));
   if (rs.head) return void rs.res.end();
   rs.bytes = bytes.length;
   parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, bytes.length);
