@@ -5,11 +5,11 @@
  * CLI's own requests, curl's and a scraper's are answered as before, over TCP and a unix socket.
  */
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRegistry, tempDir, type RunningRegistry } from '@regcache/testkit';
-import { startCache, type RunningCache } from './helpers.js';
+import { tempDir } from '@regcache/testkit';
+import { useProxiedCache } from './helpers.js';
+import { startAdmin, type AdminListener } from './ops-helpers.js';
 import { httpPull, pushTinyImage } from './images.js';
 
 interface Answer {
@@ -34,30 +34,23 @@ function ask(target: Target, method: string, path: string, headers: Record<strin
 }
 
 describe('admin API guard against web pages', () => {
-  let upstream: RunningRegistry;
-  let cache: RunningCache;
-  let tcp: Server;
+  const fx = useProxiedCache();
+  let tcp: AdminListener;
   let unix: Server;
   let port: number;
   let socketPath: string;
 
   beforeAll(async () => {
-    upstream = await startRegistry();
-    cache = await startCache({ upstreamUrl: upstream.url });
-    tcp = createServer((req, res) => void cache.cache.adminHandler(req, res));
-    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
-    port = (tcp.address() as AddressInfo).port;
+    tcp = await startAdmin(fx().cache.cache);
+    port = Number(new URL(tcp.url).port);
     socketPath = join(await tempDir('regcache-admin-guard-'), 'admin.sock');
-    unix = createServer((req, res) => void cache.cache.adminHandler(req, res));
+    unix = createServer((req, res) => void fx().cache.cache.adminHandler(req, res));
     await new Promise<void>((resolve) => unix.listen(socketPath, resolve));
-  }, 60_000);
+  });
   afterAll(async () => {
-    for (const server of [tcp, unix]) {
-      server?.closeAllConnections();
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-    }
-    await cache?.close();
-    await upstream?.stop();
+    await tcp?.close();
+    unix?.closeAllConnections();
+    await new Promise<void>((resolve) => (unix ? unix.close(() => resolve()) : resolve()));
   });
 
   it('answers loopback Host names over TCP, and any Host over a unix socket', async () => {
@@ -78,6 +71,7 @@ describe('admin API guard against web pages', () => {
   });
 
   it('refuses any request with an Origin header, and a refused rm forgets nothing', async () => {
+    const { upstream, cache } = fx();
     const image = await pushTinyImage(upstream, 'guard/app', 'v1');
     expect((await httpPull(cache.url, 'guard/app', 'v1')).digest).toBe(image.digest);
     const tag = () => cache.cache.store.getTag('docker.io', 'guard/app', 'v1');
