@@ -10,7 +10,7 @@
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { contentRange, parseRange, type Digest, type RepositoryName } from '@regcache/registry-protocol';
-import { BlobNotFoundError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
+import { BlobNotFoundError, StoreWriteError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
 import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
@@ -20,6 +20,7 @@ import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
 import { answerNotModified, contentLength, headerValue, setBlobHeaders } from './headers.js';
 import { fileBodySender, type BodySender } from './send-file.js';
+import { relayBlob } from './relay.js';
 import { distrust, fromSources } from './upstream/mirrors.js';
 
 const OCTET_STREAM = 'application/octet-stream';
@@ -42,16 +43,23 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
   }
   if (rs.head) return headUpstream(rs, digest);
   const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal));
-  const started = await fill;
+  const started = await fill.catch((error: unknown) => {
+    if (error instanceof StoreWriteError) return error;
+    throw error;
+  });
+  // The store cannot open a temp file (read-only, out of inodes): the client gets the bytes all the same.
+  if (started instanceof StoreWriteError) {
+    return relayBlob(parts, rs, digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal, false), started);
+  }
   if (joined) await ensureLinked(parts, rs, digest, 'blobs');
   return serveFill(parts, rs, started, joined ? 'coalesced' : 'miss');
 }
 
 /** The upstream's body of a blob, for a fill (a client's, or a prefetch). */
-export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal): Promise<FillSource> {
+export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal, lend = true): Promise<FillSource> {
   // A mirror first, when the upstream has any (upstream/mirrors.ts); the fill verifies the bytes either way.
   const { res, mirror } = await fromSources(upstream, digest, async (client, from) => ({
-    res: await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend: true }),
+    res: await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend }),
     mirror: from,
   }));
   // Served through this name (by the upstream, or a mirror of it): the repository is linked to the blob.

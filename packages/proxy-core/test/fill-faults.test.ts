@@ -7,7 +7,7 @@
  * client its bytes, stores nothing, and keeps cached content served.
  */
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -85,5 +85,36 @@ describe('faults from the upstream and the disk', () => {
     // Space is back: the next pull fills and stores it.
     expect((await getBlob(`${cache.url}/v2/faults/disk/blobs/${blob.digest}`)).digest).toBe(blob.digest);
     await expectStored(cache, blob.digest);
+  }, 60_000);
+
+  it('relays a blob when no temp file can be created, and still never serves a wrong one complete-looking', async () => {
+    const { upstream, proxy, cache } = fx();
+    const tmp = join(cache.dataDir, 'tmp');
+    const blobs = [randomBlob(4 * MiB), randomBlob(4 * MiB + 1)];
+    for (const blob of blobs) await pushBlob(upstream, 'faults/notemp', blob.bytes);
+    const url = (digest: string): string => `${cache.url}/v2/faults/notemp/blobs/${digest}`;
+    const errors = cache.cache.stats.snapshot().upstreamErrors ?? 0;
+    // tmp/ replaced by a file: every temp file's open fails (ENOTDIR), as on a filesystem gone read-only.
+    await rm(tmp, { recursive: true });
+    await writeFile(tmp, '');
+    try {
+      const good = await getBlob(url(blobs[0]!.digest));
+      expect(looksComplete(good) && good.digest).toBe(blobs[0]!.digest);
+      expect(good.headers['x-regcache-cache']).toBe('miss');
+      for (const fault of [{ kind: 'corrupt', at: 4 * MiB } as const, { kind: 'truncate' } as const]) {
+        proxy.setFault(fault);
+        const damaged = await getBlob(url(blobs[1]!.digest));
+        proxy.setFault({ kind: 'none' });
+        expect(looksComplete(damaged) ? damaged.digest : 'broken').toBe('broken');
+      }
+      // The flipped byte is a wrong blob (an upstream error); the cut one, a broken transfer.
+      expect(cache.cache.stats.snapshot().upstreamErrors ?? 0).toBe(errors + 1);
+    } finally {
+      await rm(tmp);
+      await mkdir(tmp);
+    }
+    for (const blob of blobs) expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
+    expect((await getBlob(url(blobs[1]!.digest))).digest).toBe(blobs[1]!.digest);
+    await expectStored(cache, blobs[1]!.digest);
   }, 60_000);
 });

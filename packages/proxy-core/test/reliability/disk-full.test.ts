@@ -119,6 +119,37 @@ describe('a full disk (the data dir on a 32 MiB tmpfs)', () => {
     await expectStored(cache, blob.digest);
   }, 60_000);
 
+  it('relays a blob to its client when no temp file can be created (tmp/ read-only), and fills it once tmp/ is back', async () => {
+    const blobs = [randomBlob(3 * MiB), randomBlob(3 * MiB + 17)];
+    for (const blob of blobs) await pushBlob(upstream, 'full/blobs', blob.bytes);
+    const before = cache.cache.stats.snapshot();
+    const tmp = join(cache.dataDir, 'tmp');
+    await runChecked('mount', ['--bind', tmp, tmp]);
+    try {
+      await runChecked('mount', ['-o', 'remount,bind,ro', tmp]);
+      // Two clients at once for one blob, and one alone for the other: each gets every byte.
+      const [first, second, other] = await Promise.all([
+        getBlob(blobUrl('full/blobs', blobs[0]!.digest)),
+        getBlob(blobUrl('full/blobs', blobs[0]!.digest)),
+        getBlob(blobUrl('full/blobs', blobs[1]!.digest)),
+      ]);
+      for (const got of [first, second]) expect(looksComplete(got) && got.digest).toBe(blobs[0]!.digest);
+      expect(looksComplete(other) && other.digest).toBe(blobs[1]!.digest);
+      expect((await httpPull(cache.url, cached.name, cached.digest)).digest).toBe(cached.digest);
+    } finally {
+      await expect.poll(async () => (await runCommand('umount', [tmp])).code, { timeout: 10_000 }).toBe(0);
+    }
+    const after = cache.cache.stats.snapshot();
+    expect((after.diskErrors ?? 0) - (before.diskErrors ?? 0)).toBeGreaterThanOrEqual(2);
+    expect(cache.logs.some((l) => l.digest === blobs[1]!.digest && String(l.msg).startsWith('disk write failed'))).toBe(true);
+    for (const blob of blobs) expect(await cache.cache.store.stat(blob.digest as Digest)).toBeUndefined();
+    for (const blob of blobs) {
+      const again = await getBlob(blobUrl('full/blobs', blob.digest));
+      expect(looksComplete(again) && again.digest).toBe(blob.digest);
+      await expectStored(cache, blob.digest);
+    }
+  }, 60_000);
+
   it('leaves a store in which every blob verifies', async () => {
     const report = await cache.cache.store.check({ rehash: true });
     expect({ corrupt: report.corrupt, missing: report.missingFiles, unindexed: report.unindexedFiles, temp: report.tempFiles }).toEqual({ corrupt: [], missing: [], unindexed: [], temp: 0 });
