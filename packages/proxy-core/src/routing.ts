@@ -45,11 +45,18 @@ function repositoryPolicy(config: UpstreamConfig): Policy | undefined {
   return (repo) => allowed(repo) && !denied(repo);
 }
 
+/**
+ * A host as the hosts table holds it: lowercase, and without the root's dot — `ghcr.example.`
+ * (a fully qualified name, as some resolvers and proxies send it) is `ghcr.example`, with or
+ * without a port.
+ */
+const hostKey = (host: string): string => host.toLowerCase().replace(/\.(?=(:\d+)?$)/, '');
+
 export function createRouter(upstreams: ReadonlyMap<string, Upstream>, fallback: Upstream): Router {
   const byHost = new Map<string, Upstream>();
   const policies = new Map<Upstream, Policy>();
   for (const upstream of upstreams.values()) {
-    for (const host of upstream.config.hosts) byHost.set(host.toLowerCase(), upstream);
+    for (const host of upstream.config.hosts) byHost.set(hostKey(host), upstream);
     const policy = repositoryPolicy(upstream.config);
     if (policy !== undefined) policies.set(upstream, policy);
   }
@@ -69,7 +76,8 @@ export function createRouter(upstreams: ReadonlyMap<string, Upstream>, fallback:
     const split = name === undefined ? undefined : splitFirstComponent(name);
     const prefixed = split === undefined ? undefined : upstreams.get(split.first);
     if (prefixed !== undefined && split !== undefined) return { upstream: prefixed, repo: split.rest };
-    const hosted = host === undefined ? undefined : (byHost.get(host.toLowerCase()) ?? byHost.get(host.toLowerCase().replace(/:\d+$/, '')));
+    const key = host === undefined ? undefined : hostKey(host);
+    const hosted = key === undefined ? undefined : (byHost.get(key) ?? byHost.get(key.replace(/:\d+$/, '')));
     return { upstream: hosted ?? fallback, repo: name };
   }
 

@@ -3,11 +3,13 @@
  * `beta.test` (token auth, regcache holding the credentials) — which both hold
  * `shared/app:1` with different content, so every pull shows which upstream answered.
  * Routed, in order of precedence, by `?ns=`, by path prefix, by Host (a second listener whose
- * `host:port` is mapped to beta.test in config), else to the default. Pulls are skopeo's
+ * `host:port` is mapped to beta.test in config, and the name `beta.test` itself), else to the default. Pulls are skopeo's
  * (which cannot send `ns=`) or plain HTTP with every digest checked. An unknown `ns` is
  * NAME_UNKNOWN with no request anywhere.
  */
+import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MANIFEST_MEDIA_TYPES } from '@regcache/registry-protocol';
 import { freePort, skopeoPull, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import { startCache, type RunningCache } from './helpers.js';
 import { httpPull, listen, pushTinyImage, served, type Listener, type TinyImage } from './images.js';
@@ -33,7 +35,7 @@ describe('one regcache, two upstreams', () => {
     cache = await startCache({
       upstreams: [
         { name: 'alpha.test', url: alpha.url, default: true },
-        { name: 'beta.test', url: beta.url, username: creds.username, password: creds.password, hosts: [`127.0.0.1:${betaPort}`] },
+        { name: 'beta.test', url: beta.url, username: creds.username, password: creds.password, hosts: [`127.0.0.1:${betaPort}`, 'Beta.Test'] },
         { name: 'docker.io', url: alpha.url },
       ],
     });
@@ -68,6 +70,14 @@ describe('one regcache, two upstreams', () => {
     await expectSkopeo(`${betaHost.host}/shared/app:1`, onBeta);
     await expectSkopeo(`${cache.host}/shared/app:1`, onAlpha);
   }, 60_000);
+
+  it('routes a Host in any case, with any port and with the root\'s dot as its configured name', async () => {
+    for (const host of ['beta.test', 'BETA.test.', 'beta.test.:5000', 'beta.test:5000']) {
+      const res = await request(`${cache.url}/v2/shared/app/manifests/1`, { headers: { host, accept: MANIFEST_MEDIA_TYPES.join(', ') } });
+      await res.body.dump();
+      expect([host, res.headers['docker-content-digest']]).toEqual([host, onBeta.digest]);
+    }
+  });
 
   it('routes by ?ns=, which wins over Host', async () => {
     expect(await httpPull(cache.url, 'shared/app', '1', { ns: 'beta.test' })).toMatchObject({ status: 200, digest: onBeta.digest, blobs: onBeta.blobs });
