@@ -128,6 +128,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
   const hot = createHotResponses({ byHost: config.upstreams.some((u) => u.hosts.length > 0) });
   store.onRemove((digest) => hot.forgetDigest(digest));
   store.onTagChange((upstream, repo, tag) => hot.forgetTag(upstream, repo, tag));
+  let closing: Promise<void> | undefined;
   const parts: CacheParts = {
     config,
     store,
@@ -145,13 +146,13 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     parseAccept: createMemo((header: string) => parseAccept(header)),
     hot,
     manifestHead: createManifestHeads(),
+    closed: () => closing !== undefined,
   };
   const fallback = upstreams.get(defaultUpstream(config).name) as Upstream;
   const router = createRouter(upstreams, fallback);
   const handler = createHandler(parts, router, clientAuth);
   // warm pulls through a handler of its own, behind a token made for it (see warm-client.ts).
   const admin = maintenance.attach(parts, (auth) => createHandler(parts, router, auth));
-  let closing: Promise<void> | undefined;
 
   return {
     handler,

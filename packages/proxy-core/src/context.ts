@@ -63,6 +63,8 @@ export interface CacheParts {
   readonly hot: HotResponses;
   /** Response heads of cached manifests, built once per digest (headers.ts). */
   readonly manifestHead: (digest: Digest, mediaType: string, length: number, result: CacheResult) => Readonly<Record<string, string>>;
+  /** `close()` has been called: every request is answered UNAVAILABLE (errors.ts, CacheClosedError). */
+  readonly closed: () => boolean;
 }
 
 /** How a request was answered, for the request log line and the counters. */

@@ -70,6 +70,14 @@ export class UpstreamContentError extends Error {
   }
 }
 
+/** A request after the embedder's `close()`: nothing is answered from a cache being shut down, not even from memory. */
+export class CacheClosedError extends Error {
+  override readonly name = 'CacheClosedError';
+  constructor() {
+    super('regcache is shut down');
+  }
+}
+
 /** A Range a blob of this size cannot satisfy. */
 export class RangeNotSatisfiableError extends Error {
   override readonly name = 'RangeNotSatisfiableError';
@@ -172,6 +180,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
   if (error instanceof RangeNotSatisfiableError) {
     return { code: 'RANGE_INVALID', message: error.message, headers: { 'content-range': `bytes */${error.size}` } };
   }
+  if (error instanceof CacheClosedError) return { code: 'UNAVAILABLE', message: error.message };
   if (error instanceof UnknownUpstreamError) return { code: 'NAME_UNKNOWN', message: error.message };
   if (error instanceof RepositoryDeniedError) return { code: 'DENIED', message: error.message };
   if (error instanceof ClientAuthError) {

@@ -16,7 +16,7 @@ import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
-import { describeError, toOciError, type RouteKind } from './errors.js';
+import { CacheClosedError, describeError, toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
@@ -37,7 +37,7 @@ export function createHandler(parts: CacheParts, router: Router, clientAuth: Cli
   return function handle(req, res) {
     try {
       // Credentials first: a refused request takes the normal path, which says why.
-      const hot = clientAuth.enabled && !clientAuth.allows(req) ? undefined : parts.hot.lookup(req);
+      const hot = parts.closed() || (clientAuth.enabled && !clientAuth.allows(req)) ? undefined : parts.hot.lookup(req);
       if (hot === undefined) return answer(req, res);
       replay(parts, req, res, hot);
       return SETTLED;
@@ -70,6 +70,7 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
     res.statusCode = 200;
     try {
       clientAuth.check(req);
+      if (parts.closed()) throw new CacheClosedError();
       const target = parseTarget(req.url ?? '/');
       if (!target.ok) throw target.error;
       const { route, query } = target.value;
