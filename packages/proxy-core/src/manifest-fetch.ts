@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  CURRENT_MANIFEST_MEDIA_TYPES,
   digestAlgorithm,
   makeDigest,
   parseDigest,
@@ -34,6 +35,9 @@ import { readBodyCapped } from './upstream/responses.js';
 
 /** distribution refuses manifests over 4 MiB; so does regcache. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/** The Accept that asks for every current manifest type: what a tag names, and the only one whose 404 is remembered. */
+export const EVERY_MANIFEST_TYPE = CURRENT_MANIFEST_MEDIA_TYPES.join(', ');
 
 export interface FetchedManifest {
   digest: Digest;
@@ -79,7 +83,9 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
       if (!pending) {
         pending = fetchAndStore(store, events, upstream, repo, reference, accept)
           .catch((error: unknown) => {
-            notFound.remember(missing, error, upstream.config.notFoundTtl);
+            // Only a 404 to every type is about the reference: to a narrower Accept it may be
+            // about the Accept (distribution: "OCI manifest found, but accept header does not support OCI manifests").
+            if (accept === EVERY_MANIFEST_TYPE) notFound.remember(missing, error, upstream.config.notFoundTtl);
             throw error;
           })
           .finally(() => inflight.delete(key));

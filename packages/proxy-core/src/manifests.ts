@@ -1,6 +1,13 @@
 /**
  * GET and HEAD of `/v2/<name>/manifests/<reference>`.
  *
+ * The upstream is always asked with every manifest type (EVERY_MANIFEST_TYPE), whatever the
+ * client takes: so a tag's record is what the tag names — never the one manifest a registry
+ * picks out of an index for a client that cannot take indexes (distribution and Docker Hub
+ * answer a Docker manifest list with its linux/amd64 manifest then), which every other client
+ * would then be given in place of the index. Such a client gets the upstream's pick, passed
+ * through (`pickUpstream`); the Accept is otherwise checked here, against the record.
+ *
  * By digest: immutable, served from the store forever once the repository is linked.
  * By tag: fresh for the upstream's `tagTtl`; after that a HEAD revalidates it (a HEAD does
  * not count against Docker Hub's pull limit) and only a changed digest costs a GET. When the
@@ -10,6 +17,7 @@
  */
 import {
   acceptsMediaType,
+  manifestAcceptEntries,
   parseAccept,
   parseDigest,
   upstreamManifestAccept,
@@ -26,11 +34,14 @@ import { answerNotModified, contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
-import { headDigest, type FetchedManifest } from './manifest-fetch.js';
+import { EVERY_MANIFEST_TYPE, headDigest, type FetchedManifest } from './manifest-fetch.js';
 
-/** The client's Accept entries; a single header (the usual case) through the instance's memo. */
-function acceptOf(parts: CacheParts, header: string | string[] | undefined): AcceptEntry[] {
-  return typeof header === 'string' ? parts.parseAccept(header) : parseAccept(header);
+/**
+ * The client's Accept entries for a manifest; a single header (the usual case) through the
+ * instance's memo. One that names no manifest type counts as none (manifestAcceptEntries).
+ */
+function acceptOf(parts: CacheParts, header: string | string[] | undefined): readonly AcceptEntry[] {
+  return manifestAcceptEntries(typeof header === 'string' ? parts.parseAccept(header) : parseAccept(header));
 }
 
 export async function handleManifest(parts: CacheParts, rs: RequestState, reference: Reference): Promise<void> {
@@ -39,24 +50,28 @@ export async function handleManifest(parts: CacheParts, rs: RequestState, refere
   return byTag(parts, rs, reference.tag, accept);
 }
 
-async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, accept: AcceptEntry[]): Promise<void> {
+async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, accept: readonly AcceptEntry[]): Promise<void> {
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'manifests');
     if (await serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER)) return;
   }
   if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, accept);
-  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, upstreamManifestAccept(accept));
+  // By digest there is nothing to pick: the content, whatever the Accept (as when it is stored).
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, EVERY_MANIFEST_TYPE);
   parts.stats.add('misses', rs.upstream.config.name);
   // Replayed only once stored: a manifest the disk refused is fetched again (and stored) next time.
   return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', fetched.stored ? FOREVER : undefined);
 }
 
-async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
+async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[]): Promise<void> {
   const name = rs.upstream.config.name;
   const cached = await parts.store.getTag(name, rs.repo, tag);
-  const usable = cached !== undefined && acceptsMediaType(accept, cached.mediaType) && (await parts.store.stat(cached.digest)) !== undefined;
-  if (usable && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl) {
+  const fresh = cached !== undefined && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl;
+  // What the tag names, this client cannot take: the upstream picks for it (resolved afresh first once past the TTL).
+  if (cached !== undefined && !acceptsMediaType(accept, cached.mediaType)) return fresh ? pickUpstream(parts, rs, tag, accept) : fetchTag(parts, rs, tag, accept);
+  const usable = cached !== undefined && (await parts.store.stat(cached.digest)) !== undefined;
+  if (usable && fresh) {
     if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt))) return;
     return fetchTag(parts, rs, tag, accept);
   }
@@ -68,12 +83,14 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: Acce
   return fetchTag(parts, rs, tag, accept);
 }
 
-async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: AcceptEntry[]): Promise<void> {
-  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
-  parts.stats.add('misses', rs.upstream.config.name);
-  if (fetched.resolvedAtMirror === true) return sendMirrorTag(parts, rs, tag, fetched);
+async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[]): Promise<void> {
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE);
+  const acceptable = acceptsMediaType(accept, fetched.mediaType);
+  if (acceptable) parts.stats.add('misses', rs.upstream.config.name);
+  if (fetched.resolvedAtMirror === true) return sendMirrorTag(parts, rs, tag, fetched, acceptable ? undefined : accept);
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
   const tagStored = await writeTag(parts, rs, tag, record);
+  if (!acceptable) return pickUpstream(parts, rs, tag, accept);
   const replay = fetched.stored && tagStored ? tagAnswer(rs, tag, record.fetchedAt) : undefined;
   return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', replay);
 }
@@ -83,9 +100,11 @@ async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: A
  * stale, and recorded as already past its TTL, so that the next request revalidates it at the
  * upstream — and while the upstream stays down, serves it stale from the cache.
  */
-async function sendMirrorTag(parts: CacheParts, rs: RequestState, tag: Tag, fetched: FetchedManifest): Promise<void> {
+async function sendMirrorTag(parts: CacheParts, rs: RequestState, tag: Tag, fetched: FetchedManifest, unacceptable: readonly AcceptEntry[] | undefined): Promise<void> {
   const fetchedAt = Math.max(0, Date.now() - rs.upstream.config.tagTtl - 1);
   await writeTag(parts, rs, tag, { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt });
+  // A client that cannot take what the tag names needs the upstream's pick (which then fails, as the upstream is not answering).
+  if (unacceptable !== undefined) return pickUpstream(parts, rs, tag, unacceptable);
   markStale(parts, rs);
   return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'stale', undefined);
 }
@@ -111,15 +130,14 @@ async function writeTag(parts: CacheParts, rs: RequestState, tag: Tag, record: T
 }
 
 /** The tag's TTL has passed: HEAD it upstream; serve stale if the upstream cannot answer. */
-async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached: TagRecord, accept: AcceptEntry[]): Promise<void> {
+async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached: TagRecord, accept: readonly AcceptEntry[]): Promise<void> {
   const name = rs.upstream.config.name;
-  const upstreamAccept = upstreamManifestAccept(accept);
   let current: Digest | undefined;
   try {
     // The record's fetchedAt is in the key: requests that read the same stale record share one
     // HEAD, but a record expired since (regcache-admin expire) never reuses an earlier answer.
-    const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${upstreamAccept}\u0000${cached.fetchedAt}`;
-    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, upstreamAccept));
+    const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${cached.fetchedAt}`;
+    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE));
   } catch (error) {
     // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer
     // (and counted as such by the handler, not as a stale answer too).
@@ -142,7 +160,19 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   return fetchTag(parts, rs, tag, accept);
 }
 
-async function headUpstream(rs: RequestState, reference: Reference, accept: AcceptEntry[]): Promise<void> {
+/**
+ * A tag that names what this client cannot take (an index, to a client that takes no lists):
+ * the upstream picks for it, asked with the client's own Accept, as a registry picks for such a
+ * client. Passed through — stored by digest, but never recorded as the tag nor replayed.
+ */
+async function pickUpstream(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[]): Promise<void> {
+  if (rs.head) return headUpstream(rs, { kind: 'tag', tag }, accept);
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, upstreamManifestAccept(accept));
+  parts.stats.add('misses', rs.upstream.config.name);
+  return send(parts, rs, fetched.digest, fetched.mediaType, fetched.bytes, 'miss', undefined);
+}
+
+async function headUpstream(rs: RequestState, reference: Reference, accept: readonly AcceptEntry[]): Promise<void> {
   const ref = reference.kind === 'tag' ? reference.tag : reference.digest;
   const res = await rs.upstream.client.requestOk({
     method: 'HEAD',

@@ -166,6 +166,8 @@ describe('mirrors while the upstream is down', () => {
       expect(pulled).toMatchObject({ status: 200, digest: image.digest });
       expect(pulled.blobs.sort()).toEqual([...image.blobs].sort());
       // Recorded past its TTL: the next request asks the upstream, which is still down — served stale from the cache.
+      // (Once the pull's own failed revalidation, shared for a second, has lapsed.)
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
       const before = front.seen().length;
       expect(await getTag('offline/app')).toMatchObject({ status: 200, digest: image.digest, stale: 'true' });
       expect(front.seen().slice(before)).toEqual(['HEAD /v2/offline/app/manifests/1']);

@@ -119,3 +119,14 @@ export function upstreamManifestAccept(entries: readonly AcceptEntry[]): string 
   const wanted = CURRENT_MANIFEST_MEDIA_TYPES.filter((t) => !refused.has(t));
   return (wanted.length > 0 ? wanted : CURRENT_MANIFEST_MEDIA_TYPES).join(', ');
 }
+
+/**
+ * The entries that speak to manifests: all of them when any names a manifest type or a range
+ * that covers one (`*\/*`, `application/*`); none otherwise. `Accept: application/json` or
+ * `text/html` on a manifest request was written for something else, and counts as no Accept at
+ * all — the same answer whether the tag is cached or not, online or offline.
+ */
+export function manifestAcceptEntries(entries: readonly AcceptEntry[]): readonly AcceptEntry[] {
+  const covers = (e: AcceptEntry): boolean => e.type === '*/*' || e.type === 'application/*' || isManifestMediaType(e.type);
+  return entries.some(covers) ? entries : [];
+}

@@ -66,7 +66,7 @@ export {
 export { essenceOf } from './http-syntax.js';
 
 export type { AcceptEntry } from './accept.js';
-export { acceptsMediaType, parseAccept, upstreamManifestAccept } from './accept.js';
+export { acceptsMediaType, manifestAcceptEntries, parseAccept, upstreamManifestAccept } from './accept.js';
 
 export type { Descriptor, ParsedManifest, Platform } from './manifest.js';
 export { parseDescriptor, parseManifest } from './manifest.js';

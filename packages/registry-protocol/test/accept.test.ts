@@ -7,6 +7,7 @@ import {
   essenceOf,
   isIndexMediaType,
   isManifestMediaType,
+  manifestAcceptEntries,
   parseAccept,
   upstreamManifestAccept,
 } from '../src/index.js';
@@ -137,5 +138,19 @@ describe('upstreamManifestAccept', () => {
     expect(upstreamManifestAccept(parseAccept(`${DOCKER};q=0, ${LIST};q=0, ${OCI};q=0, ${INDEX};q=0`))).toBe(
       `${DOCKER}, ${LIST}, ${OCI}, ${INDEX}`,
     );
+  });
+});
+
+describe('manifestAcceptEntries', () => {
+  it('keeps an Accept that names a manifest type or a range covering one, refusals included', () => {
+    for (const header of [OCI, '*/*', 'application/*', `text/html, ${INDEX};q=0`]) {
+      expect(manifestAcceptEntries(parseAccept(header))).toEqual(parseAccept(header));
+    }
+  });
+
+  it('drops one written for something else: it counts as no Accept', () => {
+    for (const header of ['application/json', 'text/html, text/plain;q=0.5', 'image/*']) {
+      expect(manifestAcceptEntries(parseAccept(header))).toEqual([]);
+    }
   });
 });

@@ -15,7 +15,7 @@ const REQUIRED_VALUES = [
   'parseRequestTarget', 'parseRoute',
   // media-types.ts
   'MEDIA_TYPES', 'MANIFEST_MEDIA_TYPES', 'isManifestMediaType', 'isIndexMediaType', 'parseAccept', 'acceptsMediaType',
-  'upstreamManifestAccept', 'parseManifest',
+  'upstreamManifestAccept', 'manifestAcceptEntries', 'parseManifest',
   // auth.ts
   'parseWwwAuthenticate', 'pullScope', 'bearerChallenge', 'basicChallenge',
   // range.ts
