@@ -221,6 +221,8 @@ async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result
   if (rs.head) return void rs.res.end();
   const start = range?.start ?? 0;
   const end = range ? range.end + 1 : fill.size;
+  // In use until this client has it all: gc and purges leave the blob alone meanwhile.
+  const release = parts.store.usage.hold(fill.digest);
   try {
     // sendfile only with a Content-Length: a chunked body needs framing it cannot add.
     const sender = fill.size === undefined ? undefined : fileBodySender(rs.res);
@@ -230,6 +232,8 @@ async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result
     rs.res.end();
   } catch {
     rs.res.destroy();
+  } finally {
+    release();
   }
   parts.stats.add(result === 'miss' ? 'bytesFromUpstream' : 'bytesFromCache', rs.upstream.config.name, rs.bytes);
 }

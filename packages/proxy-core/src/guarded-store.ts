@@ -11,7 +11,9 @@
  *   - a read pins it until its stream (or open blob) closes (an fd already open would survive
  *     an unlink, but the pin keeps the count honest and the file in place for the reader);
  *   - a blob just committed is pinned for `commitPinMs` (2 s), so a client that joined its
- *     fill just before the commit can still open the final path.
+ *     fill just before the commit can still open the final path;
+ *   - a client following a fill holds the blob (`usage.hold`) until its transfer ends: it
+ *     reads the file after the commit, and a slow one for long after.
  * `removeUnlessInUse` checks the pins and starts the delete in the same tick; a stat of that
  * digest arriving meanwhile waits for the delete and then sees the blob gone (a miss, not a
  * broken read).
@@ -21,6 +23,11 @@ import type { BlobMeta, BlobStore } from '@regcache/blob-store';
 
 export interface BlobUsage {
   inUse(digest: Digest): boolean;
+  /**
+   * Marks the blob in use until the returned function is called (once): a client following a
+   * fill reads its file after the commit, for as long as its transfer takes.
+   */
+  hold(digest: Digest): () => void;
   /** Removes the blob (file, entry, links) unless it is in use right now. */
   removeUnlessInUse(digest: Digest): Promise<'removed' | 'in-use' | 'absent'>;
   /**
@@ -53,6 +60,8 @@ interface Pins {
   committed(digest: Digest, ms: number): void;
   unlook(digest: Digest): void;
   startRead(digest: Digest): void;
+  /** A read that did not start with a stat (no look pin to replace). */
+  hold(digest: Digest): void;
   endRead(digest: Digest): void;
   inUse(digest: Digest): boolean;
 }
@@ -105,6 +114,7 @@ function createPins(lookPinMs: number): Pins {
       looks.dropOne(digest);
       reads.set(digest, (reads.get(digest) ?? 0) + 1);
     },
+    hold: (digest) => void reads.set(digest, (reads.get(digest) ?? 0) + 1),
     endRead(digest) {
       const left = (reads.get(digest) ?? 1) - 1;
       if (left > 0) reads.set(digest, left);
@@ -130,6 +140,14 @@ function createUsage(inner: BlobStore, pins: Pins, deleting: Deleting, removing:
   };
   return {
     inUse: (digest) => pins.inUse(digest),
+    hold(digest) {
+      pins.hold(digest);
+      let held = true;
+      return () => {
+        if (held) pins.endRead(digest);
+        held = false;
+      };
+    },
     async removeUnlessInUse(digest) {
       if (pins.inUse(digest) || deleting.has(digest)) return 'in-use';
       return (await remove(digest)) ? 'removed' : 'absent';

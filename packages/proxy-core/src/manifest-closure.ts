@@ -14,11 +14,12 @@ export function isManifest(meta: BlobMeta | undefined): boolean {
 }
 
 /**
- * Adds `digest` and everything stored that it references to `into`. A digest already in
+ * Adds `digest` and everything stored that it references to `into` — and the referenced
+ * blobs in `filling` (being filled: not stored yet, but about to be). A digest already in
  * `into` is not read again, so one set shared across many roots parses each manifest once.
  * A manifest that cannot be read or parsed contributes only itself.
  */
-export async function addClosure(store: Pick<BlobStore, 'readBytes'>, metas: StoredMetas, digest: Digest, into: Set<Digest>): Promise<void> {
+export async function addClosure(store: Pick<BlobStore, 'readBytes'>, metas: StoredMetas, digest: Digest, into: Set<Digest>, filling?: ReadonlySet<Digest>): Promise<void> {
   const meta = metas.get(digest);
   if (meta === undefined || into.has(digest)) return;
   into.add(digest);
@@ -27,8 +28,8 @@ export async function addClosure(store: Pick<BlobStore, 'readBytes'>, metas: Sto
   const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
   if (parsed === undefined || !parsed.ok) return;
   const { config, layers, manifests } = parsed.value;
-  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d)) into.add(d);
-  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await addClosure(store, metas, child.digest, into);
+  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d) || filling?.has(d)) into.add(d);
+  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await addClosure(store, metas, child.digest, into, filling);
 }
 
 /** Every indexed blob's metadata. */

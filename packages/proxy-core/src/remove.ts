@@ -72,21 +72,28 @@ interface PurgePlan {
   shared: number;
   /** Each root's closure: what it would take with it. */
   closures: Map<Digest, Set<Digest>>;
+  /**
+   * Blobs of the purged images being filled right now: stored the moment their fill ends, after
+   * this purge. They count as in use — their images stay named, so the purge can be run again.
+   */
+  filling: Digest[];
 }
 
 /** What purging `roots` deletes: their closures less the closure of every manifest kept. */
-async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[]): Promise<PurgePlan> {
+async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[], inFlight: ReadonlySet<Digest>): Promise<PurgePlan> {
   const closures = new Map<Digest, Set<Digest>>();
   for (const root of roots) {
     const closure = new Set<Digest>();
-    await addClosure(store, metas, root, closure);
+    await addClosure(store, metas, root, closure, inFlight);
     closures.set(root, closure);
   }
   const purged = new Set([...closures.values()].flatMap((c) => [...c]));
   const kept = new Set<Digest>();
-  for (const [digest, meta] of metas) if (isManifest(meta) && !purged.has(digest)) await addClosure(store, metas, digest, kept);
-  const victims = [...purged].filter((d) => !kept.has(d)).flatMap((d) => metas.get(d) ?? []);
-  return { victims, shared: purged.size - victims.length, closures };
+  for (const [digest, meta] of metas) if (isManifest(meta) && !purged.has(digest)) await addClosure(store, metas, digest, kept, inFlight);
+  const unkept = [...purged].filter((d) => !kept.has(d));
+  const victims = unkept.flatMap((d) => metas.get(d) ?? []);
+  const filling = unkept.filter((d) => !metas.has(d));
+  return { victims, shared: purged.size - unkept.length, closures, filling };
 }
 
 const asRemoved = (m: BlobMeta): RemovedBlob => ({ digest: m.digest, size: m.size, mediaType: m.mediaType ?? null });
@@ -98,7 +105,7 @@ const asRemoved = (m: BlobMeta): RemovedBlob => ({ digest: m.digest, size: m.siz
  */
 async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: RemoveProgress) => void): Promise<{ removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] }> {
   const roots = new Set(plan.closures.keys());
-  const busy = new Set<Digest>();
+  const busy = new Set<Digest>(plan.filling);
   const blocked = (root: Digest): boolean => [...(plan.closures.get(root) ?? [])].some((d) => busy.has(d));
   const steps = [(m: BlobMeta) => !isManifest(m), (m: BlobMeta) => isManifest(m) && !roots.has(m.digest), (m: BlobMeta) => roots.has(m.digest)];
   const removed: RemovedBlob[] = [];
@@ -142,13 +149,13 @@ export async function removeImages(deps: RemoveDeps, opts: RemoveOptions, onProg
 async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonly TagEntry[], forgotten: Map<string, TagEntry>, onProgress?: (p: RemoveProgress) => void): Promise<TagEntry[]> {
   const metas = await collectStoredMetas(deps.store);
   const roots = result.images.flatMap((i) => (i.digest === null ? [] : [i.digest]));
-  const plan = await planPurge(deps.store, metas, roots);
+  const plan = await planPurge(deps.store, metas, roots, new Set(deps.inFlight()));
   const done = result.dryRun ? { removed: plan.victims.map(asRemoved), inUse: [], kept: [] } : await deletePlan(deps, plan, onProgress);
   const gone = new Set(done.removed.map((b) => b.digest));
   result.removed = done.removed;
   result.freedBytes = done.removed.reduce((sum, b) => sum + b.size, 0);
   result.keptShared = plan.shared;
-  result.skippedInUse = done.inUse.length;
+  result.skippedInUse = done.inUse.length + plan.filling.length;
   result.retry = result.images.flatMap((i) => (i.digest !== null && done.kept.includes(i.digest) ? [`${i.repository}@${i.digest}`] : []));
   const dangling = tags.filter((t) => gone.has(t.record.digest) && !forgotten.has(tagName(t)));
   for (const t of dangling) forgotten.set(tagName(t), t);
