@@ -85,6 +85,8 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: read
 
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[]): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE);
+  // A use of the manifest, stored now or long ago (a new tag for a cached image): gc's least recently used goes by it.
+  parts.store.touch(fetched.digest);
   const acceptable = acceptsMediaType(accept, fetched.mediaType);
   if (acceptable) parts.stats.add('misses', rs.upstream.config.name);
   if (fetched.resolvedAtMirror === true) return sendMirrorTag(parts, rs, tag, fetched, acceptable ? undefined : accept);

@@ -54,6 +54,12 @@ async function stored(cache: RunningCache, digest: string): Promise<boolean> {
     () => false,
   );
 }
+/** The manifest `name:reference` as the upstream holds it (bytes unchanged: pushed under another tag it keeps its digest). */
+async function fetchOci(upstream: RunningRegistry, name: string, reference: string): Promise<Buffer> {
+  const res = await fetch(`${upstream.url}/v2/${name}/manifests/${reference}`, { headers: { accept: MediaTypes.ociManifest } });
+  return Buffer.from(await res.arrayBuffer());
+}
+
 const removedDigests = (r: RemoveResult): string[] => r.removed.map((b) => b.digest).sort();
 
 describe('regcache-admin rm', () => {
@@ -116,6 +122,17 @@ describe('regcache-admin rm', () => {
     await upstream.settle();
     expect(upstream.countRequests('GET', `/v2/rm/a/manifests/${a.digest}`)).toBe(1);
   }, 60_000);
+
+  it('counts a pull by another tag of a cached manifest as a use of it (gc keeps the image it just served)', async () => {
+    const { upstream, cache } = fx();
+    const image = await push(upstream, 'rm/alias', [await randomLayer('alias', 1024)], ['v1']);
+    expect(await getManifest(cache, 'rm/alias', 'v1')).toBe(200);
+    const before = (await cache.cache.store.stat(image.digest as never))?.lastAccess ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await pushManifest(upstream, 'rm/alias', 'alias', (await fetchOci(upstream, 'rm/alias', 'v1')), MediaTypes.ociManifest);
+    expect(await getManifest(cache, 'rm/alias', 'alias')).toBe(200);
+    expect((await cache.cache.store.stat(image.digest as never))?.lastAccess ?? 0).toBeGreaterThan(before);
+  });
 
   it('keeps an image whose layer is being read, and a second purge of the digest it names finishes it', async () => {
     const { upstream, cache } = fx();
