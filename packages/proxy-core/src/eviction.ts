@@ -7,6 +7,11 @@
  *
  * The tracked size is an estimate between scans (a manifest stored twice counts twice); each
  * eviction check re-scans the index for the real size before deciding.
+ *
+ * A pass can end still over the high watermark: what it would have evicted was in use (a read,
+ * a fill's clients, a blob committed in the last seconds — the content just pulled, often).
+ * Then it tries again by itself, RETRY_MS later and backing off to RETRY_MAX_MS, until one
+ * gets under: nothing else may grow the store to trigger it.
  */
 import type { BlobStore } from '@regcache/blob-store';
 import type { Logger } from './logger.js';
@@ -56,6 +61,10 @@ export interface AutoEvictionOptions {
   logger: Logger;
 }
 
+/** The first retry of a pass that ended over the high watermark: past the 2 s commit pins. */
+export const RETRY_MS = 5_000;
+export const RETRY_MAX_MS = 60_000;
+
 export interface AutoEviction {
   /** The store grew (a commit): check the watermark, debounced. */
   grew(bytes: number): void;
@@ -64,17 +73,25 @@ export interface AutoEviction {
   close(): Promise<void>;
 }
 
-/** One check: measure; over the high watermark, evict down to the low one and log what happened. */
-async function evictOnce(opts: AutoEvictionOptions, high: number, low: number, closed: () => boolean): Promise<void> {
+/**
+ * One check: measure; over the high watermark, evict down to the low one and log what happened.
+ * Resolves true when the store is still over the high watermark after it (a retry is due).
+ */
+async function evictOnce(opts: AutoEvictionOptions, high: number, low: number, closed: () => boolean, retryMs: number): Promise<boolean> {
   try {
     const size = await opts.size.refresh();
-    if (closed() || size <= high) return;
+    if (closed() || size <= high) return false;
     const result = await opts.evict(low);
     opts.size.set(result.sizeAfter);
+    const over = result.sizeAfter > high;
     const log = { before: size, after: result.sizeAfter, removed: result.removed, freed: result.freedBytes, maxSize: opts.maxSize };
-    opts.logger.info(log, `eviction: store was ${formatBytes(size)} (over ${formatBytes(high)}); now ${formatBytes(result.sizeAfter)}`);
+    const line = `eviction: store was ${formatBytes(size)} (over ${formatBytes(high)}); now ${formatBytes(result.sizeAfter)}`;
+    if (over) opts.logger.warn({ ...log, retryMs }, `${line}, still over: what is left is in use; trying again in ${retryMs / 1000} s`);
+    else opts.logger.info(log, line);
+    return over;
   } catch (error) {
     if (!closed()) opts.logger.error({ err: String(error) }, 'eviction failed');
+    return false;
   }
 }
 
@@ -85,18 +102,27 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
   let running: Promise<void> | undefined;
   let again = false;
   let closed = false;
+  /** The wait before the next retry of a pass that ended over the watermark (backs off). */
+  let retryMs = RETRY_MS;
   const isClosed = (): boolean => closed;
   const over = (): boolean => (opts.size.current() ?? 0) > high;
-  const settle = (work: Promise<void>): void => {
-    running = work.finally(() => {
+  const settle = (work: Promise<boolean>): void => {
+    running = work.then((stillOver) => {
       running = undefined;
       const recheck = again;
       again = false;
-      if (recheck && over()) schedule();
+      if (stillOver) {
+        const wait = retryMs;
+        retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
+        schedule(wait);
+      } else {
+        retryMs = RETRY_MS;
+        if (recheck && over()) schedule();
+      }
     });
   };
 
-  function schedule(): void {
+  function schedule(delayMs = opts.debounceMs): void {
     if (closed) return;
     if (timer !== undefined || running !== undefined) {
       again = true;
@@ -104,8 +130,8 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
     }
     timer = setTimeout(() => {
       timer = undefined;
-      settle(evictOnce(opts, high, low, isClosed));
-    }, opts.debounceMs);
+      settle(evictOnce(opts, high, low, isClosed, retryMs));
+    }, delayMs);
     timer.unref();
   }
 
@@ -117,9 +143,10 @@ export function createAutoEviction(opts: AutoEvictionOptions): AutoEviction {
     start() {
       again = true;
       settle(opts.size.refresh().then(
-        () => undefined,
+        () => false,
         (error: unknown) => {
           if (!closed) opts.logger.warn({ err: String(error) }, 'eviction: could not measure the store');
+          return false;
         },
       ));
     },
