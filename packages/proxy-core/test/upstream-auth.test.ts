@@ -4,7 +4,7 @@
  * server. regcache answers the upstream's challenge itself; the client sends nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { seedImages, skopeoPull, startRegistry, type RunningRegistry } from '@regcache/testkit';
+import { ACCEPT_ALL_MANIFESTS, seedImages, skopeoPull, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import { startCache, type RunningCache } from './helpers.js';
 
 const stops: Array<() => Promise<void>> = [];
@@ -48,4 +48,31 @@ describe.each(['basic', 'token'] as const)('an upstream with %s auth', (auth) =>
     const body = (await res.json()) as { errors: Array<{ code: string }> };
     expect(body.errors[0]?.code).toBe('UNAUTHORIZED');
   }, 180_000);
+});
+
+describe('an upstream whose token realm stops answering', () => {
+  it('asks the upstream afresh after a failed token fetch, and learns that it needs no token any more', async () => {
+    const tokened = await startRegistry({ auth: 'token', anonymousPull: true });
+    let open: RunningRegistry | undefined;
+    const cache = await startCache({ upstreams: [{ name: 'docker.io', url: tokened.url }] });
+    try {
+      const images = await seedImages(tokened, { prefix: 'realm' });
+      const get = async (image: { name: string; tag: string }): Promise<number> => {
+        const res = await fetch(`${cache.url}/v2/${image.name}/manifests/${image.tag}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+        await res.arrayBuffer();
+        return res.status;
+      };
+      expect(await get(images.docker)).toBe(200);
+      // The same registry content served without auth on the same address; the old realm is gone.
+      await tokened.stop();
+      open = await startRegistry({ port: tokened.port, dataDir: tokened.dataDir });
+      // The first request still tries the realm it knew (503); the next asks the upstream itself.
+      const statuses = [await get(images.oci), await get(images.oci), await get(images.multiArch)];
+      expect(statuses.slice(1)).toEqual([200, 200]);
+    } finally {
+      await cache.close();
+      await open?.stop();
+      await tokened.stop();
+    }
+  }, 120_000);
 });

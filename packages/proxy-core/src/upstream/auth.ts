@@ -7,6 +7,11 @@
  * for that scope (with Basic credentials when configured, anonymously otherwise) and
  * retries. Once the challenge is known, later requests fetch the token first and skip the
  * 401 round trip. Concurrent requests for one scope share one token fetch.
+ *
+ * A realm that cannot be reached (or answers 5xx) fails the request, and the challenge is
+ * forgotten: the next request goes to the upstream without a token and learns its challenge
+ * afresh — the realm may have moved, or the upstream stopped asking for tokens — instead of
+ * asking the dead realm first for every request until a restart.
  */
 import { request, type Dispatcher } from 'undici';
 import { parseWwwAuthenticate, type Challenge } from '@regcache/registry-protocol';
@@ -60,7 +65,13 @@ export function createUpstreamAuth(opts: {
     if (cached && cached.expiresAt > Date.now()) return cached.token;
     let pending = inflight.get(key);
     if (!pending) {
-      pending = fetchToken(scope, signal).finally(() => inflight.delete(key));
+      const asked = challenge;
+      pending = fetchToken(scope, signal)
+        .catch((error: unknown) => {
+          if (error instanceof UpstreamUnavailableError && challenge === asked) challenge = undefined;
+          throw error;
+        })
+        .finally(() => inflight.delete(key));
       inflight.set(key, pending);
     }
     const fresh = await pending;
