@@ -9,7 +9,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { contentRange, parseRange, type Digest, type RepositoryName } from '@regcache/registry-protocol';
+import { contentRange, parseRange, rangeStillApplies, type Digest, type RepositoryName } from '@regcache/registry-protocol';
 import { BlobNotFoundError, StoreWriteError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
@@ -83,10 +83,14 @@ async function headUpstream(rs: RequestState, digest: Digest): Promise<void> {
   rs.res.end();
 }
 
-/** The byte range to send, or a 416 (thrown as RANGE_INVALID with its Content-Range). */
-function requestedRange(rs: RequestState, size: number | undefined): { start: number; end: number } | undefined {
+/**
+ * The byte range to send, or a 416 (thrown as RANGE_INVALID with its Content-Range). None when
+ * an If-Range names anything but this blob's strong ETag: the whole blob then (RFC 9110 §13.1.5).
+ */
+function requestedRange(rs: RequestState, digest: Digest, size: number | undefined): { start: number; end: number } | undefined {
   const header = headerValue(rs.req.headers.range);
   if (header === undefined || size === undefined) return undefined;
+  if (!rangeStillApplies(headerValue(rs.req.headers['if-range']), digest)) return undefined;
   const range = parseRange(header, size);
   if (range.kind === 'full') return undefined;
   if (range.kind === 'unsatisfiable') {
@@ -112,7 +116,7 @@ async function serveStored(parts: CacheParts, rs: RequestState, meta: BlobMeta):
     countHit(parts, rs, meta.digest);
     return true;
   }
-  const range = requestedRange(rs, meta.size);
+  const range = requestedRange(rs, meta.digest, meta.size);
   const sender = rs.head ? undefined : fileBodySender(rs.res);
   // Checked before the head is written, so a damaged file is a miss, not a cut 200: sendfile
   // opens it (a kept-open descriptor, sized when opened); the stream reads the path afresh, so
@@ -216,7 +220,7 @@ async function serveFill(parts: CacheParts, rs: RequestState, fill: Fill, result
   parts.stats.add(result === 'miss' ? 'misses' : 'coalesced', rs.upstream.config.name);
   // The fill goes on without this client (a fill's lifetime is its own), and stores the blob.
   if (answerNotModified(rs.req, rs.res, fill.digest, 'blob', result)) return;
-  const range = requestedRange(rs, fill.size);
+  const range = requestedRange(rs, fill.digest, fill.size);
   startResponse(rs, fill.digest, fill.mediaType, fill.size, range);
   if (rs.head) return void rs.res.end();
   const start = range?.start ?? 0;

@@ -61,6 +61,22 @@ describe('links and ranges', () => {
     expect(((await beyond.body.json()) as { errors: Array<{ code: string }> }).errors[0]?.code).toBe('RANGE_INVALID');
   });
 
+  it('applies a Range under If-Range only for the blob\'s own strong ETag; else the whole blob, 200', async () => {
+    const { upstream, cache } = fx();
+    const blob = randomBlob(50_000);
+    await pushBlob(upstream, 'ranges/ifrange', blob.bytes);
+    const url = `${cache.url}/v2/ranges/ifrange/blobs/${blob.digest}`;
+    await getBlob(url);
+    const ask = async (ifRange: string): Promise<[number, number]> => {
+      const res = await request(url, { headers: { range: 'bytes=0-9', 'if-range': ifRange } });
+      return [res.statusCode, (await res.body.arrayBuffer()).byteLength];
+    };
+    expect(await ask(`"${blob.digest}"`)).toEqual([206, 10]);
+    for (const other of [`"sha256:${'0'.repeat(64)}"`, `W/"${blob.digest}"`, 'Sat, 28 Nov 2026 10:00:00 GMT']) {
+      expect(await ask(other)).toEqual([200, 50_000]);
+    }
+  });
+
   it('serves a range of a blob being filled as soon as it has arrived', async () => {
     const { upstream, proxy, cache } = fx();
     const blob = randomBlob(4 * MiB);

@@ -10,6 +10,11 @@
  * client written against distribution may send it. `*` matches any representation that exists
  * — the caller only asks once it knows this one does. Anything that is not this grammar
  * matches nothing: answering 200 in full is always a correct answer to a conditional request.
+ *
+ * If-Range (§13.1.5) with the same entity tag: the Range applies only when it is exactly this
+ * representation's strong tag. A weak tag, another tag or a date (regcache sends no
+ * Last-Modified to match one against) means: the client's partial copy may be of something
+ * else — the whole representation, 200.
  */
 import { skipListSeparators, skipOws } from './http-syntax.js';
 
@@ -31,4 +36,9 @@ export function noneMatchHits(header: string | undefined, digest: string): boole
     pos = skipListSeparators(value, pos);
   }
   return false;
+}
+
+/** Whether a Range still applies under `ifRange` (the If-Range field): absent, or exactly `"<digest>"`. */
+export function rangeStillApplies(ifRange: string | undefined, digest: string): boolean {
+  return ifRange === undefined || ifRange.trim() === `"${digest}"`;
 }

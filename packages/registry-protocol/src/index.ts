@@ -79,4 +79,4 @@ export { contentRange, parseRange, unsatisfiedContentRange } from './range.js';
 
 export { parseLinkNext, parseTagsList, tagsListLink } from './link.js';
 
-export { noneMatchHits } from './conditional.js';
+export { noneMatchHits, rangeStillApplies } from './conditional.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { noneMatchHits } from '../src/index.js';
+import { noneMatchHits, rangeStillApplies } from '../src/index.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 const OTHER = `sha256:${'b'.repeat(64)}`;
@@ -30,5 +30,20 @@ describe('noneMatchHits (RFC 9110 §13.1.2, weak comparison, against the entity 
     [undefined, false],
   ])('%j → %s', (header, hits) => {
     expect(noneMatchHits(header, D)).toBe(hits);
+  });
+});
+
+describe('rangeStillApplies', () => {
+  it.each([
+    [undefined, true],
+    [`"${D}"`, true],
+    [` "${D}" `, true],
+    [`W/"${D}"`, false],
+    [`"${OTHER}"`, false],
+    [D, false],
+    ['Sat, 28 Nov 2026 10:00:00 GMT', false],
+    ['', false],
+  ])('%j → %s', (ifRange, applies) => {
+    expect(rangeStillApplies(ifRange, D)).toBe(applies);
   });
 });

@@ -31,8 +31,8 @@ const EXTRA_VALUES = [
   'parseDescriptor',
   // repository-pattern.ts (proxy-core's per-upstream repository policy)
   'parseRepositoryPattern', 'normalizeDockerHubPattern', 'repositoryMatcher',
-  // conditional.ts (If-None-Match against a digest's entity tag)
-  'noneMatchHits',
+  // conditional.ts (If-None-Match and If-Range against a digest's entity tag)
+  'noneMatchHits', 'rangeStillApplies',
 ];
 
 describe('public API', () => {
