@@ -78,6 +78,14 @@ export class CacheClosedError extends Error {
   }
 }
 
+/** A method other than GET or HEAD on a route that answers those: 405, with the Allow it needs (RFC 9110 §15.5.6). */
+export class MethodNotAllowedError extends Error {
+  override readonly name = 'MethodNotAllowedError';
+  constructor(method: string) {
+    super(`regcache is a read-only pull-through cache: ${method.slice(0, 16)} is not supported`);
+  }
+}
+
 /** A Range a blob of this size cannot satisfy. */
 export class RangeNotSatisfiableError extends Error {
   override readonly name = 'RangeNotSatisfiableError';
@@ -176,6 +184,9 @@ const REFUSAL_CODES: Readonly<Record<RouteKind, ErrorCode>> = {
 
 /** Every error, once, to an OCI code; unexpected errors become UNKNOWN without their stack. */
 export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
+  if (error instanceof MethodNotAllowedError) return { code: 'UNSUPPORTED', message: error.message, headers: { allow: 'GET, HEAD' } };
+  // A route regcache does not serve at all (uploads, the catalog): it allows no method.
+  if (isProtocolError(error) && error.code === 'UNSUPPORTED') return { code: error.code, message: error.message, headers: { allow: '' } };
   if (isProtocolError(error)) return { code: error.code, message: error.message, detail: error.detail };
   if (error instanceof RangeNotSatisfiableError) {
     return { code: 'RANGE_INVALID', message: error.message, headers: { 'content-range': `bytes */${error.size}` } };

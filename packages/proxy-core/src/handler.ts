@@ -16,7 +16,7 @@ import { handleBlob } from './blobs.js';
 import type { ClientAuth } from './client-auth.js';
 import type { CacheParts, RequestRecord, RequestState } from './context.js';
 import { createMemo } from './memo.js';
-import { CacheClosedError, describeError, toOciError, type RouteKind } from './errors.js';
+import { CacheClosedError, describeError, MethodNotAllowedError, toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { handleManifest } from './manifests.js';
@@ -115,9 +115,7 @@ async function dispatch(parts: CacheParts, state: RequestState, route: Route): P
 /** A pull-through cache is read-only: pushes, deletes and uploads are refused with UNSUPPORTED. */
 function refuseWrites(method: string, route: Route): void {
   if (route.kind === 'upload') throw new ProtocolError('UNSUPPORTED', 'regcache is a read-only pull-through cache: pushes are not supported');
-  if (method !== 'GET' && method !== 'HEAD') {
-    throw new ProtocolError('UNSUPPORTED', `regcache is a read-only pull-through cache: ${method.slice(0, 16)} is not supported`);
-  }
+  if (method !== 'GET' && method !== 'HEAD') throw new MethodNotAllowedError(method);
 }
 
 function routeKind(route: Route): RouteKind {
