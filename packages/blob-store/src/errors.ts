@@ -68,7 +68,7 @@ export class StoreLockedError extends BlobStoreError {
   ) {
     super(
       'STORE_LOCKED',
-      `blob store index ${path} is locked by another process (is a regcache server running? use its admin API)`,
+      `blob store index ${path} is locked by another process: a regcache server using this store (reach it through its admin API), or a regcache-admin command working on it offline (wait for it to finish)`,
       options,
     );
   }
