@@ -64,15 +64,23 @@ export function sendText(res: ServerResponse, contentType: string, text: string)
 }
 
 /**
- * Runs `run` with a throttled progress emitter, streaming NDJSON. An error after the stream
- * started becomes an `error` line (the status is already sent).
+ * Runs `run` with a throttled progress emitter, streaming NDJSON. The 200 and its head go out
+ * with the first line: an operation that fails before any progress (a reference it cannot
+ * parse, a platform it cannot match — found only once it runs) is answered with its own status
+ * and JSON error, as a bad body is; an error after the stream started becomes an `error` line
+ * (the status is already sent).
  */
 export async function streamOperation(res: ServerResponse, run: (progress: (p: unknown) => void) => Promise<unknown>, describe: (error: unknown) => ErrorDescription): Promise<void> {
-  res.statusCode = 200;
-  res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
-  res.setHeader('cache-control', 'no-store');
-  res.flushHeaders();
-  const line = (value: unknown): void => void (res.writable && res.write(`${JSON.stringify(value)}\n`));
+  const start = (): void => {
+    if (res.headersSent) return;
+    res.statusCode = 200;
+    res.setHeader('content-type', 'application/x-ndjson; charset=utf-8');
+    res.setHeader('cache-control', 'no-store');
+  };
+  const line = (value: unknown): void => {
+    start();
+    if (res.writable) res.write(`${JSON.stringify(value)}\n`);
+  };
   let last = 0;
   const progress = (p: unknown): void => {
     const now = Date.now();
@@ -83,8 +91,9 @@ export async function streamOperation(res: ServerResponse, run: (progress: (p: u
   try {
     line({ result: await run(progress) });
   } catch (error) {
-    const { kind, message } = describe(error);
-    line({ error: { kind, message } });
+    const description = describe(error);
+    if (!res.headersSent) return sendAdminError(res, description);
+    line({ error: { kind: description.kind, message: description.message } });
   }
   res.end();
 }

@@ -3,6 +3,8 @@
  * header (a cross-site POST needs no preflight when it is text/plain), and on a TCP listener a
  * Host that is not a loopback name (DNS rebinding). A refused POST /rm forgets nothing. The
  * CLI's own requests, curl's and a scraper's are answered as before, over TCP and a unix socket.
+ * And an operation that fails on its input before it has sent anything gets a 400 with a JSON
+ * error, as a bad body does, rather than a 200 whose stream holds the error.
  */
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -88,5 +90,18 @@ describe('admin API guard against web pages', () => {
     expect(allowed.status).toBe(200);
     expect(allowed.body).toContain('"result"');
     expect(await tag()).toBeUndefined();
+  });
+
+  it('answers an operation that fails before any progress with its status and a JSON error, not a 200 stream', async () => {
+    const cases: Array<[string, unknown]> = [
+      ['/warm', { images: ['guard/app:v1'], platform: 'x' }],
+      ['/rm', { images: ['Guard/App:v1'] }],
+      ['/expire', { images: ['guard/app:v1'], allTags: true }],
+    ];
+    for (const [path, body] of cases) {
+      const answer = await ask({ port }, 'POST', path, { host: `127.0.0.1:${port}`, 'content-type': 'application/json' }, JSON.stringify(body));
+      expect([path, answer.status]).toEqual([path, 400]);
+      expect(JSON.parse(answer.body)).toMatchObject({ error: { kind: 'input' } });
+    }
   });
 });
