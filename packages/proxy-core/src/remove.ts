@@ -126,6 +126,20 @@ async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: Re
   return { removed, inUse, kept: [...roots].filter(blocked) };
 }
 
+/**
+ * What deletePlan would do now, without doing it: the blobs in use at this moment kept, and
+ * the images they belong to kept named — the same answer a real run would give this instant.
+ */
+function dryRunOf(deps: RemoveDeps, plan: PurgePlan): { removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] } {
+  const inFlight = new Set(deps.inFlight());
+  const busy = new Set([...plan.filling, ...plan.victims.filter((m) => inFlight.has(m.digest) || deps.store.usage.inUse(m.digest)).map((m) => m.digest)]);
+  const kept = [...plan.closures.keys()].filter((root) => [...(plan.closures.get(root) ?? [])].some((d) => busy.has(d)));
+  const held = new Set(kept.flatMap((root) => [...(plan.closures.get(root) ?? [])]));
+  const removed = plan.victims.filter((m) => !busy.has(m.digest) && !(isManifest(m) && held.has(m.digest))).map(asRemoved);
+  const inUse = plan.victims.filter((m) => busy.has(m.digest)).map(asRemoved);
+  return { removed, inUse, kept };
+}
+
 /** Forgets `tags` (each once), unless a dry run. */
 async function forget(store: GuardedStore, tags: readonly TagEntry[], dryRun: boolean): Promise<void> {
   if (dryRun) return;
@@ -150,7 +164,7 @@ async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonl
   const metas = await collectStoredMetas(deps.store);
   const roots = result.images.flatMap((i) => (i.digest === null ? [] : [i.digest]));
   const plan = await planPurge(deps.store, metas, roots, new Set(deps.inFlight()));
-  const done = result.dryRun ? { removed: plan.victims.map(asRemoved), inUse: [], kept: [] } : await deletePlan(deps, plan, onProgress);
+  const done = result.dryRun ? dryRunOf(deps, plan) : await deletePlan(deps, plan, onProgress);
   const gone = new Set(done.removed.map((b) => b.digest));
   result.removed = done.removed;
   result.freedBytes = done.removed.reduce((sum, b) => sum + b.size, 0);
