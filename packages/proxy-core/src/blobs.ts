@@ -79,7 +79,9 @@ async function headUpstream(rs: RequestState, digest: Digest): Promise<void> {
   await res.body.dump();
   rs.cache = 'pass';
   if (answerNotModified(rs.req, rs.res, digest, 'blob', rs.cache)) return;
-  setBlobHeaders(rs.res, digest, headerValue(res.headers['content-type']) ?? OCTET_STREAM, contentLength(res.headers['content-length']));
+  // The head a GET would get: a Range is a 206 (or a 416) here too, as for a stored blob.
+  const size = contentLength(res.headers['content-length']);
+  startResponse(rs, digest, headerValue(res.headers['content-type']) ?? OCTET_STREAM, size, requestedRange(rs, digest, size));
   rs.res.end();
 }
 

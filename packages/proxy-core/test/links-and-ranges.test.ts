@@ -77,6 +77,24 @@ describe('links and ranges', () => {
     }
   });
 
+  it('answers a HEAD with a Range as its GET would be answered, cold (passed through) and warm', async () => {
+    const { upstream, cache } = fx();
+    const blob = randomBlob(30_000);
+    await pushBlob(upstream, 'ranges/head', blob.bytes);
+    const url = `${cache.url}/v2/ranges/head/blobs/${blob.digest}`;
+    const head = async (range: string): Promise<[number, string | undefined, string | undefined, string | undefined]> => {
+      const res = await request(url, { method: 'HEAD', headers: { range } });
+      await res.body.dump();
+      const header = (name: string): string | undefined => res.headers[name] as string | undefined;
+      return [res.statusCode, header('content-length'), header('content-range'), header('x-regcache-cache')];
+    };
+    expect(await head('bytes=10-19')).toEqual([206, '10', 'bytes 10-19/30000', 'pass']);
+    expect((await head('bytes=30000-'))[0]).toBe(416);
+    await getBlob(url);
+    await expectStored(cache, blob.digest);
+    expect(await head('bytes=10-19')).toEqual([206, '10', 'bytes 10-19/30000', 'hit']);
+  });
+
   it('serves a range of a blob being filled as soon as it has arrived', async () => {
     const { upstream, proxy, cache } = fx();
     const blob = randomBlob(4 * MiB);
