@@ -46,18 +46,18 @@ function acceptOf(parts: CacheParts, header: string | string[] | undefined): rea
 
 export async function handleManifest(parts: CacheParts, rs: RequestState, reference: Reference): Promise<void> {
   const accept = acceptOf(parts, rs.req.headers.accept);
-  if (reference.kind === 'digest') return byDigest(parts, rs, reference.digest, accept);
+  if (reference.kind === 'digest') return byDigest(parts, rs, reference.digest);
   return byTag(parts, rs, reference.tag, accept);
 }
 
-async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest, accept: readonly AcceptEntry[]): Promise<void> {
+async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest): Promise<void> {
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'manifests');
     if (await serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER)) return;
   }
-  if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, accept);
   // By digest there is nothing to pick: the content, whatever the Accept (as when it is stored).
+  if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, []);
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'digest', digest }, EVERY_MANIFEST_TYPE);
   parts.stats.add('misses', rs.upstream.config.name);
   // Replayed only once stored: a manifest the disk refused is fetched again (and stored) next time.

@@ -130,6 +130,9 @@ describe('a manifest list, and clients that cannot take lists', () => {
     const byDigest = await fetch(`${path}/${other.digest}`, { headers: { accept: DOCKER_ONLY } });
     await byDigest.arrayBuffer();
     expect([byDigest.status, byDigest.headers.get('docker-content-digest')]).toEqual([200, other.digest]);
+    const third = await pushTinyImage(upstream, 'lists/oci-only', 'v3');
+    const headByDigest = await fetch(`${path}/${third.digest}`, { method: 'HEAD', headers: { accept: DOCKER_ONLY } });
+    expect([headByDigest.status, headByDigest.headers.get('docker-content-digest')]).toEqual([200, third.digest]);
   });
 
   it('takes an Accept that names no manifest type as none: the cached tag, with the upstream down too', async () => {
