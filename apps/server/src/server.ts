@@ -23,6 +23,8 @@ export interface RunningServer {
   /** Front threads replaying hot manifest answers beside the main thread (front/front-threads.ts). */
   readonly frontThreads: number;
   close(deadlineMs?: number): Promise<void>;
+  /** During close(): cut the connections left now rather than at the deadline (a second signal). */
+  cutNow(reason: string): void;
 }
 
 export async function startServer(config: RegcacheConfig, logger: Logger): Promise<RunningServer> {
@@ -48,7 +50,7 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     throw error;
   }
   const fronts = mainFront === undefined ? NO_FRONTS : await startFrontThreads(server, mainFront, loads, cache, config, logger);
-  let closing: Promise<void> | undefined;
+  let closing: Shutdown | undefined;
   return {
     cache,
     address,
@@ -57,10 +59,17 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     close(deadlineMs = 30_000) {
       draining.on = true;
       mainFront?.close();
-      closing ??= shutdown([server, adminServer], [fronts.stop(), mainFront?.drained() ?? Promise.resolve()], cache, deadlineMs);
-      return closing;
+      closing ??= shutdown([server, adminServer], [fronts.stop(), mainFront?.drained() ?? Promise.resolve()], cache, deadlineMs, logger);
+      return closing.done;
     },
+    cutNow: (reason) => closing?.cut(reason),
   };
+}
+
+interface Shutdown {
+  done: Promise<void>;
+  /** Closes every connection left now, once, saying why and how many. */
+  cut(reason: string): void;
 }
 
 const NO_FRONTS: FrontThreads = { count: 0, stop: () => Promise.resolve() };
@@ -77,7 +86,22 @@ function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMes
 }
 
 /** `fronts`: the front threads' stop and the connections the main thread's replay loop gave node:http (which server.close() does not count). */
-async function shutdown(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number): Promise<void> {
+function shutdown(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number, logger: Logger): Shutdown {
+  let cutting = false;
+  const cut = (reason: string): void => {
+    if (cutting) return;
+    cutting = true;
+    const counts = servers.map((server) => new Promise<number>((resolve) => server.getConnections((error, n) => resolve(error ? 0 : n))));
+    void Promise.all(counts).then((ns) => {
+      const left = ns.reduce((sum, n) => sum + n, 0);
+      logger.warn({ reason, connections: left }, `shutdown: cutting the ${left} connections left (${reason})`);
+      for (const server of servers) server.closeAllConnections();
+    });
+  };
+  return { done: drain(servers, fronts, cache, deadlineMs, cut), cut };
+}
+
+async function drain(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number, cut: (reason: string) => void): Promise<void> {
   const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
   // The fronts' last credits must reach the store before it closes.
   closed.push(...fronts);
@@ -86,9 +110,7 @@ async function shutdown(servers: Server[], fronts: Array<Promise<void>>, cache: 
   };
   sweepIdle();
   const sweep = setInterval(sweepIdle, IDLE_SWEEP_MS);
-  const timer = setTimeout(() => {
-    for (const server of servers) server.closeAllConnections();
-  }, deadlineMs);
+  const timer = setTimeout(() => cut(`limits.shutdownTimeout of ${deadlineMs} ms passed`), deadlineMs);
   await Promise.all(closed);
   clearInterval(sweep);
   clearTimeout(timer);

@@ -26,13 +26,28 @@ async function startWith(data: string, upstreamUrl: string, shutdownTimeout: str
   return runServer(['--config', config]);
 }
 
-/** SIGTERM; resolves with the exit code and how long the process took to exit. */
-async function terminate(server: ServerProcess): Promise<{ code: number | null; afterMs: number }> {
+/** A signal (SIGTERM by default; `again` a moment after the first); resolves with the exit code and how long the process took to exit. */
+async function terminate(server: ServerProcess, signal: NodeJS.Signals = 'SIGTERM', again?: NodeJS.Signals): Promise<{ code: number | null; afterMs: number }> {
   const started = Date.now();
   const exited = once(server.child, 'exit') as Promise<[number | null]>;
-  server.child.kill('SIGTERM');
+  server.child.kill(signal);
+  if (again !== undefined) {
+    await expect.poll(() => server.lines.some((l) => String(l.msg).startsWith('shutting down')), { timeout: 5000 }).toBe(true);
+    server.child.kill(again);
+  }
   const [code] = await exited;
   return { code, afterMs: Date.now() - started };
+}
+
+/** The store `data` verifies and opens with nothing to recover (closed cleanly). */
+async function expectCleanStore(data: string): Promise<void> {
+  const store = await createBlobStore({ root: data });
+  try {
+    const report = await store.check({ rehash: true });
+    expect({ corrupt: report.corrupt, missing: report.missingFiles, unindexed: report.unindexedFiles }).toEqual({ corrupt: [], missing: [], unindexed: [] });
+  } finally {
+    await store.close();
+  }
 }
 
 describe('SIGTERM during pulls', () => {
@@ -104,12 +119,40 @@ describe('SIGTERM during pulls', () => {
     expect(code).toBe(0);
     expect(afterMs).toBeLessThan(4000);
     expect(got === undefined || got.broken || got.bytes < slow.size).toBe(true);
-    const store = await createBlobStore({ root: data });
-    try {
-      const report = await store.check({ rehash: true });
-      expect({ corrupt: report.corrupt, missing: report.missingFiles, unindexed: report.unindexedFiles }).toEqual({ corrupt: [], missing: [], unindexed: [] });
-    } finally {
-      await store.close();
-    }
+    expect(server.lines.some((l) => String(l.msg).startsWith('shutdown: cutting the') && String(l.reason).includes('limits.shutdownTimeout'))).toBe(true);
+    await expectCleanStore(data);
+  }, 60_000);
+
+  it.each([
+    ['SIGTERM', 'SIGTERM'],
+    ['SIGINT', 'SIGINT'],
+  ] as const)('%s then %s: the second cuts the pull left at once, exits 0, and the store closes cleanly', async (first, second) => {
+    const data = await tempDir('term-twice');
+    const server = await startWith(data, proxy.url, '20s');
+    proxy.setFault({ kind: 'trickle', bytesPerSecond: 2 * MiB });
+    const pull = hashedGet(`http://${server.address}/v2/term/blobs/blobs/${slow.digest}`, { agent });
+    await sleep(500);
+    const { code, afterMs } = await terminate(server, first, second);
+    proxy.setFault({ kind: 'none' });
+    const got = await pull.catch(() => undefined);
+    expect(code).toBe(0);
+    expect(afterMs).toBeLessThan(5000);
+    expect(got === undefined || got.broken || got.bytes < slow.size).toBe(true);
+    expect(server.lines.some((l) => String(l.msg).startsWith('shutdown: cutting the') && l.reason === `a second ${second}`)).toBe(true);
+    await expectCleanStore(data);
+  }, 60_000);
+
+  it('SIGHUP shuts down like SIGTERM: the pull in flight finishes, exit 0, and the log says it', async () => {
+    const data = await tempDir('term-hup');
+    const server = await startWith(data, proxy.url, '20s');
+    proxy.setFault({ kind: 'trickle', bytesPerSecond: 8 * MiB });
+    const pull = hashedGet(`http://${server.address}/v2/term/blobs/blobs/${slow.digest}`, { agent });
+    await sleep(300);
+    const { code } = await terminate(server, 'SIGHUP');
+    proxy.setFault({ kind: 'none' });
+    expect(code).toBe(0);
+    expect((await pull).digest).toBe(slow.digest);
+    expect(server.lines.some((l) => l.signal === 'SIGHUP' && String(l.msg).includes('does not reload its config'))).toBe(true);
+    await expectCleanStore(data);
   }, 60_000);
 });
