@@ -1,5 +1,5 @@
 /** A verb of `regcache-admin`: a subcommand with the global flags every verb takes. */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { lacksUnit, parseDurationMs, parseSizeBytes } from '@regcache/proxy-core';
 
 export function verb(program: Command, nameAndArgs: string, description: string): Command {
@@ -7,7 +7,8 @@ export function verb(program: Command, nameAndArgs: string, description: string)
     .command(nameAndArgs)
     .description(description)
     .option('-c, --config <file>', 'the server config file (YAML or JSON): finds the store and the admin endpoint')
-    .option('-d, --data <dir>', 'the data directory (default ./data)')
+    // One or the other: with both, the config's admin endpoint would answer for its own store, not the one --data names.
+    .addOption(new Option('-d, --data <dir>', 'the data directory (default ./data)').conflicts('config'))
     .option('--json', 'machine-readable output');
 }
 

@@ -63,6 +63,8 @@ describe('bad arguments exit 2 with the reason', () => {
     [['warm', 'alpine', '--platform', 'linux'], '--platform must be os/arch'],
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['stats', '--config', '/nonexistent/regcache.yaml'], 'cannot read /nonexistent/regcache.yaml'],
+    [['stats', '--config', '/etc/regcache.yaml', '--data', '/tmp/other'], "option '-d, --data <dir>' cannot be used with option '-c, --config <file>'"],
+    [['gc', '--data', '/tmp/other', '--max-size', '1GiB', '--config', '/etc/regcache.yaml'], 'cannot be used with option'],
   ])('%j', async (args, message) => {
     const result = await runCli(args);
     expect(result.code, result.stderr).toBe(2);
