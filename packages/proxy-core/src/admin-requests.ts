@@ -42,12 +42,20 @@ export function verifyRequest(body: JsonObject): VerifyOptions {
   return { sample: typeof sample === 'number' ? sample : undefined, repair: optionalBoolean(body, 'repair') };
 }
 
+/** Longest image reference taken (a 255-character name, a registry host and a digest fit well inside). */
+const MAX_REFERENCE_LENGTH = 1024;
+
+/** The list of references; an entry that cannot be one is named by its place and why. */
 function imageList(body: JsonObject): string[] {
   const { images } = body;
-  if (!Array.isArray(images) || images.length === 0 || !images.every((i): i is string => typeof i === 'string' && i.length > 0 && i.length < 1024)) {
-    throw new OperationInputError('"images" must be a non-empty list of image references');
-  }
-  return images;
+  if (!Array.isArray(images) || images.length === 0) throw new OperationInputError('"images" must be a non-empty list of image references');
+  images.forEach((image: unknown, i) => {
+    const which = images.length === 1 ? 'the image reference' : `image reference ${i + 1} of ${images.length}`;
+    if (typeof image !== 'string') throw new OperationInputError(`${which} must be a string`);
+    if (image.trim() === '') throw new OperationInputError(`${which} is empty`);
+    if (image.length > MAX_REFERENCE_LENGTH) throw new OperationInputError(`${which} is ${image.length} characters long; a repository name is at most 255`);
+  });
+  return images as string[];
 }
 
 export function warmRequest(body: JsonObject): WarmOptions {

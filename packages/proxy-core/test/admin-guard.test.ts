@@ -4,7 +4,8 @@
  * Host that is not a loopback name (DNS rebinding). A refused POST /rm forgets nothing. The
  * CLI's own requests, curl's and a scraper's are answered as before, over TCP and a unix socket.
  * And an operation that fails on its input before it has sent anything gets a 400 with a JSON
- * error, as a bad body does, rather than a 200 whose stream holds the error.
+ * error, as a bad body does, rather than a 200 whose stream holds the error; a bad image reference
+ * is named by its place and why.
  */
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -102,6 +103,20 @@ describe('admin API guard against web pages', () => {
       const answer = await ask({ port }, 'POST', path, { host: `127.0.0.1:${port}`, 'content-type': 'application/json' }, JSON.stringify(body));
       expect([path, answer.status]).toEqual([path, 400]);
       expect(JSON.parse(answer.body)).toMatchObject({ error: { kind: 'input' } });
+    }
+  });
+
+  it('names the image reference it cannot take, and why', async () => {
+    const cases: Array<[unknown[], string]> = [
+      [[''], 'the image reference is empty'],
+      [['guard/app:v1', '  '], 'image reference 2 of 2 is empty'],
+      [[`guard/${'x'.repeat(1100)}:1`], 'the image reference is 1108 characters long; a repository name is at most 255'],
+      [['guard/app:v1', 7], 'image reference 2 of 2 must be a string'],
+      [[], '"images" must be a non-empty list of image references'],
+    ];
+    for (const [images, message] of cases) {
+      const answer = await ask({ port }, 'POST', '/rm', { host: `127.0.0.1:${port}`, 'content-type': 'application/json' }, JSON.stringify({ images }));
+      expect([answer.status, (JSON.parse(answer.body) as { error: { message: string } }).error.message]).toEqual([400, message]);
     }
   });
 });
