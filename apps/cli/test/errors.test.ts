@@ -95,6 +95,18 @@ describe('bad arguments exit 2 with the reason', () => {
     const ls = await runCli(['ls', 'Not A Name', '--data', data]);
     expect(ls.code).toBe(2);
     expect(ls.stderr).toContain('not a repository name');
+    // Filters that could never match: a tag or digest, capitals in the repository's name.
+    for (const [filter, why] of [
+      ['docker.io/team/a:v1', 'without a tag or digest'],
+      [`docker.io/team/a@sha256:${'a'.repeat(64)}`, 'without a tag or digest'],
+      ['docker.io/team/A', 'repository names are lowercase'],
+    ]) {
+      const result = await runCli(['ls', filter as string, '--data', data]);
+      expect([filter, result.code]).toEqual([filter, 2]);
+      expect(result.stderr).toContain(why);
+    }
+    // A host with a port is a name, not a tag.
+    expect((await runCli(['ls', 'localhost:5000/team/a', '--data', data])).code).toBe(0);
   });
 });
 

@@ -71,8 +71,23 @@ function matches(info: RepositoryInfo, filter: string | undefined): boolean {
   return info.name === filter || info.name.startsWith(`${filter}/`) || info.repository === filter;
 }
 
+/**
+ * A filter that could never match a cached repository is a mistake to say, not an empty answer:
+ * one with a tag or digest (`ls` lists a repository's tags itself), or with capitals past its
+ * first component (repository names are lowercase; an upstream's name, first, may not be).
+ */
+function checkFilter(filter: string): void {
+  const usage = '(use e.g. docker.io/library/alpine)';
+  if (filter.includes('@') || filter.lastIndexOf(':') > filter.lastIndexOf('/')) {
+    throw new OperationInputError(`not a repository name: "${filter}": ls lists a repository's tags itself; name the repository without a tag or digest ${usage}`);
+  }
+  if (!FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" ${usage}`);
+  const slash = filter.indexOf('/');
+  if (slash >= 0 && /[A-Z]/.test(filter.slice(slash))) throw new OperationInputError(`not a repository name: "${filter}": repository names are lowercase ${usage}`);
+}
+
 export async function listInventory(store: BlobStore, filter?: string): Promise<Inventory> {
-  if (filter !== undefined && !FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" (use e.g. docker.io/library/alpine)`);
+  if (filter !== undefined) checkFilter(filter);
   const wanted = filter?.replace(/\/+$/, '');
   const metas = await collectStoredMetas(store);
   const repos = new Map<string, RepositoryInfo>();
