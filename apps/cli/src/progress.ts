@@ -53,3 +53,18 @@ export function createProgress(label: string, stream: NodeJS.WriteStream = proce
     },
   };
 }
+
+/**
+ * Runs `operation` with a progress display and ends the display however the operation ends. On
+ * a terminal the bar has no newline until finish(): an operation that failed midway (a server
+ * that broke off, an error line in its stream) must not leave it open, or the error message —
+ * and then the shell prompt — lands on the bar's line.
+ */
+export async function withProgress<T>(label: string, operation: (progress: Progress) => Promise<T>, stream: NodeJS.WriteStream = process.stderr): Promise<T> {
+  const progress = createProgress(label, stream);
+  try {
+    return await operation(progress);
+  } finally {
+    progress.finish();
+  }
+}

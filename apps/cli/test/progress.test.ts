@@ -1,6 +1,6 @@
 /** The progress display: a redrawn bar on a terminal, a plain line per tenth of the way otherwise. */
 import { describe, expect, it } from 'vitest';
-import { createProgress } from '../src/progress.js';
+import { createProgress, withProgress } from '../src/progress.js';
 
 function sink(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   let text = '';
@@ -30,5 +30,16 @@ describe('createProgress', () => {
     expect(lines).toHaveLength(11);
     expect(lines.at(-1)).toBe('verify  100/100 (100%)');
     expect(out.text()).not.toContain('\r');
+  });
+
+  it('ends the bar when the operation fails midway, so what is printed next starts on a line of its own', async () => {
+    const out = sink(true);
+    const failing = withProgress('gc: removing', async (progress) => {
+      progress.update({ done: 1, total: 6, bytes: 561 });
+      throw new Error('the server failed: disk on fire');
+    }, out.stream);
+    await expect(failing).rejects.toThrow('disk on fire');
+    expect(out.text()).toContain('gc: removing  1/6  561 B');
+    expect(out.text().endsWith('\n')).toBe(true);
   });
 });

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatBytes, type GcItem, type GcResult } from '@regcache/proxy-core';
 import { ageArg, sizeArg, verb } from '../command.js';
 import { clip, formatTime, plural, printJson, shortDigest } from '../format.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { renderTable } from '../table.js';
 import { withTarget, type GlobalFlags } from '../target.js';
 
@@ -46,9 +46,8 @@ export function registerGc(program: Command): void {
     .option('--max-age <age>', 'also remove what was not used for this long, e.g. 30d', ageArg)
     .option('--dry-run', 'list what would go and how much it frees; change nothing')
     .action(async (flags: GcFlags) => {
-      const progress = createProgress(flags.dryRun ? 'gc (dry run)' : 'gc: removing');
-      const result = await withTarget(flags, ({ ops }) => ops.gc({ maxSize: flags.maxSize, maxAge: flags.maxAge, dryRun: flags.dryRun === true }, (p) => progress.update(p)));
-      progress.finish();
+      const opts = { maxSize: flags.maxSize, maxAge: flags.maxAge, dryRun: flags.dryRun === true };
+      const result = await withProgress(flags.dryRun ? 'gc (dry run)' : 'gc: removing', (progress) => withTarget(flags, ({ ops }) => ops.gc(opts, (p) => progress.update(p))));
       if (flags.json) printJson(result);
       else process.stdout.write(formatGc(result));
     });

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { formatBytes, type NamedImage, type RemoveResult } from '@regcache/proxy-core';
 import { verb } from '../command.js';
 import { plural, printJson, shortDigest } from '../format.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { renderTable } from '../table.js';
 import { withTarget, type GlobalFlags } from '../target.js';
 
@@ -49,10 +49,8 @@ export function registerRm(program: Command): void {
     .option('--purge', 'also delete their blobs from disk (not those another cached image uses)')
     .option('--dry-run', 'show what would be forgotten and deleted; change nothing')
     .action(async (images: string[], flags: RmFlags) => {
-      const progress = createProgress(flags.dryRun ? 'rm (dry run)' : 'rm: deleting');
       const opts = { images, allTags: flags.allTags === true, purge: flags.purge === true, dryRun: flags.dryRun === true };
-      const result = await withTarget(flags, ({ ops }) => ops.remove(opts, (p) => progress.update(p)));
-      progress.finish();
+      const result = await withProgress(flags.dryRun ? 'rm (dry run)' : 'rm: deleting', (progress) => withTarget(flags, ({ ops }) => ops.remove(opts, (p) => progress.update(p))));
       if (flags.json) printJson(result);
       else process.stdout.write(formatRm(result));
       if (result.notFound.length > 0) process.exitCode = 1;

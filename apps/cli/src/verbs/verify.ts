@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { formatBytes, type VerifyResult } from '@regcache/proxy-core';
 import { countArg, verb } from '../command.js';
 import { plural, printJson } from '../format.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 import { withTarget, type GlobalFlags } from '../target.js';
 
 interface VerifyFlags extends GlobalFlags {
@@ -34,9 +34,8 @@ export function registerVerify(program: Command): void {
     .option('--sample <n>', 're-hash only N blobs chosen at random', countArg)
     .option('--repair', 'remove corrupt blobs (and fix index entries without files, stray and temp files)')
     .action(async (flags: VerifyFlags) => {
-      const progress = createProgress('verify');
-      const result = await withTarget(flags, ({ ops }) => ops.verify({ sample: flags.sample, repair: flags.repair === true }, (p) => progress.update(p)));
-      progress.finish();
+      const opts = { sample: flags.sample, repair: flags.repair === true };
+      const result = await withProgress('verify', (progress) => withTarget(flags, ({ ops }) => ops.verify(opts, (p) => progress.update(p))));
       if (flags.json) printJson(result);
       else process.stdout.write(formatVerify(result));
       if (!result.ok) process.exitCode = 1;

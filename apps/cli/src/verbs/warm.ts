@@ -8,7 +8,7 @@ import { InvalidArgumentError } from 'commander';
 import { formatBytes, parsePlatform, type WarmProgress, type WarmResult } from '@regcache/proxy-core';
 import { verb } from '../command.js';
 import { printJson } from '../format.js';
-import { createProgress } from '../progress.js';
+import { withProgress, type ProgressUpdate } from '../progress.js';
 import { renderTable } from '../table.js';
 import { withTarget, type GlobalFlags } from '../target.js';
 
@@ -23,6 +23,10 @@ function platformArg(value: string): string {
     throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
   }
   return value;
+}
+
+function toUpdate(p: WarmProgress): ProgressUpdate {
+  return { done: p.done, total: p.total, bytes: p.bytes, totalBytes: p.totalBytes };
 }
 
 export function formatWarm(r: WarmResult): string {
@@ -43,10 +47,8 @@ export function registerWarm(program: Command): void {
   verb(program, 'warm <images...>', 'pre-pull images into the cache (e.g. docker.io/library/alpine:3.20)')
     .option('--platform <os/arch>', 'only this platform of a multi-platform image, e.g. linux/arm64', platformArg)
     .action(async (images: string[], flags: WarmFlags) => {
-      const progress = createProgress('warm');
-      const update = (p: WarmProgress): void => progress.update({ done: p.done, total: p.total, bytes: p.bytes, totalBytes: p.totalBytes });
-      const result = await withTarget(flags, ({ ops }) => ops.warm({ images, platform: flags.platform }, update), { create: true });
-      progress.finish();
+      const opts = { images, platform: flags.platform };
+      const result = await withProgress('warm', (progress) => withTarget(flags, ({ ops }) => ops.warm(opts, (p) => progress.update(toUpdate(p))), { create: true }));
       if (flags.json) printJson(result);
       else process.stdout.write(formatWarm(result));
       if (result.failed.length > 0) process.exitCode = 1;
