@@ -99,7 +99,9 @@ describe('bad arguments exit 2 with the reason', () => {
     for (const [filter, why] of [
       ['docker.io/team/a:v1', 'without a tag or digest'],
       [`docker.io/team/a@sha256:${'a'.repeat(64)}`, 'without a tag or digest'],
-      ['docker.io/team/A', 'repository names are lowercase'],
+      ['docker.io/team/A', 'names are lowercase'],
+      ['Docker.io/team/a', 'names are lowercase'],
+      ['', 'the argument is empty'],
     ]) {
       const result = await runCli(['ls', filter as string, '--data', data]);
       expect([filter, result.code]).toEqual([filter, 2]);

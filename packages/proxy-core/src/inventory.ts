@@ -73,17 +73,17 @@ function matches(info: RepositoryInfo, filter: string | undefined): boolean {
 
 /**
  * A filter that could never match a cached repository is a mistake to say, not an empty answer:
- * one with a tag or digest (`ls` lists a repository's tags itself), or with capitals past its
- * first component (repository names are lowercase; an upstream's name, first, may not be).
+ * an empty one, one with a tag or digest (`ls` lists a repository's tags itself), or one with
+ * capitals (repository names are lowercase, and so are upstream names: config.ts).
  */
 function checkFilter(filter: string): void {
   const usage = '(use e.g. docker.io/library/alpine)';
+  if (filter.trim() === '') throw new OperationInputError(`not a repository name: the argument is empty ${usage}`);
   if (filter.includes('@') || filter.lastIndexOf(':') > filter.lastIndexOf('/')) {
     throw new OperationInputError(`not a repository name: "${filter}": ls lists a repository's tags itself; name the repository without a tag or digest ${usage}`);
   }
+  if (/[A-Z]/.test(filter)) throw new OperationInputError(`not a repository name: "${filter}": names are lowercase ${usage}`);
   if (!FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" ${usage}`);
-  const slash = filter.indexOf('/');
-  if (slash >= 0 && /[A-Z]/.test(filter.slice(slash))) throw new OperationInputError(`not a repository name: "${filter}": repository names are lowercase ${usage}`);
 }
 
 export async function listInventory(store: BlobStore, filter?: string): Promise<Inventory> {
