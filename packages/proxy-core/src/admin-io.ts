@@ -82,14 +82,20 @@ export async function streamOperation(res: ServerResponse, run: (progress: (p: u
     if (res.writable) res.write(`${JSON.stringify(value)}\n`);
   };
   let last = 0;
+  /** The latest report the throttle held back: sent before the result, so a client's bar ends where the work did. */
+  let held: { p: unknown } | undefined;
   const progress = (p: unknown): void => {
     const now = Date.now();
+    held = { p };
     if (now - last < PROGRESS_INTERVAL_MS) return;
     last = now;
+    held = undefined;
     line({ progress: p });
   };
   try {
-    line({ result: await run(progress) });
+    const result = await run(progress);
+    if (held !== undefined) line({ progress: held.p });
+    line({ result });
   } catch (error) {
     const description = describe(error);
     if (!res.headersSent) return sendAdminError(res, description);

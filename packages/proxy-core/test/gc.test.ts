@@ -53,6 +53,8 @@ describe('gc under a size budget', () => {
     expect(result.removed.every((r) => r.reason === 'size')).toBe(true);
     expect(result).toMatchObject({ dryRun: false, skippedInUse: 0, tempFiles: 0, tagsRemoved: 1 });
     expect(progress.length).toBeGreaterThan(0);
+    // The last report before the result is where the work ended, whatever the throttle held back.
+    expect(progress[progress.length - 1]).toMatchObject({ done: result.removed.length, total: result.removed.length });
     expect((await admin.get<StatsReport>('/stats')).body.sizeBytes).toBe(budget);
 
     upstream.resetRequests();
