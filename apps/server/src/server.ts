@@ -9,11 +9,13 @@
  * are closed as soon as they fall idle.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { adminEndpoint, createRegistryCache, parseListen, type Logger, type RegcacheConfig, type RegistryCache } from '@regcache/proxy-core';
 import { createLoads } from './front/balance.js';
 import { frontThreadCount, rawFrontsApply, startFrontThreads, type FrontThreads } from './front/front-threads.js';
 import { installMainFront } from './front/main-front.js';
 import { createPublicServer, listenOn } from './listen.js';
+import { countOpen, trackConnections, trackHandlers, type Handlers } from './in-flight.js';
 
 export interface RunningServer {
   readonly cache: RegistryCache;
@@ -32,8 +34,11 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
   const admin = adminEndpoint(config);
   const cache = await createRegistryCache(config, { logger, reclaimMemory: youngGenerationGc() });
   const draining = { on: false };
-  const server = await createPublicServer(config, lastWhileDraining(draining, cache.handler));
-  const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, cache.adminHandler));
+  const handlers = trackHandlers();
+  const server = await createPublicServer(config, lastWhileDraining(draining, handlers.wrap(cache.handler)));
+  const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, handlers.wrap(cache.adminHandler)));
+  // Before the main front takes node's connection listener (in-flight.ts).
+  const connections = [trackConnections(server), trackConnections(adminServer)];
   // Where the fronts may run, the main thread reads its connections' hot requests itself too (main-front.ts).
   // Connections are spread over the main thread and the fronts (front/balance.ts).
   const loads = createLoads(1 + frontThreadCount(config));
@@ -59,7 +64,7 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
     close(deadlineMs = 30_000) {
       draining.on = true;
       mainFront?.close();
-      closing ??= shutdown([server, adminServer], [fronts.stop(), mainFront?.drained() ?? Promise.resolve()], cache, deadlineMs, logger);
+      closing ??= shutdown({ servers: [server, adminServer], connections, handlers, fronts: [fronts.stop(), mainFront?.drained() ?? Promise.resolve()] }, cache, deadlineMs, logger);
       return closing.done;
     },
     cutNow: (reason) => closing?.cut(reason),
@@ -77,6 +82,23 @@ const NO_FRONTS: FrontThreads = { count: 0, stop: () => Promise.resolve() };
 /** How often a closing server looks for connections that fell idle. */
 const IDLE_SWEEP_MS = 100;
 
+/**
+ * How long the handlers of requests cut may take to return once their connections are gone,
+ * before the store closes: each then logs its request line and adds its counters. A blob sent
+ * by sendfile sees its cut within 100 ms (the sender thread's wake-up); without this wait the
+ * store closed first and the process exited before the line was written.
+ */
+const HANDLERS_GRACE_MS = 1000;
+
+/** What a shutdown drains: the servers, the connections node:http serves on them (in-flight.ts), the handlers' calls, and the fronts. */
+interface Draining {
+  readonly servers: Server[];
+  readonly connections: ReadonlyArray<ReadonlySet<Socket>>;
+  readonly handlers: Handlers;
+  /** The front threads' stop and the connections the main thread's replay loop gave node:http (which server.close() does not count). */
+  readonly fronts: Array<Promise<void>>;
+}
+
 /** While draining, a response is the last on its connection. */
 function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>) {
   return (req: IncomingMessage, res: ServerResponse): void => {
@@ -85,23 +107,19 @@ function lastWhileDraining(draining: { on: boolean }, handler: (req: IncomingMes
   };
 }
 
-/** `fronts`: the front threads' stop and the connections the main thread's replay loop gave node:http (which server.close() does not count). */
-function shutdown(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number, logger: Logger): Shutdown {
+function shutdown(what: Draining, cache: RegistryCache, deadlineMs: number, logger: Logger): Shutdown {
   let cutting = false;
   const cut = (reason: string): void => {
     if (cutting) return;
     cutting = true;
-    const counts = servers.map((server) => new Promise<number>((resolve) => server.getConnections((error, n) => resolve(error ? 0 : n))));
-    void Promise.all(counts).then((ns) => {
-      const left = ns.reduce((sum, n) => sum + n, 0);
-      logger.warn({ reason, connections: left }, `shutdown: cutting the ${left} connections left (${reason})`);
-      for (const server of servers) server.closeAllConnections();
-    });
+    const left = countOpen(what.connections);
+    logger.warn({ reason, connections: left }, `shutdown: cutting the ${left} connection${left === 1 ? '' : 's'} left (${reason})`);
+    for (const server of what.servers) server.closeAllConnections();
   };
-  return { done: drain(servers, fronts, cache, deadlineMs, cut), cut };
+  return { done: drain(what, cache, deadlineMs, cut), cut };
 }
 
-async function drain(servers: Server[], fronts: Array<Promise<void>>, cache: RegistryCache, deadlineMs: number, cut: (reason: string) => void): Promise<void> {
+async function drain({ servers, handlers, fronts }: Draining, cache: RegistryCache, deadlineMs: number, cut: (reason: string) => void): Promise<void> {
   const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
   // The fronts' last credits must reach the store before it closes.
   closed.push(...fronts);
@@ -114,6 +132,7 @@ async function drain(servers: Server[], fronts: Array<Promise<void>>, cache: Reg
   await Promise.all(closed);
   clearInterval(sweep);
   clearTimeout(timer);
+  await handlers.settled(HANDLERS_GRACE_MS);
   await cache.close();
 }
 
