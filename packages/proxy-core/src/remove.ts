@@ -103,7 +103,7 @@ const asRemoved = (m: BlobMeta): RemovedBlob => ({ digest: m.digest, size: m.siz
  * manifests. A manifest is not deleted while a blob of its image is in use: the image stays
  * named, so the purge can be run again for it (the roots returned as `kept`).
  */
-async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: RemoveProgress) => void): Promise<{ removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] }> {
+async function deletePlan(plan: PurgePlan, removeBatch: RemoveBatch, onProgress?: (p: RemoveProgress) => void): Promise<{ removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] }> {
   const roots = new Set(plan.closures.keys());
   const busy = new Set<Digest>(plan.filling);
   const blocked = (root: Digest): boolean => [...(plan.closures.get(root) ?? [])].some((d) => busy.has(d));
@@ -116,7 +116,7 @@ async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: Re
     const step = plan.victims.filter(inStep);
     const batch = step.filter((m) => !(isManifest(m) && held.has(m.digest))).map(asRemoved);
     const report = (p: RemoveProgress): void => onProgress?.({ done: progress.done + p.done, total: plan.victims.length, bytes: progress.bytes + p.bytes });
-    const done = await removeBlobs(deps, batch, deps.onRemoved, report);
+    const done = await removeBatch(batch, report);
     progress.done += step.length;
     progress.bytes += done.removed.reduce((sum, b) => sum + b.size, 0);
     removed.push(...done.removed);
@@ -126,18 +126,17 @@ async function deletePlan(deps: RemoveDeps, plan: PurgePlan, onProgress?: (p: Re
   return { removed, inUse, kept: [...roots].filter(blocked) };
 }
 
+/** Removes a batch (or, in a dry run, says what would go): the blobs gone, and those in use. */
+type RemoveBatch = (batch: RemovedBlob[], report: (p: RemoveProgress) => void) => Promise<{ removed: RemovedBlob[]; inUse: RemovedBlob[] }>;
+
 /**
- * What deletePlan would do now, without doing it: the blobs in use at this moment kept, and
- * the images they belong to kept named — the same answer a real run would give this instant.
+ * A dry run's batch: what removeBlobs would find in use this instant, nothing deleted — so a
+ * dry run goes through deletePlan's own steps and gives the answer a real run would give now.
  */
-function dryRunOf(deps: RemoveDeps, plan: PurgePlan): { removed: RemovedBlob[]; inUse: RemovedBlob[]; kept: Digest[] } {
+function wouldRemove(deps: RemoveDeps): RemoveBatch {
   const inFlight = new Set(deps.inFlight());
-  const busy = new Set([...plan.filling, ...plan.victims.filter((m) => inFlight.has(m.digest) || deps.store.usage.inUse(m.digest)).map((m) => m.digest)]);
-  const kept = [...plan.closures.keys()].filter((root) => [...(plan.closures.get(root) ?? [])].some((d) => busy.has(d)));
-  const held = new Set(kept.flatMap((root) => [...(plan.closures.get(root) ?? [])]));
-  const removed = plan.victims.filter((m) => !busy.has(m.digest) && !(isManifest(m) && held.has(m.digest))).map(asRemoved);
-  const inUse = plan.victims.filter((m) => busy.has(m.digest)).map(asRemoved);
-  return { removed, inUse, kept };
+  const busy = (b: RemovedBlob): boolean => inFlight.has(b.digest) || deps.store.usage.inUse(b.digest);
+  return async (batch) => ({ removed: batch.filter((b) => !busy(b)), inUse: batch.filter(busy) });
 }
 
 /** Forgets `tags` (each once), unless a dry run. */
@@ -164,7 +163,8 @@ async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonl
   const metas = await collectStoredMetas(deps.store);
   const roots = result.images.flatMap((i) => (i.digest === null ? [] : [i.digest]));
   const plan = await planPurge(deps.store, metas, roots, new Set(deps.inFlight()));
-  const done = result.dryRun ? dryRunOf(deps, plan) : await deletePlan(deps, plan, onProgress);
+  const removeBatch: RemoveBatch = result.dryRun ? wouldRemove(deps) : (batch, report) => removeBlobs(deps, batch, deps.onRemoved, report);
+  const done = await deletePlan(plan, removeBatch, result.dryRun ? undefined : onProgress);
   const gone = new Set(done.removed.map((b) => b.digest));
   result.removed = done.removed;
   result.freedBytes = done.removed.reduce((sum, b) => sum + b.size, 0);
