@@ -15,7 +15,12 @@ const HASH = /^\$(2[aby])\$(\d{2})\$([./A-Za-z0-9]{22})([./A-Za-z0-9]{31})$/;
 const MAGIC = Buffer.from('OrpheanBeholderScryDoubt');
 const MAX_KEY_BYTES = 72;
 const MIN_COST = 4;
-const MAX_COST = 20;
+/**
+ * The highest cost accepted. In JavaScript one check takes about 0.4 s at cost 12 and doubles
+ * with each step: 7 s at 16, 14 s at 17 (htpasswd's own maximum) — past what a client waits for
+ * a login. Checks never block the server (see password-checks.ts); this keeps them answerable.
+ */
+export const MAX_BCRYPT_COST = 16;
 
 export interface BcryptHash {
   readonly prefix: string;
@@ -24,30 +29,59 @@ export interface BcryptHash {
   readonly encoded: string;
 }
 
-/** Parses a bcrypt hash string; undefined when it is not one regcache can verify. */
-export function parseBcryptHash(hash: string): BcryptHash | undefined {
+/** Parses a bcrypt hash string; undefined when it is not one, a number (its cost) when its cost is out of range. */
+export function parseBcryptHash(hash: string): BcryptHash | number | undefined {
   const m = HASH.exec(hash);
   if (!m || m[1] === undefined || m[2] === undefined || m[3] === undefined) return undefined;
   const cost = Number(m[2]);
-  if (cost < MIN_COST || cost > MAX_COST) return undefined;
+  if (cost < MIN_COST || cost > MAX_BCRYPT_COST) return cost;
   return { prefix: m[1], cost, salt: decode(m[3], 16), encoded: hash };
 }
 
 /** True when the password matches the hash; constant-time in the comparison of the result. */
 export function bcryptVerify(password: string, hash: BcryptHash): boolean {
-  const computed = Buffer.from(bcryptHash(password, hash.prefix, hash.cost, hash.salt));
-  const expected = Buffer.from(hash.encoded);
-  return computed.length === expected.length && timingSafeEqual(computed, expected);
+  return matches(runToEnd(hashSteps(password, hash.prefix, hash.cost, hash.salt)), hash);
+}
+
+/**
+ * The same check in slices of about `ROUNDS_PER_SLICE` key-schedule rounds (1–2 ms each), with
+ * `pause()` awaited between them: a check at cost 12 takes about half a second of CPU, and a
+ * server doing it in one piece answers nothing else meanwhile, health checks included.
+ */
+export async function bcryptVerifySliced(password: string, hash: BcryptHash, pause: () => Promise<void>): Promise<boolean> {
+  const steps = hashSteps(password, hash.prefix, hash.cost, hash.salt);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done === true) return matches(step.value, hash);
+    await pause();
+  }
 }
 
 /** The full `$2y$CC$salthash` string for a password, salt and cost. */
 export function bcryptHash(password: string, prefix: string, cost: number, salt: Buffer): string {
+  return runToEnd(hashSteps(password, prefix, cost, salt));
+}
+
+const ROUNDS_PER_SLICE = 16;
+
+function matches(computed: string, hash: BcryptHash): boolean {
+  const actual = Buffer.from(computed);
+  const expected = Buffer.from(hash.encoded);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+function runToEnd(steps: Generator<void, string>): string {
+  for (let step = steps.next(); ; step = steps.next()) if (step.done === true) return step.value;
+}
+
+/** bcrypt itself, yielding every `ROUNDS_PER_SLICE` rounds of the expensive key schedule. */
+function* hashSteps(password: string, prefix: string, cost: number, salt: Buffer): Generator<void, string> {
   const key = Buffer.concat([Buffer.from(password, 'utf8'), Buffer.from([0])]).subarray(0, MAX_KEY_BYTES);
   const { p, s } = blowfishInitialState();
   expandKey(p, s, key, salt);
   for (let round = 0; round < 2 ** cost; round++) {
     expandKey(p, s, key);
     expandKey(p, s, salt);
+    if (round % ROUNDS_PER_SLICE === ROUNDS_PER_SLICE - 1) yield;
   }
   const text = new Uint32Array(6);
   for (let i = 0; i < 6; i++) text[i] = MAGIC.readUInt32BE(i * 4);

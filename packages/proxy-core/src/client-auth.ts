@@ -9,11 +9,10 @@
  * Basic, not Bearer, because a Bearer challenge sends docker and skopeo to a token server
  * that regcache does not run.
  *
- * Secrets are compared in constant time (`timingSafeEqual` over SHA-256 digests, so lengths
- * never differ); an unknown user costs the same bcrypt work as a known one. A successful
- * bcrypt check is remembered for a while, keyed by a digest of the credentials, because a pull
- * sends them with every layer and bcrypt is deliberately slow. Failures are logged with the
- * reason and user name, never the secret.
+ * Tokens are compared in constant time (`timingSafeEqual` over SHA-256 digests, so lengths
+ * never differ). Passwords go through `password-checks.ts`: bcrypt in slices, one check at a
+ * time, answers remembered — so a wrong password never stalls the server. Failures are logged
+ * with the reason and user name, never the secret.
  *
  * A connection remembers the one Authorization header that passed on it, so the next request
  * on it sending the same header costs a string comparison instead of parsing and hashing (a
@@ -21,26 +20,29 @@
  * connection, and compared only with what that connection itself sends: its timing tells a
  * client nothing but whether it sent the same header as before.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { bcryptVerify, type BcryptHash } from './bcrypt.js';
 import type { ClientAuthConfig } from './config.js';
 import { ClientAuthError } from './errors.js';
 import { headerValue, rawHeader, REPEATED_HEADER } from './headers.js';
 import { loadHtpasswd, type HtpasswdUsers } from './htpasswd.js';
 import type { Logger } from './logger.js';
+import { createPasswordChecks } from './password-checks.js';
 
 export interface ClientAuth {
   readonly enabled: boolean;
-  /** Returns when the request may proceed; throws `ClientAuthError` otherwise. */
-  check(req: IncomingMessage): void;
-  /** The same decision, quietly: no log line, no throw (the hot path falls back to `check`). */
+  /** Resolves when the request may proceed; rejects with `ClientAuthError` (or `CredentialChecksBusyError`) otherwise. */
+  check(req: IncomingMessage): Promise<void>;
+  /**
+   * The same decision when it needs no password check, quietly: no log line, no throw. False
+   * also when a check would have to run: the hot path then falls back to `check`.
+   */
   allows(req: IncomingMessage): boolean;
 }
 
-const VERIFIED_TTL_MS = 5 * 60_000;
-const MAX_VERIFIED = 10_000;
 const MAX_LOGGED_USER = 64;
+
+type Refusal = { reason: ClientAuthError['reason']; user?: string } | undefined;
 
 type Credentials = { kind: 'basic'; user: string; password: string } | { kind: 'bearer'; token: string };
 
@@ -48,38 +50,52 @@ export async function createClientAuth(config: ClientAuthConfig, logger: Logger)
   const users: HtpasswdUsers = config.htpasswd === undefined ? new Map() : await loadHtpasswd(config.htpasswd);
   const enabled = config.htpasswd !== undefined || config.tokens.length > 0;
   const tokenMatches = createTokenMatcher(config.tokens.map((t) => t.reveal()));
-  const passwordMatches = createPasswordChecker(users);
+  const passwords = createPasswordChecks(users);
 
   const fail = (req: IncomingMessage, reason: ClientAuthError['reason'], user?: string): never => {
     logger.warn({ reason, user: user?.slice(0, MAX_LOGGED_USER), remote: req.socket.remoteAddress }, 'client authentication failed');
     throw new ClientAuthError(reason, config.realm);
   };
 
-  /** Why the request may not proceed (and the user it named), or undefined when it may. */
-  const refusal = (req: IncomingMessage): { reason: ClientAuthError['reason']; user?: string } | undefined => {
+  /**
+   * Why the request may not proceed (undefined when it may), decided at once when it can be;
+   * otherwise `{ user, password }` to check with bcrypt.
+   */
+  const decide = (req: IncomingMessage): Refusal | { check: { user: string; password: string } } => {
     const credentials = parseAuthorization(headerValue(req.headers.authorization));
     if (credentials === 'missing' || credentials === 'malformed') return { reason: credentials };
     if (credentials.kind === 'bearer') return tokenMatches(credentials.token) ? undefined : { reason: 'bad-token' };
-    if (tokenMatches(credentials.password) || passwordMatches(credentials.user, credentials.password)) return undefined;
-    return { reason: users.has(credentials.user) ? 'bad-password' : 'unknown-user', user: credentials.user };
+    if (tokenMatches(credentials.password)) return undefined;
+    const { user, password } = credentials;
+    const known = passwords.known(user, password);
+    if (known === undefined) return { check: { user, password } };
+    return known ? undefined : passwordRefusal(users, user);
   };
 
   const passed = createConnectionMemo();
   return {
     enabled,
-    check(req) {
+    async check(req) {
       if (!enabled || passed.has(req)) return;
-      const refused = refusal(req);
+      let refused = decide(req);
+      if (refused !== undefined && 'check' in refused) {
+        const { user, password } = refused.check;
+        refused = (await passwords.verify(user, password)) ? undefined : passwordRefusal(users, user);
+      }
       if (refused !== undefined) fail(req, refused.reason, refused.user);
       passed.add(req);
     },
     allows(req) {
       if (!enabled || passed.has(req)) return true;
-      if (refusal(req) !== undefined) return false;
+      if (decide(req) !== undefined) return false;
       passed.add(req);
       return true;
     },
   };
+}
+
+function passwordRefusal(users: HtpasswdUsers, user: string): Refusal {
+  return { reason: users.has(user) ? 'bad-password' : 'unknown-user', user };
 }
 
 /** Per connection, the Authorization header that last passed on it (a header sent twice is never remembered). */
@@ -109,20 +125,6 @@ function createTokenMatcher(tokens: readonly string[]): (candidate: string) => b
   };
 }
 
-function createPasswordChecker(users: HtpasswdUsers): (user: string, password: string) => boolean {
-  // Costs the same as a real check when the user is unknown (no user enumeration by timing).
-  const decoy = decoyHash(users);
-  // Keyed with a per-instance secret so the map holds nothing an offline guesser could use.
-  const verified = createVerifiedSet(randomBytes(32));
-  return (user, password) => {
-    if (verified.has(user, password)) return true;
-    const hash = users.get(user);
-    const ok = bcryptVerify(password, hash ?? decoy) && hash !== undefined;
-    if (ok) verified.add(user, password);
-    return ok;
-  };
-}
-
 function parseAuthorization(header: string | undefined): Credentials | 'missing' | 'malformed' {
   if (header === undefined || header.trim() === '') return 'missing';
   const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(header);
@@ -139,29 +141,4 @@ function parseAuthorization(header: string | undefined): Credentials | 'missing'
 
 function sha256(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
-}
-
-/** A well-formed hash nothing matches, at the cost the real entries use. */
-function decoyHash(users: HtpasswdUsers): BcryptHash {
-  const cost = users.values().next().value?.cost ?? 5;
-  const encoded = `$2y$${String(cost).padStart(2, '0')}$${'.'.repeat(53)}`;
-  return { prefix: '2y', cost, salt: randomBytes(16), encoded };
-}
-
-/** Credentials that passed bcrypt recently, by HMAC; bounded, oldest dropped first. */
-function createVerifiedSet(key: Buffer): { has(user: string, password: string): boolean; add(user: string, password: string): void } {
-  const entries = new Map<string, number>();
-  const id = (user: string, password: string): string => createHash('sha256').update(key).update(`${user}\u0000${password}`).digest('hex');
-  return {
-    has(user, password) {
-      const expires = entries.get(id(user, password));
-      return expires !== undefined && expires > Date.now();
-    },
-    add(user, password) {
-      const k = id(user, password);
-      entries.delete(k);
-      entries.set(k, Date.now() + VERIFIED_TTL_MS);
-      if (entries.size > MAX_VERIFIED) entries.delete(entries.keys().next().value ?? k);
-    },
-  };
 }

@@ -124,6 +124,14 @@ export class ClientAuthError extends Error {
   }
 }
 
+/** Too many distinct password checks are waiting (client auth's bcrypt runs one at a time): refused, not queued. */
+export class CredentialChecksBusyError extends Error {
+  override readonly name = 'CredentialChecksBusyError';
+  constructor() {
+    super('too many password checks are waiting; try again in a moment');
+  }
+}
+
 /** The `code` of a LevelDB error (`LEVEL_IO_ERROR`, `LEVEL_CORRUPTION`, …): the store's index failed. */
 function levelErrorCode(error: unknown): string | undefined {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -197,6 +205,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
   if (error instanceof ClientAuthError) {
     return { code: 'UNAUTHORIZED', message: error.message, headers: { 'www-authenticate': basicChallenge(error.realm) } };
   }
+  if (error instanceof CredentialChecksBusyError) return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': '1' } };
   if (error instanceof UpstreamRefusedError) return refusal(error, route);
   if (error instanceof ReferrersUnavailableError) return { code: 'MANIFEST_UNKNOWN', message: error.message };
   if (error instanceof UpstreamRateLimitedError) {

@@ -5,7 +5,7 @@
  * is a configuration error at start, naming the line, never a silent lockout at request time.
  */
 import { readFile } from 'node:fs/promises';
-import { parseBcryptHash, type BcryptHash } from './bcrypt.js';
+import { MAX_BCRYPT_COST, parseBcryptHash, type BcryptHash } from './bcrypt.js';
 import { ConfigError } from './config.js';
 
 export type HtpasswdUsers = ReadonlyMap<string, BcryptHash>;
@@ -29,12 +29,17 @@ export function parseHtpasswd(text: string, source: string): HtpasswdUsers {
     const colon = line.indexOf(':');
     const user = colon > 0 ? line.slice(0, colon) : '';
     const hash = colon > 0 ? parseBcryptHash(line.slice(colon + 1)) : undefined;
-    if (hash === undefined) {
+    if (typeof hash !== 'object') {
       // The line itself is not quoted: it holds a password hash.
-      const message = `${source} line ${index + 1}${user ? ` (user "${user}")` : ''}: not a bcrypt entry (create it with htpasswd -B)`;
-      throw new ConfigError([{ path: 'auth.htpasswd', message }]);
+      const problem = hash === undefined ? 'not a bcrypt entry (create it with htpasswd -B)' : costProblem(hash);
+      throw new ConfigError([{ path: 'auth.htpasswd', message: `${source} line ${index + 1}${user ? ` (user "${user}")` : ''}: ${problem}` }]);
     }
     users.set(user, hash);
   });
   return users;
+}
+
+function costProblem(cost: number): string {
+  if (cost < 4) return `bcrypt cost ${cost} is below 4, the least bcrypt defines`;
+  return `bcrypt cost ${cost} is above ${MAX_BCRYPT_COST}, the most regcache accepts (each login would take ${2 ** (cost - 16) * 7} s or more); recreate it with htpasswd -B -C ${MAX_BCRYPT_COST} or lower`;
 }

@@ -39,7 +39,7 @@ function tokenAuth(token: string): ClientAuth {
   return {
     enabled: true,
     check(req) {
-      if (!allows(req)) throw new ClientAuthError('bad-token', 'regcache');
+      return allows(req) ? Promise.resolve() : Promise.reject(new ClientAuthError('bad-token', 'regcache'));
     },
     allows,
   };

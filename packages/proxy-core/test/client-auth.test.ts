@@ -8,7 +8,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked, skopeoPull, startRegistry, tempDir, type RunningRegistry } from '@regcache/testkit';
-import { bcryptVerify, parseBcryptHash } from '../src/bcrypt.js';
+import { bcryptVerify, bcryptVerifySliced, parseBcryptHash, type BcryptHash } from '../src/bcrypt.js';
 import { ConfigError, loadConfig } from '../src/index.js';
 import { parseHtpasswd } from '../src/htpasswd.js';
 import { startCache, type RunningCache } from './helpers.js';
@@ -17,6 +17,12 @@ import { pushTinyImage, type TinyImage } from './images.js';
 const PASSWORD = 'correct horse battery';
 const TOKEN = 'static-token-8f3a61c2';
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+function bcryptOf(text: string): BcryptHash {
+  const hash = parseBcryptHash(text);
+  if (typeof hash !== 'object') throw new Error(`not a usable bcrypt hash: ${text}`);
+  return hash;
+}
 
 async function htpasswdHash(password: string, cost: number): Promise<string> {
   const { stdout } = await runChecked('htpasswd', ['-nbB', '-C', String(cost), 'u', password]);
@@ -30,24 +36,39 @@ describe('bcrypt verification against htpasswd -B', () => {
     ['ünïcødé ✓', 6],
     ['x'.repeat(100), 4],
   ])('verifies %j (cost %i) and rejects a near miss', async (password, cost) => {
-    const hash = parseBcryptHash(await htpasswdHash(password, cost));
-    expect(hash).toBeDefined();
-    if (hash === undefined) return;
+    const hash = bcryptOf(await htpasswdHash(password, cost));
     expect(bcryptVerify(password, hash)).toBe(true);
     expect(bcryptVerify(`!${password.slice(1)}`, hash)).toBe(false);
+    // In slices, the same answers, with a pause between slices.
+    let pauses = 0;
+    const pause = async (): Promise<void> => void (pauses += 1);
+    expect(await bcryptVerifySliced(password, hash, pause)).toBe(true);
+    expect(await bcryptVerifySliced(`!${password.slice(1)}`, hash, pause)).toBe(false);
+    expect(pauses).toBe(2 * (2 ** cost / 16));
     // Like every bcrypt, only the first 72 bytes count.
     expect(bcryptVerify(`${password}!`, hash)).toBe(Buffer.byteLength(password) >= 72);
   });
 
   it('matches the published $2a$ test vector', () => {
-    const hash = parseBcryptHash('$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW');
-    expect(hash && bcryptVerify('U*U', hash)).toBe(true);
+    expect(bcryptVerify('U*U', bcryptOf('$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW'))).toBe(true);
   });
 
   it('refuses an htpasswd file with a non-bcrypt entry, naming the line', () => {
     expect(() => parseHtpasswd('ok:$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\nold:$apr1$abc$def\n', 'users.htpasswd')).toThrow(
       expect.objectContaining({ constructor: ConfigError, message: expect.stringContaining('users.htpasswd line 2 (user "old")') }),
     );
+  });
+
+  it('refuses a cost regcache could not answer a login at in time, saying which and what to use', () => {
+    // Well-formed hashes (htpasswd -B -C 17 would take seconds to make one).
+    const slow = `$2y$17$${'C'.repeat(53)}`;
+    expect(() => parseHtpasswd(`ok:${bcryptOf('$2a$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW').encoded}\nslow:${slow}\n`, 'users')).toThrow(
+      expect.objectContaining({
+        constructor: ConfigError,
+        message: expect.stringMatching(/auth\.htpasswd.*users line 2 \(user "slow"\): bcrypt cost 17 is above 16.*htpasswd -B -C 16/),
+      }),
+    );
+    expect(bcryptOf(`$2y$16$${'C'.repeat(53)}`).cost).toBe(16);
   });
 });
 
@@ -74,7 +95,8 @@ describe('a regcache with client auth on', () => {
     image = await pushTinyImage(upstream, 'private/app', 'v1');
     const dir = await tempDir('client-auth');
     const htpasswd = join(dir, 'htpasswd');
-    await writeFile(htpasswd, `# pullers\nalice:${await htpasswdHash(PASSWORD, 5)}\n`);
+    // bob's cost makes a check take long enough (≈0.2 s) to see what happens meanwhile.
+    await writeFile(htpasswd, `# pullers\nalice:${await htpasswdHash(PASSWORD, 5)}\nbob:${await htpasswdHash(PASSWORD, 10)}\n`);
     cache = await startCache({ upstreamUrl: upstream.url, auth: { htpasswd, tokens: [TOKEN] } });
     await upstream.settle();
     upstream.resetRequests();
@@ -117,6 +139,29 @@ describe('a regcache with client auth on', () => {
     expect((await status('/v2/', `Bearer ${TOKEN}`)).status).toBe(200);
     expect((await status('/v2/', basic('ci', TOKEN))).status).toBe(200);
   });
+
+  it('answers other requests while a wrong password is being checked', async () => {
+    const order: string[] = [];
+    const wrong = status('/v2/', basic('bob', 'wrong-while-busy')).then((r) => (order.push('wrong password'), r));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const token = await status('/v2/', `Bearer ${TOKEN}`);
+    order.push('token');
+    expect(token.status).toBe(200);
+    expect((await wrong).status).toBe(401);
+    expect(order).toEqual(['token', 'wrong password']);
+  });
+
+  it('refuses password checks beyond those it can queue with 429 and Retry-After, and the rest with 401', async () => {
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => {
+        const res = await fetch(`${cache.url}/v2/`, { headers: { authorization: basic('bob', `flood-${i}`) } });
+        const body = (await res.json()) as { errors: Array<{ code: string }> };
+        return `${res.status} ${body.errors[0]?.code} ${res.headers.get('retry-after')}`;
+      }),
+    );
+    expect(answers.filter((a) => a === '429 TOOMANYREQUESTS 1').length).toBeGreaterThan(0);
+    expect(answers.filter((a) => a !== '429 TOOMANYREQUESTS 1')).toEqual(answers.filter((a) => a.startsWith('401')));
+  }, 30_000);
 
   it('pulls with skopeo --src-creds, and refuses skopeo without them', async () => {
     const pulled = await skopeoPull(`${cache.host}/private/app:v1`, { creds: `alice:${PASSWORD}` });
