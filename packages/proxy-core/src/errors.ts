@@ -13,11 +13,16 @@ export class UpstreamUnavailableError extends Error {
   override readonly name = 'UpstreamUnavailableError';
   constructor(
     readonly upstream: string,
-    readonly reason: 'unreachable' | 'timeout' | 'status' | 'redirects',
+    readonly reason: 'unreachable' | 'timeout' | 'status' | 'redirects' | 'credentials',
     readonly status?: number,
     options?: { cause?: unknown },
   ) {
-    super(`upstream ${upstream} unavailable (${reason}${status === undefined ? '' : ` ${status}`})`, options);
+    super(
+      reason === 'credentials'
+        ? `upstream ${upstream} refused regcache's configured credentials (${status ?? 401}): check its username, password or token`
+        : `upstream ${upstream} unavailable (${reason}${status === undefined ? '' : ` ${status}`})`,
+      options,
+    );
   }
 }
 
@@ -32,7 +37,11 @@ export class UpstreamRateLimitedError extends Error {
   }
 }
 
-/** The upstream answered 401, 403 or 404 (or another 4xx): it refuses or does not have it. */
+/**
+ * The upstream answered 401, 403 or 404 (or another 4xx): it refuses or does not have it. (A
+ * 401 to credentials regcache was configured with is an `UpstreamUnavailableError` instead:
+ * the cache, not the client, is at fault, and what it holds is served meanwhile.)
+ */
 export class UpstreamRefusedError extends Error {
   override readonly name = 'UpstreamRefusedError';
   constructor(
@@ -224,8 +233,11 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
 }
 
 function refusal(error: UpstreamRefusedError, route: RouteKind): OciErrorInfo {
+  // Not 401: the client cannot fix it by authenticating to regcache, which never passes the
+  // client's credentials on. The upstream wants credentials regcache does not have for this
+  // repository — or, as Docker Hub says of a name that does not exist, pretends it does.
   if (error.status === 401) {
-    return { code: 'UNAUTHORIZED', message: 'the upstream requires authorization for this repository' };
+    return { code: 'DENIED', message: `upstream ${error.upstream} refused access to this repository: it needs credentials regcache does not have for it, or it does not exist there` };
   }
   if (error.status === 403) return { code: 'DENIED', message: 'the upstream denied access to this repository' };
   const upstreamCode = error.ociCode as ErrorCode | undefined;

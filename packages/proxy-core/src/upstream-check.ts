@@ -1,15 +1,18 @@
 /**
  * `regcache-admin upstreams`: can each upstream be reached the way fills reach it — its CA, its
  * proxy, its credentials? One `GET /v2/` to each, all at once, through the upstream's own
- * client. A 200, or a 401 (the usual first answer of a registry with token auth), means it
- * speaks the registry API; any other status, or a connection that fails (DNS, refused, a
- * certificate, a proxy's 407, a timeout), is reported with its cause — the check an operator
- * runs after setting `ca` or `proxy`, before the first pull needs it. Each upstream's mirrors
- * are checked the same way, through their own clients, on rows of their own.
+ * client, which answers the upstream's challenge with the configured credentials. A 200 means
+ * it can be used as configured. Credentials it refuses fail the row, saying so — the check an
+ * operator runs after setting a password. Without credentials configured, a 401 (from the
+ * registry or its token realm) still passes, with a note: the upstream speaks the registry API
+ * and may serve public repositories anonymously. Any other status, or a connection that fails
+ * (DNS, refused, a certificate, a proxy's 407, a timeout), is reported with its cause — the
+ * check an operator runs after setting `ca` or `proxy`, before the first pull needs it. Each
+ * upstream's mirrors are checked the same way, through their own clients, on rows of their own.
  */
 import type { UpstreamConfig } from './config.js';
 import type { Upstream } from './context.js';
-import { describeError } from './errors.js';
+import { describeError, UpstreamRefusedError } from './errors.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 export interface UpstreamCheck {
@@ -43,21 +46,29 @@ function about(config: UpstreamConfig, mirrorOf?: string): About {
 export function checkUpstreams(upstreams: readonly Upstream[], timeoutMs = CHECK_TIMEOUT_MS): Promise<UpstreamCheck[]> {
   return Promise.all(
     upstreams.flatMap((upstream) => [
-      checkOne(about(upstream.config), upstream.client, timeoutMs),
-      ...upstream.mirrors.map((mirror) => checkOne(about(mirror.config, upstream.config.name), mirror.client, timeoutMs)),
+      checkOne(about(upstream.config), upstream.config, upstream.client, timeoutMs),
+      ...upstream.mirrors.map((mirror) => checkOne(about(mirror.config, upstream.config.name), mirror.config, mirror.client, timeoutMs)),
     ]),
   );
 }
 
-async function checkOne(about: About, client: UpstreamClient, timeoutMs: number): Promise<UpstreamCheck> {
+const ANONYMOUS = 'it asks for credentials and none are configured: only what it serves anonymously can be pulled';
+
+async function checkOne(about: About, config: UpstreamConfig, client: UpstreamClient, timeoutMs: number): Promise<UpstreamCheck> {
   const started = performance.now();
   const elapsed = (): number => Math.round(performance.now() - started);
+  const anonymous = config.username === undefined && config.token === undefined;
   try {
     const res = await client.request({ method: 'GET', path: '/v2/', signal: AbortSignal.timeout(timeoutMs) });
     await res.body.dump();
-    const ok = res.status === 200 || res.status === 401;
-    return { ...about, ok, status: res.status, ms: elapsed(), ...(ok ? {} : { detail: `the registry API at /v2/ answered ${res.status}` }) };
+    const row = { ...about, status: res.status, ms: elapsed() };
+    if (res.status === 200) return { ...row, ok: true };
+    if (res.status === 401 && anonymous) return { ...row, ok: true, detail: ANONYMOUS };
+    if (res.status === 401) return { ...row, ok: false, detail: 'it refused the configured credentials' };
+    return { ...row, ok: false, detail: `the registry API at /v2/ answered ${res.status}` };
   } catch (error) {
-    return { ...about, ok: false, ms: elapsed(), detail: describeError(error) };
+    // Without credentials, a token realm refusing an anonymous token says the same as a 401.
+    if (error instanceof UpstreamRefusedError && anonymous) return { ...about, ok: true, status: error.status, ms: elapsed(), detail: ANONYMOUS };
+    return { ...about, ok: false, ...(error instanceof UpstreamRefusedError ? { status: error.status } : {}), ms: elapsed(), detail: describeError(error) };
   }
 }

@@ -12,6 +12,12 @@
  * forgotten: the next request goes to the upstream without a token and learns its challenge
  * afresh — the realm may have moved, or the upstream stopped asking for tokens — instead of
  * asking the dead realm first for every request until a restart.
+ *
+ * Configured credentials the upstream refuses — the realm answering 401/403 to them, or a 401
+ * to a request that carried them itself (Basic, or a static token) — are the cache's fault, not
+ * the client's: `UpstreamUnavailableError` with reason `credentials` (so what is cached is served
+ * meanwhile). The refusal is remembered for `REFUSED_MS`: requests in that time fail at once
+ * instead of sending the same wrong password again (registries lock accounts over that).
  */
 import { request, type Dispatcher } from 'undici';
 import { parseWwwAuthenticate, type Challenge } from '@regcache/registry-protocol';
@@ -32,6 +38,8 @@ interface CachedToken {
 /** Tokens are dropped this long before their stated expiry, so a request never carries a dying one. */
 const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_TTL_S = 60;
+/** How long refused credentials are not sent again. */
+const REFUSED_MS = 30_000;
 
 export interface UpstreamAuth {
   /** The Authorization header to send for a scope, fetching a token if the scheme is known to be Bearer. */
@@ -40,6 +48,12 @@ export interface UpstreamAuth {
   challenged(headerValue: string | string[] | undefined, scope: string | undefined): boolean;
   /** Forget a token the upstream rejected. */
   invalidate(scope: string | undefined): void;
+  /**
+   * For a 401 that stands after the challenge was answered: the credentials-refused error when
+   * the request carried regcache's own credentials and the challenge does not say they merely
+   * lack this scope; undefined when the 401 is about the repository.
+   */
+  refusedOwn(headerValue: string | string[] | undefined): UpstreamUnavailableError | undefined;
 }
 
 export function createUpstreamAuth(opts: {
@@ -52,6 +66,16 @@ export function createUpstreamAuth(opts: {
   const tokens = new Map<string, CachedToken>();
   const inflight = new Map<string, Promise<CachedToken>>();
   let challenge: Challenge | undefined;
+  let refused: { error: UpstreamUnavailableError; until: number } | undefined;
+
+  const refuse = (status: number): UpstreamUnavailableError => {
+    const error = new UpstreamUnavailableError(opts.upstream, 'credentials', status);
+    refused = { error, until: Date.now() + REFUSED_MS };
+    return error;
+  };
+  const stillRefused = (): void => {
+    if (refused !== undefined && refused.until > Date.now()) throw refused.error;
+  };
 
   const basicHeader = (): string | undefined => {
     if (credentials.username === undefined) return undefined;
@@ -68,7 +92,7 @@ export function createUpstreamAuth(opts: {
       const asked = challenge;
       pending = fetchToken(scope, signal)
         .catch((error: unknown) => {
-          if (error instanceof UpstreamUnavailableError && challenge === asked) challenge = undefined;
+          if (error instanceof UpstreamUnavailableError && error.reason !== 'credentials' && challenge === asked) challenge = undefined;
           throw error;
         })
         .finally(() => inflight.delete(key));
@@ -97,6 +121,7 @@ export function createUpstreamAuth(opts: {
     if (res.statusCode !== 200) {
       await res.body.dump();
       if (res.statusCode >= 500) throw new UpstreamUnavailableError(opts.upstream, 'status', res.statusCode);
+      if (basic !== undefined) throw refuse(res.statusCode);
       throw new UpstreamRefusedError(opts.upstream, res.statusCode === 403 ? 403 : 401, 'UNAUTHORIZED', 'the upstream token server refused the credentials');
     }
     const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
@@ -108,6 +133,7 @@ export function createUpstreamAuth(opts: {
 
   return {
     async authorization(scope, signal) {
+      if (credentials.token !== undefined || credentials.username !== undefined) stillRefused();
       if (credentials.token !== undefined) return `Bearer ${credentials.token.reveal()}`;
       if (challenge?.scheme === 'bearer') return `Bearer ${await bearerFor(scope, signal)}`;
       if (challenge?.scheme === 'basic') return basicHeader();
@@ -126,6 +152,11 @@ export function createUpstreamAuth(opts: {
     },
     invalidate(scope) {
       tokens.delete(scope ?? '');
+    },
+    refusedOwn(headerValue) {
+      const ownSent = credentials.token !== undefined || (challenge?.scheme === 'basic' && credentials.username !== undefined);
+      const scopeOnly = parseWwwAuthenticate(headerValue).some((c) => c.params.error === 'insufficient_scope');
+      return ownSent && !scopeOnly ? refuse(401) : undefined;
     },
   };
 }

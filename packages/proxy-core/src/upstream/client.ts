@@ -152,6 +152,11 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
       res = await exchange(req, await auth.authorization(scope, req.signal));
       if (res.statusCode === 401) auth.invalidate(scope);
     }
+    const refused = res.statusCode === 401 ? auth.refusedOwn(res.headers['www-authenticate']) : undefined;
+    if (refused !== undefined) {
+      await res.body.dump();
+      throw refused;
+    }
     record(res);
     return { status: res.statusCode, headers: res.headers, body: res.body, release: res.release, handOff: res.handOff };
   }
