@@ -8,18 +8,21 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { lstat, readFile, rm } from 'node:fs/promises';
-import { answerClientErrors, ConfigError, refuseConnect, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { answerClientErrors, ConfigError, refuseConnect, type ListenAddress, type Logger, type RegcacheConfig } from '@regcache/proxy-core';
 import { applyConnectionLimits, connectionOptions } from './connection-limits.js';
+import { answerPlainHttpOnTls } from './plain-on-tls.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export async function createPublicServer(config: RegcacheConfig, handler: Handler): Promise<Server> {
+export async function createPublicServer(config: RegcacheConfig, handler: Handler, logger: Logger): Promise<Server> {
   const options = connectionOptions(config.limits);
   let server: Server;
   if (config.tls) {
     const [cert, key] = await Promise.all([readTlsFile(config.tls.cert, 'tls.cert'), readTlsFile(config.tls.key, 'tls.key')]);
     checkTlsPair(cert, key, config.tls);
-    server = createHttpsServer({ cert, key, ...options }, handler);
+    const https = createHttpsServer({ cert, key, ...options }, handler);
+    answerPlainHttpOnTls(https, logger);
+    server = https;
   } else {
     server = createHttpServer(options, handler);
   }

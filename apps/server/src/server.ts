@@ -35,8 +35,8 @@ export async function startServer(config: RegcacheConfig, logger: Logger): Promi
   const cache = await createRegistryCache(config, { logger, reclaimMemory: youngGenerationGc() });
   const draining = { on: false };
   const handlers = trackHandlers();
-  const server = await createPublicServer(config, lastWhileDraining(draining, handlers.wrap(cache.handler)));
-  const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, handlers.wrap(cache.adminHandler)));
+  const server = await createPublicServer(config, lastWhileDraining(draining, handlers.wrap(cache.handler)), logger);
+  const adminServer = await createPublicServer({ ...config, tls: undefined }, lastWhileDraining(draining, handlers.wrap(cache.adminHandler)), logger);
   // Before the main front takes node's connection listener (in-flight.ts).
   const connections = [trackConnections(server), trackConnections(adminServer)];
   // Where the fronts may run, the main thread reads its connections' hot requests itself too (main-front.ts).

@@ -101,6 +101,17 @@ describe('the server over HTTPS', () => {
     expect(pulled.stderr).toMatch(/certificate/i);
   }, 60_000);
 
+  it('answers plain HTTP on its port with a 400 saying to use https, and logs it', async () => {
+    const res = await fetch(`http://${server.address}/v2/`);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe('regcache: this port speaks HTTPS, and the request came in plain HTTP: use https://\n');
+    await expect.poll(() => server.lines.find((l) => String(l.msg).startsWith('plain HTTP request on the HTTPS listener'))).toMatchObject({ level: 40, remote: '127.0.0.1' });
+    // The listener is unharmed.
+    const agent = new Agent({ ca: pki.caPem });
+    expect((await httpsGet(agent, server.address, '/v2/')).status).toBe(200);
+    agent.destroy();
+  });
+
   it('keeps connections alive across requests', async () => {
     const agent = new Agent({ keepAlive: true, ca: pki.caPem, maxSockets: 1 });
     try {
