@@ -40,7 +40,8 @@ export interface ClientAuth {
   allows(req: IncomingMessage): boolean;
 }
 
-const MAX_LOGGED_USER = 64;
+/** What an unknown user name must look like to be logged. */
+const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
 type Refusal = { reason: ClientAuthError['reason']; user?: string } | undefined;
 
@@ -52,8 +53,17 @@ export async function createClientAuth(config: ClientAuthConfig, logger: Logger)
   const tokenMatches = createTokenMatcher(config.tokens.map((t) => t.reveal()));
   const passwords = createPasswordChecks(users);
 
+  /**
+   * The user name as logged: an htpasswd user's name; any other only when it looks like a user
+   * name and is not a token (a secret typed into the wrong field must not reach the log).
+   */
+  const shownUser = (user: string | undefined): string | undefined => {
+    if (user === undefined || users.has(user)) return user;
+    return USER_NAME.test(user) && !tokenMatches(user) ? user : '(not shown: not a user name)';
+  };
+
   const fail = (req: IncomingMessage, reason: ClientAuthError['reason'], user?: string): never => {
-    logger.warn({ reason, user: user?.slice(0, MAX_LOGGED_USER), remote: req.socket.remoteAddress }, 'client authentication failed');
+    logger.warn({ reason, user: shownUser(user), remote: req.socket.remoteAddress }, 'client authentication failed');
     throw new ClientAuthError(reason, config.realm);
   };
 
@@ -131,7 +141,8 @@ function parseAuthorization(header: string | undefined): Credentials | 'missing'
   const scheme = m?.[1]?.toLowerCase();
   const value = m?.[2];
   if (value === undefined) return 'malformed';
-  if (scheme === 'bearer') return { kind: 'bearer', token: value };
+  // node:http hands header bytes over as latin1; a token is UTF-8 (as Basic's decoded pair is).
+  if (scheme === 'bearer') return { kind: 'bearer', token: Buffer.from(value, 'latin1').toString('utf8') };
   if (scheme !== 'basic' || !/^[A-Za-z0-9+/]+=*$/.test(value)) return 'malformed';
   const decoded = Buffer.from(value, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');

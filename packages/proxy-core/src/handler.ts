@@ -19,6 +19,7 @@ import { createMemo } from './memo.js';
 import { CacheClosedError, describeError, MethodNotAllowedError, toOciError, type RouteKind } from './errors.js';
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
+import { loggedPath } from './logged-path.js';
 import { handleManifest } from './manifests.js';
 import { handleReferrers } from './referrers.js';
 import { sendError, sendJson } from './respond.js';
@@ -26,8 +27,6 @@ import type { Router } from './routing.js';
 import { handleTags } from './tags.js';
 
 export type RegistryHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
-
-const MAX_LOGGED_PATH = 512;
 
 /** What a replay returns: the handler's promise, settled already (one for all requests). */
 const SETTLED: Promise<void> = Promise.resolve();
@@ -124,8 +123,7 @@ function routeKind(route: Route): RouteKind {
 }
 
 function safePath(req: IncomingMessage): string {
-  const url = req.url ?? '';
-  return url.length > MAX_LOGGED_PATH ? `${url.slice(0, MAX_LOGGED_PATH)}…` : url;
+  return loggedPath(req.url ?? '');
 }
 
 /** Replays a hot answer, with the bookkeeping the normal path does for a hit (observers excepted: counted directly). */

@@ -45,4 +45,5 @@ export type { ImageRef } from './image-ref.js';
 export type { CacheMetrics } from './metrics.js';
 export { refuseConnect } from './respond.js';
 export { answerClientErrors } from './client-errors.js';
+export { loggedPath } from './logged-path.js';
 export { sendfileAvailable } from './send-file.js';

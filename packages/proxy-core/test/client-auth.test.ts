@@ -5,6 +5,7 @@
  * regcache's own bcrypt against htpasswd's hashes, so the verifier is checked on real input.
  */
 import { writeFile } from 'node:fs/promises';
+import { get as httpGet } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runChecked, skopeoPull, startRegistry, tempDir, type RunningRegistry } from '@regcache/testkit';
@@ -16,6 +17,7 @@ import { pushTinyImage, type TinyImage } from './images.js';
 
 const PASSWORD = 'correct horse battery';
 const TOKEN = 'static-token-8f3a61c2';
+const UNICODE_TOKEN = 'jeton-tökén-✓-51c0';
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
 function bcryptOf(text: string): BcryptHash {
@@ -97,7 +99,7 @@ describe('a regcache with client auth on', () => {
     const htpasswd = join(dir, 'htpasswd');
     // bob's cost makes a check take long enough (≈0.2 s) to see what happens meanwhile.
     await writeFile(htpasswd, `# pullers\nalice:${await htpasswdHash(PASSWORD, 5)}\nbob:${await htpasswdHash(PASSWORD, 10)}\n`);
-    cache = await startCache({ upstreamUrl: upstream.url, auth: { htpasswd, tokens: [TOKEN] } });
+    cache = await startCache({ upstreamUrl: upstream.url, auth: { htpasswd, tokens: [TOKEN, UNICODE_TOKEN] } });
     await upstream.settle();
     upstream.resetRequests();
   }, 60_000);
@@ -138,6 +140,32 @@ describe('a regcache with client auth on', () => {
     expect((await status('/v2/', basic('alice', PASSWORD))).status).toBe(200);
     expect((await status('/v2/', `Bearer ${TOKEN}`)).status).toBe(200);
     expect((await status('/v2/', basic('ci', TOKEN))).status).toBe(200);
+  });
+
+  it('takes a token that is not ASCII as Bearer as well as a Basic password (sent as UTF-8 bytes)', async () => {
+    const withHeader = (authorization: string): Promise<number> =>
+      new Promise((resolve, reject) => {
+        // node:http writes header strings as latin1: these are the token's UTF-8 bytes on the wire.
+        const req = httpGet(`${cache.url}/v2/`, { headers: { authorization: Buffer.from(authorization, 'utf8').toString('latin1') } }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+      });
+    expect(await withHeader(`Bearer ${UNICODE_TOKEN}`)).toBe(200);
+    expect(await withHeader(basic('ci', UNICODE_TOKEN))).toBe(200);
+    expect(await withHeader(`Bearer ${UNICODE_TOKEN.replace('ö', 'o')}`)).toBe(401);
+  });
+
+  it('logs a user name only when it is one: a token sent as the user name is not shown', async () => {
+    const lastFailure = (): Record<string, unknown> | undefined => cache.logs.filter((l) => l.msg === 'client authentication failed').at(-1);
+    expect((await status('/v2/', basic(TOKEN, 'x'))).status).toBe(401);
+    expect(lastFailure()).toMatchObject({ reason: 'unknown-user', user: '(not shown: not a user name)' });
+    expect((await status('/v2/', basic('ci runner #4', 'x'))).status).toBe(401);
+    expect(lastFailure()).toMatchObject({ reason: 'unknown-user', user: '(not shown: not a user name)' });
+    expect((await status('/v2/', basic('mallory', 'x'))).status).toBe(401);
+    expect(lastFailure()).toMatchObject({ reason: 'unknown-user', user: 'mallory' });
+    expect(JSON.stringify(cache.logs)).not.toContain(TOKEN);
   });
 
   it('answers other requests while a wrong password is being checked', async () => {

@@ -86,9 +86,14 @@ describe('credentials never appear in anything regcache says', () => {
         ['password as a token', `Bearer ${secrets.clientPassword}`],
         ['malformed basic', `${basic('alice', secrets.clientPassword)}!`],
         ['no credentials', undefined],
+        ['a token as the user name', basic(secrets.clientToken, 'x')],
       ] as const) {
         expect(await get(label, `${base}/v2/secret/app/manifests/v1`, auth)).toBe(401);
       }
+      // Clients put what they like in a query string; its values are not logged (the API's own are).
+      const query = `password=${encodeURIComponent(secrets.clientPassword)}&token=${secrets.envToken}`;
+      expect(await get('secrets in a query', `${base}/v2/secret/app/manifests/v1?${query}`, basic('alice', secrets.clientPassword))).toBe(200);
+      expect(await get('secrets in a query, refused', `${base}/v2/secret/app/manifests/v1?${query}`)).toBe(401);
       await upstreamB.stop();
       expect(await get('upstream down', `${base}/v2/b.test/secret/tool/manifests/v2`, basic('alice', secrets.clientPassword))).toBe(503);
       await upstreamB.start();
@@ -115,7 +120,7 @@ describe('credentials never appear in anything regcache says', () => {
   it('keeps them out of upstream auth failures and bad configurations too', async () => {
     const wrong = await runServer(['--config', await configFor()], { ...env, REGCACHE_UPSTREAM_A_TEST_PASSWORD: secrets.wrongUpstream });
     try {
-      expect(await get('wrong upstream password', `http://${wrong.address}/v2/secret/app/manifests/uncached`, basic('alice', secrets.clientPassword))).toBe(401);
+      expect(await get('wrong upstream password', `http://${wrong.address}/v2/secret/app/manifests/uncached`, basic('alice', secrets.clientPassword))).toBe(503);
     } finally {
       expect(await wrong.stop()).toBe(0);
       record('wrong upstream credentials', wrong);
@@ -132,7 +137,7 @@ describe('credentials never appear in anything regcache says', () => {
       capture.add(`bad config: ${label}`, `${result.stdout}\n${result.stderr}`);
     }
     // The capture holds what it should: auth failures with their user, upstream errors, metrics, CLI tables.
-    for (const expected of ['client authentication failed', '"user":"bob"', 'UNAUTHORIZED', 'regcache_requests_total', 'hit ratio', 'upstreams.1.url']) {
+    for (const expected of ['client authentication failed', '"user":"bob"', 'UNAUTHORIZED', 'regcache_requests_total', 'hit ratio', 'upstreams.1.url', "refused regcache's configured credentials", 'password=…']) {
       expect(capture.contains(expected), expected).toBe(true);
     }
     const leaks = capture.leaks(secrets, USERS, [files.hash]);
