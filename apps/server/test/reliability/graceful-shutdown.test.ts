@@ -123,10 +123,9 @@ describe('SIGTERM during pulls', () => {
     await expectCleanStore(data);
   }, 60_000);
 
-  it.each([
-    ['SIGTERM', 'SIGTERM'],
-    ['SIGINT', 'SIGINT'],
-  ] as const)('%s then %s: the second cuts the pull left at once, exits 0, and the store closes cleanly', async (first, second) => {
+  // SIGINT twice, SIGTERM then SIGINT, and SIGHUP are in shutdown-cut.test.ts (a held hit, the
+  // cut counted and logged); here a cold fill is cut, and the store must still be clean.
+  it.each([['SIGTERM', 'SIGTERM']] as const)('%s then %s: the second cuts the pull left at once, exits 0, and the store closes cleanly', async (first, second) => {
     const data = await tempDir('term-twice');
     const server = await startWith(data, proxy.url, '20s');
     proxy.setFault({ kind: 'trickle', bytesPerSecond: 2 * MiB });
@@ -139,20 +138,6 @@ describe('SIGTERM during pulls', () => {
     expect(afterMs).toBeLessThan(5000);
     expect(got === undefined || got.broken || got.bytes < slow.size).toBe(true);
     expect(server.lines.some((l) => String(l.msg).startsWith('shutdown: cutting the') && l.reason === `a second ${second}`)).toBe(true);
-    await expectCleanStore(data);
-  }, 60_000);
-
-  it('SIGHUP shuts down like SIGTERM: the pull in flight finishes, exit 0, and the log says it', async () => {
-    const data = await tempDir('term-hup');
-    const server = await startWith(data, proxy.url, '20s');
-    proxy.setFault({ kind: 'trickle', bytesPerSecond: 8 * MiB });
-    const pull = hashedGet(`http://${server.address}/v2/term/blobs/blobs/${slow.digest}`, { agent });
-    await sleep(300);
-    const { code } = await terminate(server, 'SIGHUP');
-    proxy.setFault({ kind: 'none' });
-    expect(code).toBe(0);
-    expect((await pull).digest).toBe(slow.digest);
-    expect(server.lines.some((l) => l.signal === 'SIGHUP' && String(l.msg).includes('does not reload its config'))).toBe(true);
     await expectCleanStore(data);
   }, 60_000);
 });
