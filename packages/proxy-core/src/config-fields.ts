@@ -7,17 +7,29 @@ import { X509Certificate } from 'node:crypto';
 import { z } from 'zod';
 import { parseRepositoryPattern, type RepositoryPattern } from '@regcache/registry-protocol';
 import { createSecret, type Secret } from './secret.js';
-import { parseDurationMs, parseSizeBytes } from './units.js';
+import { lacksUnit, parseDurationMs, parseSizeBytes } from './units.js';
 
 export const HOST_PORT = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
 /** Upstream names are registry host names (what containerd sends as `ns=`), optionally with a port. */
 export const UPSTREAM_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
+
+/**
+ * A number written without its unit (`1000`, `"300"`), but 0, which is the same in every unit.
+ * Its unit would be a guess — `maxSize: 1000` meant as GiB was a budget of 1000 bytes and
+ * emptied the cache, `idleTimeout: 60000` meant as ms would be 16 hours — so the config refuses
+ * it, as regcache-admin's --max-size and --max-age do.
+ */
+const bareNumber = (value: string | number): boolean => (typeof value === 'number' ? value !== 0 : lacksUnit(value) && Number(value) !== 0);
 
 export function duration(fallback: string) {
   return z
     .union([z.string(), z.number()])
     .default(fallback)
     .transform((value, ctx) => {
+      if (bareNumber(value)) {
+        ctx.addIssue({ code: 'custom', message: `give a unit (e.g. 30s, 5m, 1h): is ${value} seconds or milliseconds? Only 0 may go without one` });
+        return z.NEVER;
+      }
       const ms = parseDurationMs(value);
       if (ms === undefined) {
         ctx.addIssue({ code: 'custom', message: `not a duration: "${value}" (use e.g. 30s, 5m, 1h)` });
@@ -46,11 +58,23 @@ export function timerDuration(fallback: string, zero?: 'allowed') {
   });
 }
 
-export function size() {
+/**
+ * A size with its unit (`512MiB`, `50GiB`, `0B`; a bare 0 too). `positive` refuses 0, with the
+ * reason it gives, where 0 would mean something no one wants (a store budget of nothing).
+ */
+export function size(opts: { positive?: string } = {}) {
   return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (bareNumber(value)) {
+      ctx.addIssue({ code: 'custom', message: `give a unit (e.g. 10GiB, 512MiB): is ${value} bytes, MiB or GiB? Only 0 may go without one` });
+      return z.NEVER;
+    }
     const bytes = parseSizeBytes(value);
     if (bytes === undefined) {
       ctx.addIssue({ code: 'custom', message: `not a size: "${value}" (use e.g. 512MiB, 50GiB)` });
+      return z.NEVER;
+    }
+    if (bytes === 0 && opts.positive !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `must be more than 0: ${opts.positive}` });
       return z.NEVER;
     }
     return bytes;

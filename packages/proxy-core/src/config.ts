@@ -94,7 +94,7 @@ export const configSchema = z
     storage: z
       .object({
         path: z.string().min(1).default('./data'),
-        maxSize: size().optional(),
+        maxSize: size({ positive: 'a budget of 0 would evict everything cached (leave maxSize out for no budget)' }).optional(),
         // Automatic eviction: over highWatermark × maxSize, evict down to lowWatermark × maxSize.
         highWatermark: z.number().gt(0).lte(1).default(0.95),
         lowWatermark: z.number().gt(0).lt(1).default(0.8),

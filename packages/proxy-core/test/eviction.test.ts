@@ -14,7 +14,7 @@ import { parsePrometheusText, valueOf } from './prom-text.js';
 const budgetFor = (images: SeededCache['images']): number => Math.ceil((imageBytes(images.docker) + imageBytes(images.oci)) / 0.9) + 1;
 
 describe('automatic eviction at the watermarks', () => {
-  const fx = useSeededCache('evict', (images) => ({ storage: { maxSize: budgetFor(images), highWatermark: 0.9, lowWatermark: 0.5 } }));
+  const fx = useSeededCache('evict', (images) => ({ storage: { maxSize: `${budgetFor(images)}B`, highWatermark: 0.9, lowWatermark: 0.5 } }));
 
   const size = async (): Promise<number> => (await fx.admin.get<StatsReport>('/stats')).body.sizeBytes;
   const pull = async (image: TestImage): Promise<void> => {

@@ -96,7 +96,7 @@ describe('prefetch of an image manifest’s blobs', () => {
 
   it.each([
     ['fill.prefetch is 0', { prefetch: 0 }, 'docker'],
-    ['every blob is over fill.detachedMaxSize', { detachedMaxSize: 16 }, 'oci'],
+    ['every blob is over fill.detachedMaxSize', { detachedMaxSize: '16B' }, 'oci'],
     ['fills stop with their clients (continueWhenClientsGone: false)', { continueWhenClientsGone: false }, 'multiArch'],
   ] as const)('fetches nothing ahead when %s', async (_what, fill, kind) => {
     const seeded = (images.off as Record<typeof kind, TestImage>)[kind];
