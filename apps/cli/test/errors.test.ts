@@ -110,6 +110,15 @@ describe('bad arguments exit 2 with the reason', () => {
     // A host with a port is a name, not a tag.
     expect((await runCli(['ls', 'localhost:5000/team/a', '--data', data])).code).toBe(0);
   });
+
+  it('an empty image reference, in the words the server uses for it', async () => {
+    const data = await emptyStore();
+    for (const verb of ['rm', 'expire', 'warm']) {
+      const result = await runCli([verb, 'docker.io/team/a:v1', '', 'docker.io/team/b:v1', '--data', data]);
+      expect([verb, result.code]).toEqual([verb, 2]);
+      expect(result.stderr).toContain('image reference 2 of 3 is empty');
+    }
+  });
 });
 
 describe('a server that is there but does not answer properly exits 1 with the reason', () => {

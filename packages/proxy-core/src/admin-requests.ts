@@ -48,7 +48,16 @@ const MAX_REFERENCE_LENGTH = 1024;
 /** The list of references; an entry that cannot be one is named by its place and why. */
 function imageList(body: JsonObject): string[] {
   const { images } = body;
-  if (!Array.isArray(images) || images.length === 0) throw new OperationInputError('"images" must be a non-empty list of image references');
+  if (!Array.isArray(images)) throw new OperationInputError('"images" must be a non-empty list of image references');
+  return checkImageList(images);
+}
+
+/**
+ * The same rule for every caller — the admin API, and regcache-admin working on a store
+ * directly — so an entry that cannot be an image reference is refused in the same words.
+ */
+export function checkImageList(images: readonly unknown[]): string[] {
+  if (images.length === 0) throw new OperationInputError('"images" must be a non-empty list of image references');
   images.forEach((image: unknown, i) => {
     const which = images.length === 1 ? 'the image reference' : `image reference ${i + 1} of ${images.length}`;
     if (typeof image !== 'string') throw new OperationInputError(`${which} must be a string`);

@@ -8,6 +8,7 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { RegcacheConfig } from './config.js';
 import { defaultUpstream } from './config.js';
+import { checkImageList } from './admin-requests.js';
 import { expireImages, type ExpireOptions, type ExpireResult } from './expire.js';
 import type { GcItem } from './gc-plan.js';
 import { runGc, type GcOptions, type GcProgress, type GcResult } from './gc.js';
@@ -131,9 +132,16 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     },
     verify: (opts, onProgress) => exclusive.run(() => verifyStore(store, opts, onProgress)),
     inventory: (filter) => listInventory(store, filter),
-    warm: (opts, onProgress) => warmWith(deps, opts, onProgress),
-    remove: (opts, onProgress) => exclusive.run(() => removeWith(deps, opts, onProgress)),
-    expire: (opts) => exclusive.run(() => expireImages({ ...nameScope(deps), forgetNotFound: deps.forgetNotFound, tagTtl: (name) => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0 }, opts)),
+    warm: async (opts, onProgress) => warmWith(deps, { ...opts, images: checkImageList(opts.images) }, onProgress),
+    remove: async (opts, onProgress) => {
+      checkImageList(opts.images);
+      return exclusive.run(() => removeWith(deps, opts, onProgress));
+    },
+    expire: async (opts) => {
+      checkImageList(opts.images);
+      const tagTtl = (name: string): number => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0;
+      return exclusive.run(() => expireImages({ ...nameScope(deps), forgetNotFound: deps.forgetNotFound, tagTtl }, opts));
+    },
     upstreams: async () => {
       if (deps.checkUpstreams === undefined) throw new OperationUnavailableError('checking upstreams needs the clients of a cache instance');
       return deps.checkUpstreams();
