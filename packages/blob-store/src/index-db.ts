@@ -7,9 +7,8 @@
  * write puts its file in place first and its `b:` entry second, so the index can name a
  * missing file only after a crash mid-delete or outside interference — recovery drops those.
  */
-import { ClassicLevel } from 'classic-level';
+import type { ClassicLevel } from 'classic-level';
 import type { Digest } from '@regcache/registry-protocol';
-import { StoreAccessError, StoreLockedError } from './errors.js';
 import {
   BLOB_RANGE,
   blobKey,
@@ -23,38 +22,6 @@ import type { BlobMeta } from './types.js';
 export type IndexDb = ClassicLevel<string, string>;
 export type PutOp = { type: 'put'; key: string; value: string };
 export type IndexOp = PutOp | { type: 'del'; key: string };
-
-function causeCode(error: unknown): string | undefined {
-  for (let e: unknown = error; typeof e === 'object' && e !== null; e = (e as { cause?: unknown }).cause) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'LEVEL_LOCKED') return code;
-  }
-  return undefined;
-}
-
-/** What LevelDB says of an index whose files are damaged or missing (not of one it may not read or write). */
-const DAMAGED = /corruption|no such file or directory/i;
-
-/**
- * A damaged index is not the end of a cache: every blob file names its digest, and start-up
- * recovery indexes the files it finds without an entry (re-hashed). Tags, links and access
- * times are lost, and come back from the upstream as clients ask.
- */
-const rebuildHint = (path: string): string =>
-  `. The blobs survive it: move ${path} aside and start again, and the blob files are re-indexed (tags are fetched again)`;
-
-/** Opens (creating if needed) the index at `path`, with clear errors for lock and access problems. */
-export async function openIndexDb(path: string): Promise<IndexDb> {
-  const db = new ClassicLevel<string, string>(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  try {
-    await db.open();
-    return db;
-  } catch (error) {
-    if (causeCode(error) === 'LEVEL_LOCKED') throw new StoreLockedError(path, { cause: error });
-    const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-    throw new StoreAccessError(path, `cannot open the LevelDB index: ${detail}${DAMAGED.test(detail) ? rebuildHint(path) : ''}`, { cause: error });
-  }
-}
 
 /** The index entry of one blob, if any (a garbled entry reads as missing). */
 export async function getMeta(db: IndexDb, digest: Digest): Promise<BlobMeta | undefined> {

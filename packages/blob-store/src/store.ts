@@ -14,7 +14,8 @@ import { removeBlob } from './blob-ops.js';
 import { runCheck, type CheckContext } from './check.js';
 import { BlobStoreError } from './errors.js';
 import { createHotCache, HOT_BYTES_MAX_BLOB, type HotCache } from './hot-cache.js';
-import { getMeta, iterateMetas, openIndexDb } from './index-db.js';
+import { getMeta, iterateMetas } from './index-db.js';
+import { openIndexDb } from './open-index.js';
 import { COUNTER_RANGE, decodeCounter } from './keys.js';
 import { createKeyedLock } from './keyed-lock.js';
 import { blobPath, indexDir } from './layout.js';
@@ -54,7 +55,7 @@ export async function createBlobStore(opts: BlobStoreOptions): Promise<BlobStore
   const root = resolve(opts.root);
   const logger = opts.logger ?? noopLogger();
   await prepareRoot(root);
-  const db = await openIndexDb(indexDir(root));
+  const db = await openIndexDb(indexDir(root), logger);
   const base: CheckContext & { active: Set<string> } = { root, db, lock: createKeyedLock(), logger, active: new Set() };
   try {
     if (opts.recover !== false) await recoverAtStart(base);

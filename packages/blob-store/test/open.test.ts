@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { BlobStoreError, StoreAccessError, StoreLockedError, createBlobStore, indexDir } from '../src/index.js';
+import { BlobStoreError, StoreAccessError, StoreLockedError, createBlobStore, indexDir, type StoreLogger } from '../src/index.js';
+import { openIndexDb } from '../src/open-index.js';
 import { blob, useFixtures } from './helpers.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
@@ -43,19 +44,53 @@ describe('opening a store', () => {
     expect((error as Error).message).toMatch(/regcache server .*regcache-admin command/);
   });
 
-  it('says how to rebuild a damaged index, and the blobs come back when it is moved aside', async () => {
+  /** A store with one blob and one tag, closed, its index then damaged by `damage`. */
+  async function damagedStore(damage: (index: string, files: string[]) => Promise<void>): Promise<{ root: string; kept: ReturnType<typeof blob> }> {
     const root = await fx.root();
     const store = await fx.open({ root });
     const kept = blob(3000);
     await store.putBytes(kept.digest, kept.bytes);
+    await store.putTag('docker.io', 'team/app', 'v1', { digest: kept.digest, mediaType: 'application/vnd.oci.image.manifest.v1+json', size: 3000, fetchedAt: 1 });
     await store.close();
-    await writeFile(join(indexDir(root), 'CURRENT'), 'MANIFEST-999999\n');
-    const error = await createBlobStore({ root }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StoreAccessError);
-    expect((error as Error).message).toContain(`The blobs survive it: move ${indexDir(root)} aside and start again`);
-    await rename(indexDir(root), `${indexDir(root)}.damaged`);
-    const rebuilt = await fx.open({ root });
-    expect(await rebuilt.stat(kept.digest)).toMatchObject({ size: 3000 });
+    await damage(indexDir(root), await readdir(indexDir(root)));
+    return { root, kept };
+  }
+
+  const captured = (): { logger: StoreLogger; lines: string[] } => {
+    const lines: string[] = [];
+    const ignore = (): void => undefined;
+    return { lines, logger: { info: ignore, debug: ignore, error: ignore, warn: (_o, msg) => void lines.push(msg ?? '') } };
+  };
+
+  it.each([
+    ['CURRENT names a MANIFEST that is gone', (index: string) => writeFile(join(index, 'CURRENT'), 'MANIFEST-999999\n')],
+    ['the MANIFEST is gone', (index: string, files: string[]) => Promise.all(files.filter((f) => f.startsWith('MANIFEST')).map((f) => rm(join(index, f)))).then(() => undefined)],
+  ])('repairs a damaged index by itself (%s): blob and tag kept, logged', async (_label, damage) => {
+    const { root, kept } = await damagedStore(damage);
+    const { logger, lines } = captured();
+    const store = await fx.open({ root, logger });
+    expect(await store.stat(kept.digest)).toMatchObject({ size: 3000 });
+    expect(await store.getTag('docker.io', 'team/app', 'v1')).toMatchObject({ digest: kept.digest });
+    expect(lines).toEqual(['blob-store: the index is damaged; repairing it (LevelDB RepairDB)', 'blob-store: the index was repaired; blob files without an entry are re-indexed now']);
+  });
+
+  it('repairs an index whose every file is garbage: the blob file is indexed again (the tag is lost)', async () => {
+    const { root, kept } = await damagedStore((index, files) => Promise.all(files.filter((f) => f !== 'LOCK').map((f) => writeFile(join(index, f), 'garbage'.repeat(100)))).then(() => undefined));
+    const store = await fx.open({ root });
+    expect(await store.stat(kept.digest)).toMatchObject({ size: 3000 });
+    expect(await store.getTag('docker.io', 'team/app', 'v1')).toBeUndefined();
+  });
+
+  it('moves aside an index that repair cannot fix, creates a new one, and indexes the blob files again', async () => {
+    const { root, kept } = await damagedStore((index) => writeFile(join(index, 'CURRENT'), 'MANIFEST-999999\n'));
+    const { logger, lines } = captured();
+    const db = await openIndexDb(indexDir(root), logger, async () => undefined);
+    await db.close();
+    expect(lines.at(-1)).toMatch(/could not be repaired; it was moved aside and a new one created/);
+    const aside = (await readdir(dirname(indexDir(root)))).filter((name) => name.startsWith('index.damaged-'));
+    expect(aside).toHaveLength(1);
+    const store = await fx.open({ root });
+    expect(await store.stat(kept.digest)).toMatchObject({ size: 3000 });
   });
 
   it('refuses a root whose index another process holds', async () => {
