@@ -132,5 +132,7 @@ export const registryUrl = z
 /** Rules an upstream and a mirror share (a check and where its message goes). */
 export const passwordNeedsUser = (u: { password?: unknown; username?: unknown }): boolean => u.password === undefined || u.username !== undefined;
 export const PASSWORD_NEEDS_USER = { message: 'a password needs a username', path: ['username'] };
+export const oneCredential = (u: { password?: unknown; token?: unknown }): boolean => u.password === undefined || u.token === undefined;
+export const ONE_CREDENTIAL = { message: 'password and token are both set: give one — a password (with username) or a token', path: ['token'] };
 export const caNeedsHttps = (u: { ca?: unknown; url: string }): boolean => u.ca === undefined || u.url.startsWith('https:');
 export const CA_NEEDS_HTTPS = { message: 'is only used with an https:// url', path: ['ca'] };

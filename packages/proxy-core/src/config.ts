@@ -5,12 +5,16 @@
  * `ConfigError` whose issues name the key path (`upstreams.0.url`), never a stack trace.
  */
 import { z } from 'zod';
+import { ConfigError } from './config-error.js';
+import { adminListenIssues, upstreamIssues } from './config-checks.js';
 import {
   CA_NEEDS_HTTPS,
   caNeedsHttps,
   duration,
   timerDuration,
   HOST_PORT,
+  ONE_CREDENTIAL,
+  oneCredential,
   PASSWORD_NEEDS_USER,
   proxyUrl,
   passwordNeedsUser,
@@ -38,6 +42,7 @@ const mirrorSchema = z
   })
   .strict()
   .refine(passwordNeedsUser, PASSWORD_NEEDS_USER)
+  .refine(oneCredential, ONE_CREDENTIAL)
   .refine(caNeedsHttps, CA_NEEDS_HTTPS);
 
 const upstreamSchema = z
@@ -86,11 +91,16 @@ const upstreamSchema = z
   })
   .strict()
   .refine(passwordNeedsUser, PASSWORD_NEEDS_USER)
+  .refine(oneCredential, ONE_CREDENTIAL)
   .refine(caNeedsHttps, CA_NEEDS_HTTPS);
 
 export const configSchema = z
   .object({
-    listen: z.string().regex(HOST_PORT, 'must be HOST:PORT, e.g. 0.0.0.0:5000').default('0.0.0.0:5000'),
+    listen: z
+      .string()
+      .regex(HOST_PORT, 'must be HOST:PORT, e.g. 0.0.0.0:5000')
+      .refine((value) => !HOST_PORT.test(value) || Number(value.slice(value.lastIndexOf(':') + 1)) <= 65535, 'the port must be at most 65535')
+      .default('0.0.0.0:5000'),
     storage: z
       .object({
         path: z.string().min(1).default('./data'),
@@ -173,14 +183,8 @@ export const configSchema = z
   })
   .strict()
   .superRefine((config, ctx) => {
-    const seen = new Set<string>();
-    config.upstreams.forEach((u, i) => {
-      if (seen.has(u.name)) ctx.addIssue({ code: 'custom', message: `duplicate upstream name "${u.name}"`, path: ['upstreams', i, 'name'] });
-      seen.add(u.name);
-    });
-    if (config.upstreams.filter((u) => u.default).length > 1) {
-      ctx.addIssue({ code: 'custom', message: 'only one upstream can be the default', path: ['upstreams'] });
-    }
+    const issues = [...upstreamIssues(config.upstreams), ...adminListenIssues(config.listen, config.admin.listen)];
+    for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
   });
 
 export type RegcacheConfig = z.output<typeof configSchema>;
@@ -188,21 +192,7 @@ export type RegcacheConfigInput = z.input<typeof configSchema>;
 export type UpstreamConfig = RegcacheConfig['upstreams'][number];
 export type MirrorConfig = UpstreamConfig['mirrors'][number];
 export type ClientAuthConfig = RegcacheConfig['auth'];
-
-export interface ConfigIssue {
-  path: string;
-  message: string;
-}
-
-/** Bad configuration: each issue names its key path. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
-  constructor(issues: readonly ConfigIssue[]) {
-    super(`invalid configuration:\n${issues.map((i) => `  ${i.path || '(root)'}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
+export { ConfigError, type ConfigIssue } from './config-error.js';
 
 /** Validates, fills defaults and deep-freezes. Throws `ConfigError`. */
 export function parseConfig(input: unknown): RegcacheConfig {

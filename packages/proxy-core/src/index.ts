@@ -21,8 +21,8 @@ export {
 } from './errors.js';
 export type { UpstreamState } from './upstream/client.js';
 export type { StatName, Stats } from './stats.js';
-export { loadConfig } from './load-config.js';
-export type { ConfigFlags } from './load-config.js';
+export { loadConfig, loadConfigWithOverrides } from './load-config.js';
+export type { ConfigFlags, ConfigOverride } from './load-config.js';
 export { parseListen, adminEndpoint, defaultAdminUnbindable } from './listen-address.js';
 export type { ListenAddress } from './listen-address.js';
 export { collectStats } from './report.js';

@@ -3,8 +3,10 @@
  * socket or a loopback address, and defaults to `admin.sock` in the data directory, so the
  * CLI finds a running server from the same config the server uses.
  */
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
-import { ConfigError, type RegcacheConfig } from './config.js';
+import { ConfigError } from './config-error.js';
+import type { RegcacheConfig } from './config.js';
 
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
@@ -50,9 +52,28 @@ export function adminEndpoint(config: RegcacheConfig): ListenAddress {
     throw new ConfigError([{ path: 'admin.listen', message }]);
   }
   const address = parseListen(config.admin.listen ?? `unix:${fallback}`, 'admin.listen');
-  if (address.kind === 'tcp' && !['127.0.0.1', 'localhost', '::1'].includes(address.host)) {
-    throw new ConfigError([{ path: 'admin.listen', message: 'the admin API listens only on a unix socket or a loopback address' }]);
-  }
+  const problem = adminAddressProblem(address);
+  if (problem !== undefined) throw new ConfigError([{ path: 'admin.listen', message: problem }]);
   return address;
+}
+
+/** Why an address cannot be the admin endpoint (one that is not a unix socket or loopback), or undefined. */
+export function adminAddressProblem(address: ListenAddress): string | undefined {
+  const loopback = address.kind === 'unix' || ['127.0.0.1', 'localhost', '::1'].includes(address.host);
+  return loopback ? undefined : 'the admin API listens only on a unix socket or a loopback address';
+}
+
+/**
+ * True when binding both addresses would fail with EADDRINUSE, as far as that is known without
+ * I/O: one socket path; or one TCP port (not 0, which picks a free one) on the same host, on `::`
+ * (every address, IPv4 too) and any other, or on 0.0.0.0 and an IPv4 address. `localhost` is
+ * only known to overlap itself and `::` — it resolves to 127.0.0.1 or ::1.
+ */
+export function sameListener(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.kind === 'unix' || b.kind === 'unix') return a.kind === 'unix' && b.kind === 'unix' && a.path === b.path;
+  if (a.port === 0 || a.port !== b.port) return false;
+  const [x, y] = [a.host.toLowerCase(), b.host.toLowerCase()];
+  if (x === y || x === '::' || y === '::') return true;
+  return (x === '0.0.0.0' && isIP(y) === 4) || (y === '0.0.0.0' && isIP(x) === 4);
 }
 
