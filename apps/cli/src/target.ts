@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { StoreLockedError } from '@regcache/blob-store';
-import { adminEndpoint, createRegistryCache, defaultAdminUnbindable, loadConfig, type AdminOperations, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
+import { adminEndpoint, createRegistryCache, defaultAdminUnbindable, loadConfigWithOverrides, type AdminOperations, type ConfigOverride, type ListenAddress, type RegcacheConfig } from '@regcache/proxy-core';
 import { connectAdmin, describeAddress } from './admin-client.js';
 import { CliError } from './errors.js';
 import { remoteOperations } from './remote-operations.js';
@@ -50,9 +50,24 @@ function serverEndpoint(config: RegcacheConfig): ListenAddress | undefined {
   return defaultAdminUnbindable(config) ? undefined : adminEndpoint(config);
 }
 
+/**
+ * The config the verbs use. REGCACHE_DATA naming another store than the --config file's
+ * storage.path is refused, as --data with --config is: the operator named a config file, and
+ * an environment variable left set would otherwise open (or with warm, create) another store.
+ */
+async function loadTargetConfig(flags: GlobalFlags): Promise<RegcacheConfig> {
+  const { config, overrides } = await loadConfigWithOverrides({ config: flags.config, data: flags.data });
+  const fromEnv = overrides.find((o: ConfigOverride) => o.key === 'storage.path' && o.source === 'REGCACHE_DATA');
+  if (fromEnv !== undefined && resolve(String(fromEnv.fileValue)) !== resolve(config.storage.path)) {
+    const message = `REGCACHE_DATA (${config.storage.path}) is another store than storage.path of ${flags.config} (${String(fromEnv.fileValue)}): unset REGCACHE_DATA to use the config's store, or pass --data instead of --config`;
+    throw new CliError(message, 2);
+  }
+  return config;
+}
+
 /** `create`: a verb that fills the store (warm) may start a new one; the others need an existing store. */
 export async function withTarget<T>(flags: GlobalFlags, run: (target: Target) => Promise<T>, opts: { create?: boolean } = {}): Promise<T> {
-  const config = await loadConfig({ config: flags.config, data: flags.data });
+  const config = await loadTargetConfig(flags);
   const endpoint = serverEndpoint(config);
   const admin = endpoint === undefined ? undefined : await connectAdmin(endpoint);
   if (admin) {

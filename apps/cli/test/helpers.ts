@@ -14,9 +14,9 @@ import { adminEndpoint, createRegistryCache, loadConfig, type RegistryCache } fr
 
 export const BIN = fileURLToPath(new URL('../bin/regcache-admin.js', import.meta.url));
 
-/** Runs `regcache-admin ARGS` to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CommandResult> {
-  return runCommand(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000 });
+/** Runs `regcache-admin ARGS` to completion (in `cwd`, else this process's working directory). */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CommandResult> {
+  return runCommand(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, timeoutMs: 60_000, cwd });
 }
 
 /** A config file as an operator writes it: loopback registry listener, a data dir, one upstream. */
