@@ -22,7 +22,32 @@ const program = new Command('regcache')
   // Bad flags exit 2, as a bad config does (and as regcache-admin's bad arguments do), not 1.
   .exitOverride();
 
+/**
+ * Signals, from the first line on. During start-up (a big store's recovery can take a while) a
+ * signal is held, and the server shuts down as soon as it has started, cleanly; a second one
+ * then exits at once (exit 1). Once started: the first drains, the second cuts the drain (the
+ * store still closes cleanly).
+ */
+function handleSignals(): { started(stop: (signal: NodeJS.Signals) => void): void } {
+  let held: NodeJS.Signals | undefined;
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  const receive = (signal: NodeJS.Signals): void => {
+    if (onSignal !== undefined) return onSignal(signal);
+    if (held !== undefined) process.exit(1);
+    held = signal;
+  };
+  // SIGHUP (the terminal went away) stops gracefully too, rather than killing the process mid-pull.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => receive(signal));
+  return {
+    started(stop) {
+      onSignal = stop;
+      if (held !== undefined) stop(held);
+    },
+  };
+}
+
 async function main(): Promise<void> {
+  const signals = handleSignals();
   // Fills and hits read and write files through libuv's thread pool; its default of 4 threads
   // queues them behind each other under load. The pool starts on first use, which is later.
   process.env.UV_THREADPOOL_SIZE ??= '16';
@@ -55,9 +80,6 @@ async function main(): Promise<void> {
       },
     );
   };
-  // Before the ready line: a supervisor may send SIGTERM the moment it reads it. SIGHUP (the
-  // terminal went away) stops gracefully too, rather than killing the process mid-pull.
-  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => stop(signal));
   logger.info(
     {
       listen: server.address,
@@ -71,6 +93,8 @@ async function main(): Promise<void> {
     },
     'regcache listening',
   );
+  // After the ready line, so that a signal held during start-up logs its shutdown after it.
+  signals.started(stop);
 }
 
 main().catch((error: unknown) => {

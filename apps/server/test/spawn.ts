@@ -20,7 +20,7 @@ export interface ServerProcess {
 }
 
 /** The child is SIGKILLed if the test process exits first. `wrap` runs it under another command (e.g. strace). */
-function spawnBin(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
+export function spawnBin(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
   const [command, ...prefix] = [...wrap, process.execPath];
   const child = spawn(command as string, [...prefix, ...BIN_NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const unregister = onProcessExit(() => void child.kill('SIGKILL'));
