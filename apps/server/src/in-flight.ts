@@ -55,24 +55,34 @@ export interface Handlers {
   settled(ms: number): Promise<void>;
 }
 
-const ignore = (): void => undefined;
-
 export function trackHandlers(): Handlers {
-  const running = new Set<Promise<void>>();
+  // A count, and whoever waits for it to reach 0: one promise reaction per request, hot replays
+  // included (their handler's promise is settled already), and nothing kept per request.
+  let running = 0;
+  const waiting = new Set<() => void>();
+  const finish = (): void => {
+    running -= 1;
+    if (running > 0) return;
+    for (const wake of waiting) wake();
+    waiting.clear();
+  };
   return {
     wrap: (handler) => (req, res) => {
       const call = handler(req, res);
+      running += 1;
       // Counted apart from `call`, so that a rejection reaches the caller as before.
-      const done = call.then(ignore, ignore);
-      running.add(done);
-      void done.then(() => running.delete(done));
+      call.then(finish, finish);
       return call;
     },
     async settled(ms) {
+      if (running === 0) return;
       let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
+      const idle = new Promise<void>((resolve) => waiting.add((wake = resolve)));
       const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-      await Promise.race([Promise.all(running), late]);
+      await Promise.race([idle, late]);
       clearTimeout(timer);
+      if (wake !== undefined) waiting.delete(wake);
     },
   };
 }
