@@ -18,6 +18,7 @@ import { createBlobStore } from '@regcache/blob-store';
 import { hashedGet, pushBlob, startRegistry, tempDir, type Hashed, type RunningRegistry } from '@regcache/testkit';
 import { runServer, type ServerProcess } from '../spawn.js';
 import { writeConfig } from './config-file.js';
+import { adminCall } from './secrets-fixture.js';
 
 const MiB = 1024 * 1024;
 type Line = Record<string, unknown>;
@@ -50,6 +51,13 @@ describe('a cut during the shutdown', () => {
     const server = await runServer(['--config', config]);
     const url = `http://${server.address}/v2/cut/blobs/blobs/${digest}`;
     expect((await hashedGet(url)).digest).toBe(digest);
+    // The miss's client has every byte before its fill has committed (fsync, rename, index): under
+    // load the next pull could still find it uncommitted, a second miss. Stored first, then the hit.
+    const storedBlobs = async (): Promise<number> => {
+      const answer = await adminCall(join(data, 'admin.sock'), 'GET', '/stats');
+      return (JSON.parse(answer.slice(answer.indexOf('\n') + 1)) as { blobs: number }).blobs;
+    };
+    await expect.poll(storedBlobs, { timeout: 10_000 }).toBe(1);
     const pull = hashedGet(url, { holdMs });
     // The hit's head is out (its request line says 'hit' only at its end): its body is on its way.
     await sleep(300);
