@@ -10,18 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TEST_CA_PEM } from '@regcache/testkit';
-import { ConfigError } from '../src/index.js';
 import { loadConfig } from '../src/load-config.js';
-
-async function issuesOf(promise: Promise<unknown>): Promise<string[]> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error('expected a ConfigError');
-}
+import { loadIssues } from './config-helpers.js';
 
 describe('a config file that holds no settings', () => {
   it.each([
@@ -33,7 +23,7 @@ describe('a config file that holds no settings', () => {
     const dir = await mkdtemp(join(tmpdir(), 'regcache-empty-'));
     const path = join(dir, 'regcache.yaml');
     await writeFile(path, text);
-    expect(await issuesOf(loadConfig({ config: path }, {}))).toEqual([`--config: ${path} holds no settings (it is empty, or only comments): write {} to run with every default`]);
+    expect(await loadIssues(loadConfig({ config: path }, {}))).toEqual([`--config: ${path} holds no settings (it is empty, or only comments): write {} to run with every default`]);
   });
 
   it('is taken when it says {} (every default, on purpose)', async () => {
@@ -83,7 +73,7 @@ describe('relative paths in a config file', () => {
   it('name the resolved path when a file is missing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'regcache-rel-'));
     await writeFile(join(dir, 'regcache.yaml'), 'upstreams:\n  - name: a.io\n    url: https://a.io\n    caFile: certs/ca.pem\n');
-    expect(await issuesOf(loadConfig({ config: join(dir, 'regcache.yaml') }, {}))).toEqual([`upstreams.0.caFile: cannot read ${join(dir, 'certs/ca.pem')}: ENOENT`]);
+    expect(await loadIssues(loadConfig({ config: join(dir, 'regcache.yaml') }, {}))).toEqual([`upstreams.0.caFile: cannot read ${join(dir, 'certs/ca.pem')}: ENOENT`]);
   });
 
   it('leave absolute paths and TCP addresses as they are', async () => {

@@ -6,17 +6,8 @@
  * the same in every unit; and the store budget must be more than 0 in any unit.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../src/index.js';
-
-function issuesOf(input: unknown): string[] {
-  try {
-    parseConfig(input);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => `${i.path}: ${i.message}`);
-    throw error;
-  }
-  return [];
-}
+import { parseConfig } from '../src/index.js';
+import { parseIssues } from './config-helpers.js';
 
 const upstream = (extra: Record<string, unknown>) => ({ upstreams: [{ name: 'docker.io', url: 'http://127.0.0.1:5000', ...extra }] });
 
@@ -27,7 +18,7 @@ describe('sizes and durations need their unit', () => {
     ['fill.detachedMaxSize', { fill: { detachedMaxSize: 4096 } }],
     ['log.maxBuffer', { log: { maxBuffer: '1048576' } }],
   ])('refuses a bare number for %s', (key, input) => {
-    expect(issuesOf(input)).toEqual([expect.stringMatching(new RegExp(`^${key.replace('.', '\\.')}: give a unit \\(e\\.g\\. 10GiB, 512MiB\\): is \\d+ bytes, MiB or GiB\\?`))]);
+    expect(parseIssues(input)).toEqual([expect.stringMatching(new RegExp(`^${key.replace('.', '\\.')}: give a unit \\(e\\.g\\. 10GiB, 512MiB\\): is \\d+ bytes, MiB or GiB\\?`))]);
   });
 
   it.each<[string, unknown]>([
@@ -37,12 +28,12 @@ describe('sizes and durations need their unit', () => {
     ['fill.idleTimeout', { fill: { idleTimeout: 60000 } }],
     ['limits.shutdownTimeout', { limits: { shutdownTimeout: '30' } }],
   ])('refuses a bare number for %s', (key, input) => {
-    expect(issuesOf(input)).toEqual([expect.stringMatching(new RegExp(`^${key.replaceAll('.', '\\.')}: give a unit \\(e\\.g\\. 30s, 5m, 1h\\): is \\d+ seconds or milliseconds\\?`))]);
+    expect(parseIssues(input)).toEqual([expect.stringMatching(new RegExp(`^${key.replaceAll('.', '\\.')}: give a unit \\(e\\.g\\. 30s, 5m, 1h\\): is \\d+ seconds or milliseconds\\?`))]);
   });
 
   it('refuses a store budget of 0 in any unit, naming storage.maxSize', () => {
     for (const maxSize of [0, '0', '0B', '0GiB']) {
-      expect(issuesOf({ storage: { maxSize } })).toEqual([
+      expect(parseIssues({ storage: { maxSize } })).toEqual([
         'storage.maxSize: must be more than 0: a budget of 0 would evict everything cached (leave maxSize out for no budget)',
       ]);
     }
