@@ -88,6 +88,20 @@ describe.each([
     await expect.poll(logged, { timeout: 3000 }).toEqual(['miss', ...Array<string>(39).fill('hit')]);
   });
 
+  it('logs a replay’s query values as … (but the API’s own), as the normal path does', async () => {
+    const target = `/v2/${image.name}/manifests/${image.digest}?token=s3cr3t-in-a-query&ns=docker.io`;
+    const client = await openClient(server.address);
+    try {
+      for (let i = 0; i < 20; i++) expect((await client.ask(head('GET', target))).status).toBe(200);
+    } finally {
+      client.socket.destroy();
+    }
+    const logged = (): unknown[] => server.lines.filter((l) => l.msg === 'request' && String(l.path).includes('?token=')).map((l) => l.path);
+    await expect.poll(() => logged().length, { timeout: 3000 }).toBe(20);
+    expect(new Set(logged())).toEqual(new Set([`/v2/${image.name}/manifests/${image.digest}?token=…&ns=docker.io`]));
+    expect(JSON.stringify(server.lines)).not.toContain('s3cr3t');
+  });
+
   it('answers If-None-Match with 304 for a hot answer, between replays of it on one connection', async () => {
     const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
     const client = await openClient(server.address);

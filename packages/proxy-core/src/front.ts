@@ -10,3 +10,4 @@ export type { HitCell } from './stats.js';
 export type { ResponseHead } from './headers.js';
 export { rawHeader } from './headers.js';
 export { refuseConnect, sendError } from './respond.js';
+export { loggedPath } from './logged-path.js';

@@ -16,6 +16,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HotAnswerFeed, RegcacheConfig } from '@regcache/proxy-core';
+import { loggedPath } from '@regcache/proxy-core/front';
 import { connectionOptions } from '../connection-limits.js';
 import { createBalance } from './balance.js';
 import { startMainNative } from './main-native.js';
@@ -55,7 +56,7 @@ export function installMainFront(http: HttpServer, feed: HotAnswerFeed, config: 
     readHead: createHeadReader(),
     lookup: (req) => feed.lookup(req),
     bytesOf: createReplayBytes(limits.keepAliveTimeout),
-    replayed: (answer, req, bytes, startedAt) => feed.replayed(answer, req.method, req.url.slice(0, 512), bytes, Date.now() - startedAt),
+    replayed: (answer, req, bytes, startedAt) => feed.replayed(answer, req.method, loggedPath(req.url), bytes, Date.now() - startedAt),
     handOff: toHttp,
   };
   const serveJs = (socket: Socket, unread?: Buffer): void => {

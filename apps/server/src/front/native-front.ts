@@ -20,7 +20,7 @@
  * in the shape the front threads already send (hot-feed.ts).
  */
 import { closeSync } from 'node:fs';
-import type { HotAnswer, ReplayCredit, ReplayRecord } from '@regcache/proxy-core/front';
+import { loggedPath, type HotAnswer, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
 import { loadReplay, type ReplayLoop, type ReplayLoopOptions, type StartReplayLoop } from '@regcache/sendfile';
 import { createBalance } from './balance.js';
 import type { RawFrontDeps } from './raw-front.js';
@@ -86,7 +86,7 @@ export function createNativeFront(start: StartReplayLoop, deps: NativeFrontDeps)
     const bodyBytes = req.method === 'HEAD' ? 0 : answer.body.length;
     const lesson = { head: unread.subarray(0, req.end), response: deps.bytesOf(answer, req, Date.now()), id, bodyBytes, close: req.close, generation, expiresAt: answer.expiresAt };
     if (!loop.learn(lesson)) return false;
-    taught.set(id, { answer, method: req.method, path: req.url.slice(0, 512), bodyBytes });
+    taught.set(id, { answer, method: req.method, path: loggedPath(req.url), bodyBytes });
     return true;
   };
   const onMiss = (fd: number, unread: Buffer, learned: number): void => {

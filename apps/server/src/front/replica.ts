@@ -7,7 +7,7 @@
  * read when the answer was kept: the main thread bumps it before anything leaves its table,
  * and the copy empties itself the next time it looks.
  */
-import { createHotResponses, type HitCell, type HotAnswer, type HotKey, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
+import { createHotResponses, loggedPath, type HitCell, type HotAnswer, type HotKey, type ReplayCredit, type ReplayRecord } from '@regcache/proxy-core/front';
 import type { RawRequest } from './raw-head.js';
 
 export interface Replica {
@@ -55,7 +55,7 @@ export function createReplica(opts: { byHost: boolean; generation: Int32Array; l
       }
       if (opts.logsRequests) {
         const durationMs = Math.round((Date.now() - startedAt) * 10) / 10;
-        records.push({ method: req.method, path: req.url.slice(0, 512), bytes, durationMs, upstream: answer.upstream, repo: answer.repo });
+        records.push({ method: req.method, path: loggedPath(req.url), bytes, durationMs, upstream: answer.upstream, repo: answer.repo });
       }
     },
     takeCredits() {
