@@ -4,7 +4,7 @@
  * `/metrics` on the admin listener.
  *
  *   regcache_requests_total{route,cache,status}        every answered request (these three:
- *   regcache_request_duration_seconds{route}           its duration            plain integers, read
+ *   regcache_request_duration_seconds{route}           its duration, replays 0s plain integers, read
  *   regcache_served_bytes_total{source}                body bytes, by source   at scrape; request-metrics.ts)
  *   regcache_fill_duration_seconds{result}             upstream fills: ok, failed or stopped (on purpose)
  *   regcache_fills_in_flight                           fills running now

@@ -3,18 +3,24 @@
  * most, each built once):
  *
  *   regcache_requests_total{route,cache,status}   every answered request
- *   regcache_request_duration_seconds{route}      its duration — requests the normal path
- *                                                 answered; replays are not timed (below)
+ *   regcache_request_duration_seconds{route}      its duration — every request requests_total
+ *                                                 counts, replays included (below)
  *   regcache_served_bytes_total{source}           body bytes, from the cache or the upstream
  *
- * A replayed hot manifest answer (hot-responses.ts) is the most frequent request a cache sees
- * and costs a few microseconds; a prom-client `inc` with labels would be a good share of that.
- * So a replay adds to two integers on its cell, and prom-client is handed the sums when the
- * metrics are scraped (`collect`). A replay is answered synchronously, in microseconds, so it
- * is not observed in the duration histogram: that histogram describes requests that did work.
+ * A replayed hot manifest answer (hot-responses.ts, and apps/server's front threads and native
+ * replay loops, whose counts arrive in batches: hot-feed.ts) is the most frequent request a
+ * cache sees and costs a few microseconds; a prom-client `inc` with labels would be a good share
+ * of that. So a replay adds to two integers on its cell, and prom-client is handed the sums when
+ * the metrics are scraped (`collect`). In the duration histogram (duration-histogram.ts: a batch
+ * is one addition) a replay is an approximation, not a measurement: it is observed as taking
+ * REPLAY_SECONDS (0). A replay is answered synchronously from memory as soon as its head is
+ * read — microseconds (its log line's durationMs reads 0.0–0.1), far below the first bucket
+ * (5 ms) — so its bucket is right, and `_sum` leaves out those microseconds rather than pay for
+ * a clock read per replay on the hot path.
  */
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { CacheResult } from './context.js';
+import { DurationHistogram, type DurationSeries } from './duration-histogram.js';
 
 export interface RequestCell {
   readonly route: string;
@@ -25,7 +31,7 @@ export interface RequestCell {
   replayBytes: number;
   /** The cell's prom-client children: prom-client hashes a label object on every call, so each is looked up once. */
   readonly request: Counter.Internal;
-  readonly duration: Histogram.Internal<'route'>;
+  readonly duration: DurationSeries;
   /** Undefined for a result whose bytes come from neither the cache nor the upstream. */
   readonly served: Counter.Internal | undefined;
 }
@@ -35,12 +41,15 @@ export interface RequestMetrics {
   cell(route: string, cache: string, status: number): RequestCell;
   /** A request answered by the normal path: counted, timed, its body bytes by source. */
   observe(cell: RequestCell, seconds: number, bytes: number): void;
-  /** `count` replayed answers of `bytes` body bytes in all: two integer additions. */
+  /** `count` replayed answers of `bytes` body bytes in all: a few additions (timed as REPLAY_SECONDS each). */
   replayed(cell: RequestCell, bytes: number, count: number): void;
 }
 
 const FROM_CACHE: ReadonlySet<string> = new Set<CacheResult>(['hit', 'coalesced', 'stale']);
 const FROM_UPSTREAM: ReadonlySet<string> = new Set<CacheResult>(['miss', 'pass']);
+
+/** The duration a replay is observed with: an approximation (see above), not a measurement. */
+export const REPLAY_SECONDS = 0;
 
 const sourceOf = (cache: string): string | undefined => (FROM_CACHE.has(cache) ? 'cache' : FROM_UPSTREAM.has(cache) ? 'upstream' : undefined);
 
@@ -59,7 +68,7 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
       }
     },
   });
-  const durations = new Histogram({ name: 'regcache_request_duration_seconds', help: 'Time to answer a request (replayed hot answers are not timed)', labelNames: ['route'], buckets, registers });
+  const durations = new DurationHistogram({ name: 'regcache_request_duration_seconds', help: 'Time to answer a request (replayed hot answers count as 0: they take microseconds)', buckets, registers });
   const served = new Counter({
     name: 'regcache_served_bytes_total',
     help: 'Body bytes served, by where they came from',
@@ -86,7 +95,7 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
           replays: 0,
           replayBytes: 0,
           request: requests.labels({ route, cache, status: String(status) }),
-          duration: durations.labels({ route }),
+          duration: durations.route(route),
           served: source === undefined ? undefined : served.labels({ source }),
         };
         cells.set(key, c);
@@ -101,6 +110,7 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
     replayed(c, bytes, count) {
       c.replays += count;
       c.replayBytes += bytes;
+      c.duration.observe(REPLAY_SECONDS, count);
     },
   };
 }

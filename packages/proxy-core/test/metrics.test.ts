@@ -57,6 +57,28 @@ describe('metrics and health on the admin listener', () => {
     expect(valueOf(afterHit, 'regcache_served_bytes_total', { source: 'cache' })).toBe(blobBytes + image.manifest.length);
   });
 
+  it('times every request it counts: replayed hot manifests are in the duration histogram too', async () => {
+    const { cache, images: { oci: image } } = fx;
+    const url = `${cache.url}/v2/${image.name}/manifests/${image.tag}`;
+    // The first answers from the normal path (and makes the answer hot); the rest are replays.
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(url, { method: i % 2 === 0 ? 'GET' : 'HEAD', headers: { accept: MediaTypes.ociManifest } });
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    const samples = await scrape();
+    const manifests = valueOf(samples, 'regcache_requests_total', { route: 'manifest' });
+    expect(manifests).toBeGreaterThanOrEqual(30);
+    for (const route of ['manifest', 'blob']) {
+      const counted = valueOf(samples, 'regcache_requests_total', { route });
+      expect(valueOf(samples, 'regcache_request_duration_seconds_count', { route }), route).toBe(counted);
+      expect(valueOf(samples, 'regcache_request_duration_seconds_bucket', { route, le: '+Inf' }), route).toBe(counted);
+    }
+    expect(valueOf(samples, 'regcache_request_duration_seconds_count')).toBe(valueOf(samples, 'regcache_requests_total'));
+    // Replays are observed as taking 0 s (request-metrics.ts): all in the first bucket, nothing added to the sum.
+    expect(valueOf(samples, 'regcache_request_duration_seconds_bucket', { route: 'manifest', le: '0.005' })).toBeGreaterThanOrEqual(28);
+  });
+
   it('counts upstream errors by upstream and status', async () => {
     const { upstream, cache, images: { oci: image } } = fx;
     const missing = await fetch(`${cache.url}/v2/${image.name}/manifests/no-such-tag`);

@@ -1,0 +1,105 @@
+/**
+ * Requests answered without the JavaScript handler — hot manifests replayed by the main
+ * thread's raw front, the front threads, and their replay loops in C — are in the request
+ * metrics as the handler's are: each counted in regcache_requests_total is also an observation
+ * of regcache_request_duration_seconds (as taking 0 s, request-metrics.ts), so the histogram's
+ * `_count` is requests_total, with the replay loops and with REGCACHE_NATIVE_REPLAY=0.
+ */
+import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCEPT_ALL_MANIFESTS, pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { responseAt } from './responses.js';
+import { runServer, type ServerProcess } from './spawn.js';
+
+/** The sum of the samples named `name` whose labels include every `key="value"` in `labels`. */
+function sampleSum(text: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const m of text.matchAll(/^([a-z_]+)(?:\{([^}]*)\})? (\S+)$/gm)) {
+    if (m[1] !== name) continue;
+    const have = m[2] ?? '';
+    if (Object.entries(labels).every(([k, v]) => have.split(',').includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** `count` requests for `path` on one new connection, one after another (GET and HEAD in turn); their statuses. */
+async function askMany(address: string, path: string, count: number): Promise<number[]> {
+  const [host, port] = address.split(':');
+  const socket = connect(Number(port), host);
+  await once(socket, 'connect');
+  let pending = Buffer.alloc(0);
+  let wake: () => void = () => undefined;
+  socket.on('data', (c: Buffer) => {
+    pending = Buffer.concat([pending, c]);
+    wake();
+  });
+  const statuses: number[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const method = i % 2 === 0 ? 'GET' : 'HEAD';
+      socket.write(`${method} ${path} HTTP/1.1\r\nHost: cache\r\nAccept: ${ACCEPT_ALL_MANIFESTS}\r\n\r\n`, 'latin1');
+      let next = responseAt(pending, 0, method === 'HEAD');
+      while (next === undefined) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        next = responseAt(pending, 0, method === 'HEAD');
+      }
+      pending = pending.subarray(next.end);
+      statuses.push(next.response.status);
+    }
+  } finally {
+    socket.destroy();
+  }
+  return statuses;
+}
+
+describe.each([
+  { loops: true, env: {} },
+  { loops: false, env: { REGCACHE_NATIVE_REPLAY: '0' } },
+])('request metrics of replays, replay loops: $loops', ({ env }) => {
+  let upstream: RunningRegistry;
+  let image: SmallImage;
+  let server: ServerProcess;
+  let admin: string;
+
+  beforeAll(async () => {
+    upstream = await startRegistry();
+    image = await pushSmallImage(upstream, 'metrics/app', 'v1', 16 * 1024);
+    const dir = await tempDir('regcache-replay-metrics-');
+    await writeFile(`${dir}/regcache.yaml`, `upstreams:\n  - name: docker.io\n    url: ${upstream.url}\nlimits:\n  frontThreads: 1\n`);
+    server = await runServer(['--config', `${dir}/regcache.yaml`, '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0', '--data', `${dir}/data`], env);
+    admin = String(server.lines.find((l) => l.msg === 'regcache listening')?.admin);
+  }, 120_000);
+  afterAll(async () => {
+    if (server !== undefined) expect(await server.stop('SIGTERM')).toBe(0);
+    await upstream?.stop();
+  });
+
+  const scrape = async (): Promise<string> => {
+    const res = await fetch(`http://${admin}/metrics`);
+    expect(res.status).toBe(200);
+    return res.text();
+  };
+
+  it('observes every counted request in the duration histogram, replays by the fronts included', async () => {
+    const byDigest = `/v2/${image.name}/manifests/${image.digest}`;
+    // The first makes the answer hot (the normal path); then connections the threads share.
+    expect(await askMany(server.address, byDigest, 1)).toEqual([200]);
+    const statuses = (await Promise.all(Array.from({ length: 8 }, () => askMany(server.address, byDigest, 25)))).flat();
+    expect(statuses.every((s) => s === 200)).toBe(true);
+    const sent = 1 + statuses.length;
+    // The fronts credit their replays every 100 ms.
+    await expect.poll(async () => sampleSum(await scrape(), 'regcache_requests_total', { route: 'manifest' }), { timeout: 5000 }).toBe(sent);
+    const replays = server.lines.filter((l) => l.msg === 'request' && l.front === true);
+    expect(replays.length).toBeGreaterThan(0);
+    expect(replays.some((l) => Number(l.thread) >= 1)).toBe(true);
+    // What makes 0 s a sound stand-in: each replay's own time (its log line) is within the first bucket, 5 ms.
+    expect(Math.max(...replays.map((l) => Number(l.durationMs)))).toBeLessThan(5);
+
+    const text = await scrape();
+    expect(sampleSum(text, 'regcache_request_duration_seconds_count', { route: 'manifest' })).toBe(sent);
+    expect(sampleSum(text, 'regcache_request_duration_seconds_bucket', { route: 'manifest', le: '+Inf' })).toBe(sent);
+    expect(sampleSum(text, 'regcache_request_duration_seconds_count')).toBe(sampleSum(text, 'regcache_requests_total'));
+  });
+});
