@@ -136,6 +136,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     manifests: createManifestFetcher(store, {
       onDiskError: manifestDiskError(stats, logger),
       onStored: (upstream, repo, manifest) => prefetch.schedule(upstream, repo, manifest.blobs),
+      onContentError: (error) => maintenance.metrics.upstreamError(error.upstream, error),
     }),
     freshness: createFreshness(),
     upstreams,

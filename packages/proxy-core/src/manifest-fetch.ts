@@ -67,6 +67,8 @@ export interface ManifestFetcherEvents {
   onDiskError?(digest: Digest, error: unknown): void;
   /** A manifest came from the upstream and was stored (once per fetch, however many clients asked). */
   onStored?(upstream: Upstream, repo: RepositoryName, manifest: FetchedManifest): void;
+  /** The upstream (or a mirror: `error.upstream`) sent a manifest that failed verification (once per fetch). */
+  onContentError?(error: UpstreamContentError): void;
 }
 
 export function createManifestFetcher(store: BlobStore, events: ManifestFetcherEvents = {}): ManifestFetcher {
@@ -101,7 +103,10 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
 
 async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
   const name = upstream.config.name;
-  const { digest, bytes, manifest, resolvedAtMirror } = await fetchVerified(upstream, repo, reference, accept);
+  const { digest, bytes, manifest, resolvedAtMirror } = await fetchVerified(upstream, repo, reference, accept).catch((error: unknown) => {
+    if (error instanceof UpstreamContentError) events.onContentError?.(error);
+    throw error;
+  });
   const mediaType = manifest.mediaType;
   const blobs = [manifest.config, ...manifest.layers].flatMap((d) => (d ? [d] : []));
   const references = [...blobs, ...manifest.manifests].map((d) => d.digest);

@@ -12,15 +12,18 @@
  *                                                      blobs stored ahead of their clients (prefetch.ts)
  *   regcache_store_size_bytes / _max_size_bytes        the store against its budget
  *   regcache_evictions_total{reason} / regcache_evicted_bytes_total{reason}   gc, automatic eviction, rm --purge
- *   regcache_upstream_errors_total{upstream,status}    upstream answers that were errors (status, or
- *                                                      unreachable / timeout / redirects)
+ *   regcache_upstream_errors_total{upstream,status}    upstream failures, the kinds `stats` counts as upstream
+ *                                                      errors: a 5xx or 429 status, our credentials refused
+ *                                                      (401), unreachable / timeout / redirects, content (a
+ *                                                      manifest that fails verification) — never a refusal
+ *                                                      (404, 401/403 to a repository): that is an answer
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
  *   regcache_upstream_blob_connections_total{upstream,connection}   blob requests to an http://
  *                                                      upstream on a new or a reused (kept-alive) connection
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestObserver } from './context.js';
-import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from './errors.js';
+import { UpstreamContentError, UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
 import type { FillOutcome } from './fill/types.js';
 import { createRequestMetrics } from './request-metrics.js';
 
@@ -43,7 +46,7 @@ export interface CacheMetrics {
   /** A prefetch stored a blob of `bytes` from `upstream`. */
   prefetched(upstream: string, bytes: number): void;
   evicted(reason: string, bytes: number): void;
-  /** Counts an error from an upstream request (anything else is ignored). */
+  /** Counts an upstream failure (upstreamStatus); anything else, a refusal included, is ignored. */
   upstreamError(upstream: string, error: unknown): void;
   /** A mirror of `upstream` was asked for something by digest (upstream/mirrors.ts), with this result. */
   mirrorFetch(upstream: string, mirror: string, result: string): void;
@@ -52,10 +55,17 @@ export interface CacheMetrics {
 
 const DURATION_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/**
+ * The status label of an upstream failure, or undefined for what is not one. A refusal
+ * (UpstreamRefusedError: 404, or 401/403 for a repository, another 4xx) is the upstream's answer
+ * about what a client asked for — a typo is a 404 — and passes to the client as such: `stats`
+ * does not count it as an upstream error, and neither does this, so an alert on it is about the
+ * upstream.
+ */
 function upstreamStatus(error: unknown): string | undefined {
   if (error instanceof UpstreamRateLimitedError) return '429';
-  if (error instanceof UpstreamRefusedError) return String(error.status);
   if (error instanceof UpstreamUnavailableError) return error.status === undefined ? error.reason : String(error.status);
+  if (error instanceof UpstreamContentError) return 'content';
   return undefined;
 }
 
@@ -115,7 +125,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const prefetches = new Counter({ name: 'regcache_prefetched_blobs_total', help: 'Blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const prefetchedBytes = new Counter({ name: 'regcache_prefetched_bytes_total', help: 'Bytes of the blobs stored ahead of their clients', labelNames: ['upstream'], registers });
   const mirrorFetches = new Counter({ name: 'regcache_mirror_fetches_total', help: 'Requests by digest to upstreams\' mirrors, by result (ok, missing, unavailable, mismatch)', labelNames: ['upstream', 'mirror', 'result'], registers });
-  const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream requests that ended in an error', labelNames: ['upstream', 'status'], registers });
+  const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream failures: 5xx, 429, unreachable, timeout, redirects, credentials, bad content (not 404s or other refusals)', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
   return {
     registry,

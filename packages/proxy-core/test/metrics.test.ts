@@ -7,7 +7,8 @@
  */
 import { register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { MediaTypes } from '@regcache/testkit';
+import { ACCEPT_ALL_MANIFESTS, MediaTypes, pushSmallImage } from '@regcache/testkit';
+import { useProxiedCache } from './helpers.js';
 import { eventually, imageBytes, pinsLapse, useSeededCache } from './ops-helpers.js';
 import { parsePrometheusText, valueOf, type Sample } from './prom-text.js';
 
@@ -79,16 +80,22 @@ describe('metrics and health on the admin listener', () => {
     expect(valueOf(samples, 'regcache_request_duration_seconds_bucket', { route: 'manifest', le: '0.005' })).toBeGreaterThanOrEqual(28);
   });
 
-  it('counts upstream errors by upstream and status', async () => {
+  it('counts upstream failures by upstream and status, as stats does, and not a 404', async () => {
     const { upstream, cache, images: { oci: image } } = fx;
+    const statsErrors = (): number => cache.cache.stats.snapshot().upstreamErrors ?? 0;
+    const [metricBefore, statsBefore] = [valueOf(await scrape(), 'regcache_upstream_errors_total'), statsErrors()];
+    // A typo: the upstream's 404 passes to the client, and is no upstream failure in either.
     const missing = await fetch(`${cache.url}/v2/${image.name}/manifests/no-such-tag`);
     expect(missing.status).toBe(404);
-    await moved('regcache_upstream_errors_total', { upstream: 'docker.io', status: '404' }, 1);
+    await missing.arrayBuffer();
+    expect(valueOf(await scrape(), 'regcache_upstream_errors_total')).toBe(metricBefore);
+    expect(statsErrors()).toBe(statsBefore);
     await upstream.stop();
     try {
       const unreachable = await fetch(`${cache.url}/v2/${image.name}/blobs/sha256:${'1'.repeat(64)}`);
       expect(unreachable.status).toBe(503);
       await moved('regcache_upstream_errors_total', { upstream: 'docker.io', status: 'unreachable' }, 1);
+      expect(statsErrors()).toBeGreaterThan(statsBefore);
     } finally {
       await upstream.start();
     }
@@ -117,5 +124,39 @@ describe('metrics and health on the admin listener', () => {
     expect(await admin.get('/readyz')).toMatchObject({ status: 200, body: { status: 'ready', checks: { store: 'ok', disk: 'ok' } } });
     await cache.cache.store.close();
     expect(await admin.get('/readyz')).toMatchObject({ status: 503, body: { status: 'unready', checks: { store: 'failed' } } });
+  });
+});
+
+describe('upstream failures in the metrics', () => {
+  const fx = useProxiedCache();
+  const errors = async (labels: Record<string, string> = {}): Promise<number> =>
+    valueOf(parsePrometheusText(await fx().cache.cache.metrics.render()), 'regcache_upstream_errors_total', { upstream: 'docker.io', ...labels });
+  const pull = async (path: string): Promise<number> => {
+    const res = await fetch(`${fx().cache.url}${path}`, { headers: { accept: ACCEPT_ALL_MANIFESTS } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+
+  it('counts a 5xx and a manifest that fails verification (content), never a refusal', async () => {
+    const { upstream, proxy, cache } = fx();
+    const image = await pushSmallImage(upstream, 'errors/app', 'v1');
+    for (const tag of ['v2', 'v3']) await pushSmallImage(upstream, image.name, tag);
+    expect(await pull(`/v2/${image.name}/manifests/v1`)).toBe(200);
+    for (const status of [404, 403, 401]) {
+      proxy.setFault({ kind: 'status', status, body: '{"errors":[{"code":"NAME_UNKNOWN","message":"no"}]}' }, { match: /\/manifests\/other$/, times: 1 });
+      expect(await pull(`/v2/${image.name}/manifests/other`)).toBeGreaterThanOrEqual(400);
+    }
+    expect(await errors()).toBe(0);
+    expect(cache.cache.stats.snapshot().upstreamErrors ?? 0).toBe(0);
+
+    proxy.setFault({ kind: 'status', status: 502 }, { match: /\/manifests\/v2$/, times: 1 });
+    expect(await pull(`/v2/${image.name}/manifests/v2`)).toBe(503);
+    expect(await errors({ status: '502' })).toBe(1);
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    proxy.setFault({ kind: 'headers', headers: { 'docker-content-digest': wrong } }, { match: /\/manifests\/v3$/, times: 1 });
+    expect(await pull(`/v2/${image.name}/manifests/v3`)).toBe(503);
+    expect(await errors({ status: 'content' })).toBe(1);
+    // Each failure was a failed answer in stats too.
+    expect(cache.cache.stats.snapshot().upstreamErrors).toBe(2);
   });
 });
