@@ -5,6 +5,7 @@
  * and kept-alive upstream connections. `/healthz` and
  * `/readyz` answer, and readiness fails once the store is closed.
  */
+import { readFile } from 'node:fs/promises';
 import { register } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { ACCEPT_ALL_MANIFESTS, MediaTypes, pushSmallImage } from '@regcache/testkit';
@@ -78,6 +79,17 @@ describe('metrics and health on the admin listener', () => {
     expect(valueOf(samples, 'regcache_request_duration_seconds_count')).toBe(valueOf(samples, 'regcache_requests_total'));
     // Replays are observed as taking 0 s (request-metrics.ts): all in the first bucket, nothing added to the sum.
     expect(valueOf(samples, 'regcache_request_duration_seconds_bucket', { route: 'manifest', le: '0.005' })).toBeGreaterThanOrEqual(28);
+  });
+
+  it('labels requests with the cache results the README lists', async () => {
+    const { cache } = fx;
+    for (const path of ['/v2/', '/v2/_catalog', '/nowhere']) await (await fetch(`${cache.url}${path}`)).arrayBuffer();
+    const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
+    const listed = /`regcache_requests_total\{route,cache,status\}` \(cache = ([^)]*?)(?::|\))/s.exec(readme)?.[1];
+    const documented = new Set((listed ?? '').split(/,\s*(?:or\s+)?|\s+or\s+/).map((w) => w.trim()));
+    const seen = new Set((await scrape()).filter((s) => s.name === 'regcache_requests_total').map((s) => s.labels.cache));
+    expect(seen.has('local')).toBe(true);
+    for (const result of seen) expect(documented, `cache="${result}"`).toContain(result);
   });
 
   it('counts upstream failures by upstream and status, as stats does, and not a 404', async () => {
