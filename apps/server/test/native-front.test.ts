@@ -12,41 +12,15 @@
 import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCEPT_ALL_MANIFESTS, pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
-import { responseAt, type RawResponse } from './responses.js';
+import { pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { head, openClient } from './responses.js';
 import { runServer, type ServerProcess } from './spawn.js';
 
 /** The names of a process's threads. */
 const threadNames = (pid: number): string[] => readdirSync(`/proc/${pid}/task`).map((t) => readFileSync(`/proc/${pid}/task/${t}/comm`, 'utf8').trim());
 
-/** One keep-alive connection that sends raw heads and reads one answer per head (Content-Length bodies; none for HEAD). */
-async function openClient(address: string): Promise<{ ask(head: string): Promise<RawResponse>; socket: Socket }> {
-  const [host, port] = address.split(':');
-  const socket = connect(Number(port), host);
-  await once(socket, 'connect');
-  let pending = Buffer.alloc(0);
-  let wake: () => void = () => undefined;
-  socket.on('data', (c: Buffer) => {
-    pending = Buffer.concat([pending, c]);
-    wake();
-  });
-  const ask = async (head: string): Promise<RawResponse> => {
-    socket.write(head, 'latin1');
-    for (;;) {
-      const next = responseAt(pending, 0, head.startsWith('HEAD '));
-      if (next !== undefined) {
-        pending = pending.subarray(next.end);
-        return next.response;
-      }
-      await new Promise<void>((resolve) => (wake = resolve));
-    }
-  };
-  return { ask, socket };
-}
-
-const head = (method: string, path: string, extra = ''): string => `${method} ${path} HTTP/1.1\r\nHost: cache\r\nAccept: ${ACCEPT_ALL_MANIFESTS}\r\n${extra}\r\n`;
 
 describe.each([
   { loops: true, env: {} },

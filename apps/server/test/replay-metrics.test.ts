@@ -5,12 +5,10 @@
  * of regcache_request_duration_seconds (as taking 0 s, request-metrics.ts), so the histogram's
  * `_count` is requests_total, with the replay loops and with REGCACHE_NATIVE_REPLAY=0.
  */
-import { once } from 'node:events';
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCEPT_ALL_MANIFESTS, pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
-import { responseAt } from './responses.js';
+import { pushSmallImage, startRegistry, tempDir, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { head, openClient } from './responses.js';
 import { runServer, type ServerProcess } from './spawn.js';
 
 /** The sum of the samples named `name` whose labels include every `key="value"` in `labels`. */
@@ -26,30 +24,12 @@ function sampleSum(text: string, name: string, labels: Record<string, string> = 
 
 /** `count` requests for `path` on one new connection, one after another (GET and HEAD in turn); their statuses. */
 async function askMany(address: string, path: string, count: number): Promise<number[]> {
-  const [host, port] = address.split(':');
-  const socket = connect(Number(port), host);
-  await once(socket, 'connect');
-  let pending = Buffer.alloc(0);
-  let wake: () => void = () => undefined;
-  socket.on('data', (c: Buffer) => {
-    pending = Buffer.concat([pending, c]);
-    wake();
-  });
+  const client = await openClient(address);
   const statuses: number[] = [];
   try {
-    for (let i = 0; i < count; i++) {
-      const method = i % 2 === 0 ? 'GET' : 'HEAD';
-      socket.write(`${method} ${path} HTTP/1.1\r\nHost: cache\r\nAccept: ${ACCEPT_ALL_MANIFESTS}\r\n\r\n`, 'latin1');
-      let next = responseAt(pending, 0, method === 'HEAD');
-      while (next === undefined) {
-        await new Promise<void>((resolve) => (wake = resolve));
-        next = responseAt(pending, 0, method === 'HEAD');
-      }
-      pending = pending.subarray(next.end);
-      statuses.push(next.response.status);
-    }
+    for (let i = 0; i < count; i++) statuses.push((await client.ask(head(i % 2 === 0 ? 'GET' : 'HEAD', path))).status);
   } finally {
-    socket.destroy();
+    client.socket.destroy();
   }
   return statuses;
 }
