@@ -11,8 +11,8 @@
  * replay loops, whose counts arrive in batches: hot-feed.ts) is the most frequent request a
  * cache sees and costs a few microseconds; a prom-client `inc` with labels would be a good share
  * of that. So a replay adds to two integers on its cell, and prom-client is handed the sums when
- * the metrics are scraped (`collect`). In the duration histogram (duration-histogram.ts: a batch
- * is one addition) a replay is an approximation, not a measurement: it is observed as taking
+ * the metrics are scraped (`collect`), to requests_total and to the duration histogram at once
+ * (duration-histogram.ts: the whole count is one addition). There a replay is an approximation, not a measurement: it is observed as taking
  * REPLAY_SECONDS (0). A replay is answered synchronously from memory as soon as its head is
  * read — microseconds (its log line's durationMs reads 0.0–0.1), far below the first bucket
  * (5 ms) — so its bucket is right, and `_sum` leaves out those microseconds rather than pay for
@@ -41,7 +41,7 @@ export interface RequestMetrics {
   cell(route: string, cache: string, status: number): RequestCell;
   /** A request answered by the normal path: counted, timed, its body bytes by source. */
   observe(cell: RequestCell, seconds: number, bytes: number): void;
-  /** `count` replayed answers of `bytes` body bytes in all: a few additions (timed as REPLAY_SECONDS each). */
+  /** `count` replayed answers of `bytes` body bytes in all: two integer additions (timed as REPLAY_SECONDS each at the scrape). */
   replayed(cell: RequestCell, bytes: number, count: number): void;
 }
 
@@ -61,9 +61,12 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
     labelNames: ['route', 'cache', 'status'],
     registers,
     collect() {
+      // Replays drain into both series here, at the scrape (the histogram is rendered after this
+      // counter), so a replay itself costs only the two additions in `replayed`.
       for (const c of cells.values()) {
         if (c.replays === 0) continue;
         c.request.inc(c.replays);
+        c.duration.observe(REPLAY_SECONDS, c.replays);
         c.replays = 0;
       }
     },
@@ -110,7 +113,6 @@ export function createRequestMetrics(registers: Registry[], buckets: number[]): 
     replayed(c, bytes, count) {
       c.replays += count;
       c.replayBytes += bytes;
-      c.duration.observe(REPLAY_SECONDS, count);
     },
   };
 }
