@@ -68,7 +68,7 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
     // response at 404); an answer that is not a 200 sets its own status.
     res.statusCode = 200;
     try {
-      await clientAuth.check(req);
+      if (clientAuth.enabled) await clientAuth.check(req);
       if (parts.closed()) throw new CacheClosedError();
       const target = parseTarget(req.url ?? '/');
       if (!target.ok) throw target.error;
