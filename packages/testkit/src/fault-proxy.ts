@@ -144,6 +144,7 @@ async function rewrite(upstreamRes: IncomingMessage, res: ServerResponse, fault:
   upstreamRes.resume();
   const body = Buffer.from(fault.body);
   const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-  res.writeHead(200, { ...upstreamRes.headers, 'content-length': String(body.length), 'docker-content-digest': digest });
+  const { 'transfer-encoding': _chunked, ...headers } = upstreamRes.headers;
+  res.writeHead(200, { ...headers, 'content-length': String(body.length), 'docker-content-digest': digest });
   res.end(body);
 }
