@@ -8,22 +8,29 @@ import { BlobNotFoundError, BlobStoreError, DigestMismatchError, SizeMismatchErr
 
 export type RouteKind = 'manifest' | 'blob' | 'tags' | 'base' | 'other';
 
-/** The upstream could not be asked: connection refused/reset, DNS, timeout, or a 5xx answer. */
+/**
+ * The upstream could not be asked or gave no usable answer: connection refused/reset, DNS, a
+ * timeout, a 5xx, a body cut short (`unreachable`/`timeout`), an answer it cannot have meant
+ * (`token`: its token server's 200 without a token), its blob storage refusing a redirect it
+ * gave (`storage`: an expired signed URL), or regcache's own credentials refused.
+ */
 export class UpstreamUnavailableError extends Error {
   override readonly name = 'UpstreamUnavailableError';
   constructor(
     readonly upstream: string,
-    readonly reason: 'unreachable' | 'timeout' | 'status' | 'redirects' | 'credentials',
+    readonly reason: 'unreachable' | 'timeout' | 'status' | 'redirects' | 'credentials' | 'token' | 'storage',
     readonly status?: number,
     options?: { cause?: unknown },
   ) {
-    super(
-      reason === 'credentials'
-        ? `upstream ${upstream} refused regcache's configured credentials (${status ?? 401}): check its username, password or token`
-        : `upstream ${upstream} unavailable (${reason}${status === undefined ? '' : ` ${status}`})`,
-      options,
-    );
+    super(unavailableMessage(upstream, reason, status), options);
   }
+}
+
+function unavailableMessage(upstream: string, reason: UpstreamUnavailableError['reason'], status: number | undefined): string {
+  if (reason === 'credentials') return `upstream ${upstream} refused regcache's configured credentials (${status ?? 401}): check its username, password or token`;
+  if (reason === 'storage') return `upstream ${upstream} unavailable: its blob storage answered ${status ?? 'an error'} to the redirect it gave`;
+  if (reason === 'token') return `upstream ${upstream} unavailable: its token server answered with no token`;
+  return `upstream ${upstream} unavailable (${reason}${status === undefined ? '' : ` ${status}`})`;
 }
 
 /** The upstream answered 429. `retryAfterMs` is when regcache may ask again. */

@@ -11,7 +11,7 @@
  */
 import type { Digest } from '@regcache/registry-protocol';
 import type { CacheParts, RequestState } from './context.js';
-import { UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
+import { UpstreamContentError, UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
 
 /** One page of a tag list as the upstream sent it; `next` is its `Link: rel="next"` target. */
 export interface TagListPage {
@@ -51,11 +51,13 @@ const MAX_REFERRERS_LISTS = 1_000;
 const MAX_REFERRERS_BYTES = 32 * 1024 * 1024;
 
 /**
- * Stale-if-error: the upstream could not answer (unreachable, timed out, 5xx) or is
- * rate-limiting. A refusal (401/403/404) is an answer, and is not papered over.
+ * Stale-if-error: the upstream could not answer (unreachable, timed out, 5xx, a body cut short),
+ * is rate-limiting, or answered with what it cannot have meant (a manifest or tag list that does
+ * not parse or match its digest) — nginx's `proxy_cache_use_stale error timeout invalid_header
+ * http_5xx http_429`. A refusal (401/403/404) is an answer, and is not papered over.
  */
 export function servesStale(error: unknown): boolean {
-  return error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError;
+  return error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError || error instanceof UpstreamContentError;
 }
 
 /** A cached answer about to go out stale: counted (stale, and the upstream's error) and marked for the client. */

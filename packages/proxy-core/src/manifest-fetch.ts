@@ -180,7 +180,7 @@ async function getManifest(client: UpstreamClient, repo: RepositoryName, referen
 }
 
 async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
-  const bytes = await readBodyCapped(body, MAX_MANIFEST_BYTES);
+  const bytes = await readBodyCapped(body, MAX_MANIFEST_BYTES, upstream);
   if (bytes === undefined) throw new UpstreamContentError(upstream, `upstream manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
   return bytes;
 }

@@ -83,8 +83,13 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: read
   return fetchTag(parts, rs, tag, accept);
 }
 
-async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[]): Promise<void> {
-  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE);
+async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[], was?: TagRecord): Promise<void> {
+  const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE).catch(async (error: unknown) => {
+    // The tag moved upstream, and the new manifest could not be had: what it named before is served stale.
+    if (was !== undefined && servesStale(error) && (await serveStored(parts, rs, was.digest, was.mediaType, 'stale', undefined))) return undefined;
+    throw error;
+  });
+  if (fetched === undefined) return;
   // A use of the manifest, stored now or long ago (a new tag for a cached image): gc's least recently used goes by it.
   parts.store.touch(fetched.digest);
   const acceptable = acceptsMediaType(accept, fetched.mediaType);
@@ -159,7 +164,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   if (stored !== undefined && stored.digest === current && acceptsMediaType(accept, stored.mediaType)) {
     if (await serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt))) return;
   }
-  return fetchTag(parts, rs, tag, accept);
+  return fetchTag(parts, rs, tag, accept, cached);
 }
 
 /**

@@ -76,7 +76,7 @@ async function fetchReferrers(rs: RequestState, digest: Digest): Promise<Referre
     path: `/v2/${rs.repo}/referrers/${digest}${search}`,
     headers: { accept: MEDIA_TYPES.ociIndex },
   });
-  const bytes = await readBodyCapped(res.body, MAX_REFERRERS_BYTES);
+  const bytes = await readBodyCapped(res.body, MAX_REFERRERS_BYTES, name);
   if (bytes === undefined) throw new UpstreamContentError(name, 'upstream referrers list is too large');
   const parsed = parseManifest(bytes.toString('utf8'), headerValue(res.headers['content-type']));
   if (!parsed.ok || parsed.value.kind !== 'index' || parsed.value.mediaType !== MEDIA_TYPES.ociIndex) {

@@ -93,7 +93,7 @@ function clientLink(clientName: RepositoryName, next: { n: number; last: string 
 }
 
 async function readAll(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
-  const bytes = await readBodyCapped(body, MAX_TAGS_BYTES);
+  const bytes = await readBodyCapped(body, MAX_TAGS_BYTES, upstream);
   if (bytes === undefined) throw new UpstreamContentError(upstream, 'upstream tags list is too large');
   return bytes;
 }

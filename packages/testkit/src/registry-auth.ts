@@ -23,7 +23,15 @@ export const TOKEN_ISSUER = 'regcache-testkit-token-issuer';
 export async function prepareAuth(
   dir: string,
   mode: 'none' | 'basic' | 'token',
-  opts: { username?: string; password?: string; anonymousPull?: boolean; tokenTtlSeconds?: number; tokenAlg?: JwtAlgorithm; tokenKeyHint?: 'x5c' | 'kid' },
+  opts: {
+    username?: string;
+    password?: string;
+    anonymousPull?: boolean;
+    tokenTtlSeconds?: number;
+    tokenAlg?: JwtAlgorithm;
+    tokenKeyHint?: 'x5c' | 'kid';
+    tokenRealm?: (tokenServerUrl: string) => string | Promise<string>;
+  },
 ): Promise<PreparedAuth> {
   if (mode === 'none') return { config: { kind: 'none' } };
   const credentials = { username: opts.username ?? DEFAULT_USERNAME, password: opts.password ?? DEFAULT_PASSWORD };
@@ -42,7 +50,7 @@ export async function prepareAuth(
   const rootCertBundle = join(dir, 'token-ca.pem');
   await writeFile(rootCertBundle, tokenServer.certPem);
   return {
-    config: { kind: 'token', realm: tokenServer.url, service: TOKEN_SERVICE, issuer: TOKEN_ISSUER, rootCertBundle },
+    config: { kind: 'token', realm: (await opts.tokenRealm?.(tokenServer.url)) ?? tokenServer.url, service: TOKEN_SERVICE, issuer: TOKEN_ISSUER, rootCertBundle },
     credentials,
     tokenServer,
   };

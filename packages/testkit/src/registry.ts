@@ -58,6 +58,11 @@ export interface StartRegistryOptions {
   tokenAlg?: JwtAlgorithm;
   /** token mode: the JWT header names the key by `x5c` (default) or libtrust `kid`. */
   tokenKeyHint?: 'x5c' | 'kid';
+  /**
+   * token mode: the realm the registry names in its challenge, made from the token server's URL
+   * — e.g. a fault proxy in front of it, so a test can make the token server fail. Default: the token server itself.
+   */
+  tokenRealm?: (tokenServerUrl: string) => string | Promise<string>;
 }
 
 /** Launches on cfg.port; when the port was not chosen by the caller and is taken, retries on another. */

@@ -11,7 +11,9 @@
  * A realm that cannot be reached (or answers 5xx) fails the request, and the challenge is
  * forgotten: the next request goes to the upstream without a token and learns its challenge
  * afresh — the realm may have moved, or the upstream stopped asking for tokens — instead of
- * asking the dead realm first for every request until a restart.
+ * asking the dead realm first for every request until a restart. A realm that answers 200 with
+ * no token in it is failing the same way. Its 429 is a rate limit like the registry's: no
+ * token is asked for before its Retry-After, and the challenge is kept.
  *
  * Configured credentials the upstream refuses — the realm answering 401/403 to them, or a 401
  * to a request that carried them itself (Basic, or a static token) — are the cache's fault, not
@@ -22,7 +24,8 @@
 import { request, type Dispatcher } from 'undici';
 import { parseWwwAuthenticate, type Challenge } from '@regcache/registry-protocol';
 import type { Secret } from '../secret.js';
-import { UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
+import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
+import { readBodyCapped, retryAfterMs } from './responses.js';
 
 export interface UpstreamCredentials {
   username?: string;
@@ -40,6 +43,8 @@ const EXPIRY_MARGIN_MS = 10_000;
 const DEFAULT_TOKEN_TTL_S = 60;
 /** How long refused credentials are not sent again. */
 const REFUSED_MS = 30_000;
+/** A token answer is a few KiB; one larger than this is not one. */
+const MAX_TOKEN_BODY = 256 * 1024;
 
 export interface UpstreamAuth {
   /** The Authorization header to send for a scope, fetching a token if the scheme is known to be Bearer. */
@@ -67,6 +72,8 @@ export function createUpstreamAuth(opts: {
   const inflight = new Map<string, Promise<CachedToken>>();
   let challenge: Challenge | undefined;
   let refused: { error: UpstreamUnavailableError; until: number } | undefined;
+  /** After the token server's 429: no token is asked for before this time (ms since the epoch). */
+  let limitedUntil = 0;
 
   const refuse = (status: number): UpstreamUnavailableError => {
     const error = new UpstreamUnavailableError(opts.upstream, 'credentials', status);
@@ -87,6 +94,7 @@ export function createUpstreamAuth(opts: {
     const key = scope ?? '';
     const cached = tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.token;
+    if (limitedUntil > Date.now()) throw new UpstreamRateLimitedError(opts.upstream, limitedUntil - Date.now());
     let pending = inflight.get(key);
     if (!pending) {
       const asked = challenge;
@@ -120,15 +128,26 @@ export function createUpstreamAuth(opts: {
     }
     if (res.statusCode !== 200) {
       await res.body.dump();
-      if (res.statusCode >= 500) throw new UpstreamUnavailableError(opts.upstream, 'status', res.statusCode);
-      if (basic !== undefined) throw refuse(res.statusCode);
-      throw new UpstreamRefusedError(opts.upstream, res.statusCode === 403 ? 403 : 401, 'UNAUTHORIZED', 'the upstream token server refused the credentials');
+      throw tokenRefusal(res.statusCode, res.headers['retry-after'], basic !== undefined);
     }
-    const body = (await res.body.json()) as { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
-    if (token === undefined) throw new UpstreamRefusedError(opts.upstream, 401, 'UNAUTHORIZED', 'the upstream token server sent no token');
-    const ttl = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S;
-    return { token, expiresAt: started + ttl * 1000 - EXPIRY_MARGIN_MS };
+    const body = parseTokenBody(await readBodyCapped(res.body, MAX_TOKEN_BODY, opts.upstream));
+    if (body === undefined) throw new UpstreamUnavailableError(opts.upstream, 'token');
+    return { token: body.token, expiresAt: started + body.ttlSeconds * 1000 - EXPIRY_MARGIN_MS };
+  }
+
+  /**
+   * What a token server's non-200 means. Only 401/403 judge the credentials; a 429 is its rate
+   * limit (Docker Hub's auth server has one) — the request waits, what is cached is served, and
+   * no token is asked for until its Retry-After; anything else is the token server failing.
+   */
+  function tokenRefusal(status: number, retryAfter: string | string[] | undefined, withCredentials: boolean): Error {
+    if (status === 429) {
+      limitedUntil = Date.now() + retryAfterMs(retryAfter);
+      return new UpstreamRateLimitedError(opts.upstream, limitedUntil - Date.now());
+    }
+    if (status !== 401 && status !== 403) return new UpstreamUnavailableError(opts.upstream, 'status', status);
+    if (withCredentials) return refuse(status);
+    return new UpstreamRefusedError(opts.upstream, status, 'UNAUTHORIZED', 'the upstream token server refused the credentials');
   }
 
   return {
@@ -159,4 +178,21 @@ export function createUpstreamAuth(opts: {
       return ownSent && !scopeOnly ? refuse(401) : undefined;
     },
   };
+}
+
+/** A token server's 200 body: its token (`token`, or OAuth2's `access_token`) and lifetime, or undefined when it has none. */
+function parseTokenBody(bytes: Buffer | undefined): { token: string; ttlSeconds: number } | undefined {
+  if (bytes === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const body = parsed as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+  if (token === undefined || token === '') return undefined;
+  const ttlSeconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S;
+  return { token, ttlSeconds };
 }

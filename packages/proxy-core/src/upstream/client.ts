@@ -18,6 +18,7 @@ import { PlainGetTimeoutError } from './plain-body.js';
 import { createPlainConnections } from './plain-connections.js';
 import { plainGet, type BodyHandOff } from './plain-get.js';
 import { PlainGetUnsupportedError } from './plain-head.js';
+import { createRateLimits } from './rate-limits.js';
 import { retryAfterMs, upstreamErrorCode } from './responses.js';
 
 export interface UpstreamRequest {
@@ -69,6 +70,8 @@ export interface UpstreamClient {
 
 /** One response as send() returns it, from undici or from plain-get.ts. */
 type Exchanged = Omit<UpstreamResponse, 'status'> & { statusCode: number };
+/** The last response of an exchange, and whether it came from the upstream itself or from where it redirected (blob storage). */
+type Answered = Exchanged & { foreign: boolean };
 
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -105,6 +108,7 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const connections = createPlainConnections({ onAcquire: (reused) => void (reused ? state.connections.reused++ : state.connections.new++) });
   const auth = createUpstreamAuth({ upstream: config.name, credentials: config, dispatcher, timeoutMs: config.timeouts.headers });
   const origin = new URL(config.url).origin;
+  const limits = createRateLimits();
 
   async function send(url: URL, req: UpstreamRequest, authorization: string | undefined): Promise<Exchanged> {
     const headers: Record<string, string> = { 'user-agent': 'regcache', ...req.headers };
@@ -130,12 +134,13 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   }
 
   /** One exchange with redirects followed; Authorization only goes to the upstream's own origin. */
-  async function exchange(req: UpstreamRequest, authorization: string | undefined): Promise<Exchanged> {
+  async function exchange(req: UpstreamRequest, authorization: string | undefined): Promise<Answered> {
     let url = new URL(req.path, origin);
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const res = await send(url, req, url.origin === origin ? authorization : undefined);
+      const foreign = url.origin !== origin;
+      const res = await send(url, req, foreign ? undefined : authorization);
       const location = res.headers.location;
-      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') return res;
+      if (!REDIRECTS.has(res.statusCode) || typeof location !== 'string') return foreignAnswer(res, foreign);
       await res.body.dump();
       url = new URL(location, url);
       if (url.protocol !== 'https:' && url.protocol !== 'http:') break;
@@ -143,8 +148,27 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     throw new UpstreamUnavailableError(config.name, 'redirects');
   }
 
+  /**
+   * Where the upstream redirected (blob storage: S3, a CDN), a refusal is not about the
+   * repository — the upstream just said yes — but a signed URL expired or storage failing:
+   * the upstream is unavailable for this blob. A 429 there limits this request, not the upstream.
+   */
+  async function foreignAnswer(res: Exchanged, foreign: boolean): Promise<Answered> {
+    if (!foreign) return Object.assign(res, { foreign });
+    if (res.statusCode === 429) {
+      await res.body.dump();
+      throw new UpstreamRateLimitedError(config.name, retryAfterMs(res.headers['retry-after']));
+    }
+    if (res.statusCode >= 400 && res.statusCode < 500 && res.statusCode !== 416) {
+      await res.body.dump();
+      throw new UpstreamUnavailableError(config.name, 'storage', res.statusCode);
+    }
+    return Object.assign(res, { foreign });
+  }
+
   async function doRequest(req: UpstreamRequest): Promise<UpstreamResponse> {
-    if (state.rateLimitedUntil > Date.now()) throw new UpstreamRateLimitedError(config.name, state.rateLimitedUntil - Date.now());
+    const waitMs = limits.waitMs(req);
+    if (waitMs > 0) throw new UpstreamRateLimitedError(config.name, waitMs);
     const scope = req.repo === undefined ? undefined : pullScope(req.repo);
     let res = await exchange(req, await auth.authorization(scope, req.signal));
     if (res.statusCode === 401 && auth.challenged(res.headers['www-authenticate'], scope)) {
@@ -157,14 +181,14 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
       await res.body.dump();
       throw refused;
     }
-    record(res);
+    record(req, res);
     return { status: res.statusCode, headers: res.headers, body: res.body, release: res.release, handOff: res.handOff };
   }
 
-  function record(res: Exchanged): void {
+  function record(req: UpstreamRequest, res: Answered): void {
     state.rateLimitRemaining = leadingNumber(res.headers['ratelimit-remaining']) ?? state.rateLimitRemaining;
     state.rateLimitLimit = leadingNumber(res.headers['ratelimit-limit']) ?? state.rateLimitLimit;
-    if (res.statusCode === 429) state.rateLimitedUntil = Date.now() + retryAfterMs(res.headers['retry-after']);
+    if (res.statusCode === 429) state.rateLimitedUntil = Math.max(state.rateLimitedUntil, limits.limited(req, res.headers['retry-after']));
   }
 
   async function requestOk(req: UpstreamRequest): Promise<UpstreamResponse> {
@@ -172,13 +196,13 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     if (res.status >= 200 && res.status < 300) return res;
     if (res.status === 429) {
       await res.body.dump();
-      throw new UpstreamRateLimitedError(config.name, Math.max(0, state.rateLimitedUntil - Date.now()));
+      throw new UpstreamRateLimitedError(config.name, limits.waitMs(req));
     }
     if (res.status >= 500 || res.status < 200 || (res.status >= 300 && res.status < 400)) {
       await res.body.dump();
       throw new UpstreamUnavailableError(config.name, 'status', res.status);
     }
-    const { code, message } = await upstreamErrorCode(res.body, req.method);
+    const { code, message } = await upstreamErrorCode(res.body, req.method, config.name);
     throw new UpstreamRefusedError(config.name, res.status, code, message);
   }
 
