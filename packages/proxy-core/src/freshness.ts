@@ -12,6 +12,7 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { CacheParts, RequestState } from './context.js';
 import { UpstreamContentError, UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
+import type { UpstreamState } from './upstream/client.js';
 
 /** One page of a tag list as the upstream sent it; `next` is its `Link: rel="next"` target. */
 export interface TagListPage {
@@ -58,6 +59,28 @@ const MAX_REFERRERS_BYTES = 32 * 1024 * 1024;
  */
 export function servesStale(error: unknown): boolean {
   return error instanceof UpstreamUnavailableError || error instanceof UpstreamRateLimitedError || error instanceof UpstreamContentError;
+}
+
+/** How long after an upstream's last timeout it is suspected of not answering at all. */
+const SUSPECT_MS = 60_000;
+/** How long a revalidation with a stale copy to fall back on waits on a suspected upstream. */
+const SUSPECT_WAIT_MS = 1_000;
+
+/**
+ * A revalidation's answer — bounded while the upstream is suspect: when a request to it timed
+ * out in the last minute with no answer since, a revalidation waits only a second before its
+ * caller serves what it holds, instead of `timeouts.headers` (30 s) per tag and per request
+ * while an upstream silently drops packets. The revalidation itself runs on (shared, see
+ * `revalidate`); the first answer from the upstream ends the suspicion.
+ */
+export function boundedWhileSuspect<T>(revalidation: Promise<T>, upstream: { name: string; state: Readonly<UpstreamState> }): Promise<T> {
+  const { timedOutAt } = upstream.state;
+  if (timedOutAt === 0 || Date.now() - timedOutAt > SUSPECT_MS) return revalidation;
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new UpstreamUnavailableError(upstream.name, 'timeout')), SUSPECT_WAIT_MS);
+  });
+  return Promise.race([revalidation, waited]).finally(() => clearTimeout(timer));
 }
 
 /** A cached answer about to go out stale: counted (stale, and the upstream's error) and marked for the client. */

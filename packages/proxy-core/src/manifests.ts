@@ -29,7 +29,7 @@ import {
 import { BlobNotFoundError, DigestMismatchError, type TagRecord } from '@regcache/blob-store';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { unlessDiskError, UpstreamRefusedError } from './errors.js';
-import { markStale, servesStale } from './freshness.js';
+import { boundedWhileSuspect, markStale, servesStale } from './freshness.js';
 import { answerNotModified, contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
 import { dropDamaged } from './damaged.js';
@@ -144,7 +144,8 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
     // The record's fetchedAt is in the key: requests that read the same stale record share one
     // HEAD, but a record expired since (regcache-admin expire) never reuses an earlier answer.
     const key = `${name}\u0000${rs.repo}\u0000${tag}\u0000${cached.fetchedAt}`;
-    current = await parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE));
+    const head = parts.freshness.revalidate(key, rs.upstream.config.tagTtl, () => headDigest(rs.upstream.client, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE));
+    current = await boundedWhileSuspect(head, rs.upstream.client);
   } catch (error) {
     // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer
     // (and counted as such by the handler, not as a stale answer too).

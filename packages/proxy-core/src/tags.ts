@@ -10,7 +10,7 @@
 import { parseLinkNext, parseTagsList, type RepositoryName } from '@regcache/registry-protocol';
 import type { CacheParts, CacheResult, RequestState } from './context.js';
 import { UpstreamContentError, UpstreamRefusedError } from './errors.js';
-import { markStale, servesStale, type TagListPage } from './freshness.js';
+import { boundedWhileSuspect, markStale, servesStale, type TagListPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
@@ -28,7 +28,7 @@ export async function handleTags(parts: CacheParts, rs: RequestState, clientName
   }
   let page: TagListPage;
   try {
-    page = await fetchPage(rs);
+    page = await (cached === undefined ? fetchPage(rs) : boundedWhileSuspect(fetchPage(rs), rs.upstream.client));
   } catch (error) {
     if (cached !== undefined && servesStale(error)) {
       markStale(parts, rs);

@@ -96,7 +96,7 @@ describe('a token server that rate-limits or answers nonsense', () => {
 });
 
 describe('small bodies lost on the way, 429s without Retry-After, and blob storage', () => {
-  const fx = useProxiedCache({ upstreams: [{ name: 'docker.io', url: '', tagTtl: '0s', timeouts: { body: '1s' } }] });
+  const fx = useProxiedCache({ upstreams: [{ name: 'docker.io', url: '', tagTtl: '0s', timeouts: { headers: '3s', body: '1s' } }] });
   let blobHost: BlobHost;
   let storage: FaultProxy;
 
@@ -141,6 +141,28 @@ describe('small bodies lost on the way, 429s without Retry-After, and blob stora
       proxy.setFault({ kind: 'none' });
     }
     expect(await httpPull(cache.url, image.name, 'v1')).toMatchObject({ status: 200, stale: false });
+  }, 30_000);
+
+  it('an upstream that stopped answering costs one timeout, then a second per stale answer until it answers again', async () => {
+    const { upstream, proxy, cache } = fx();
+    const [first, second] = [await pushTinyImage(upstream, 'silent/first', 'v1'), await pushTinyImage(upstream, 'silent/second', 'v1')];
+    for (const image of [first, second]) expect(await httpPull(cache.url, image.name, 'v1')).toMatchObject({ status: 200 });
+    const timed = async (name: string): Promise<[Awaited<ReturnType<typeof httpPull>>, number]> => {
+      const started = performance.now();
+      const pulled = await httpPull(cache.url, name, 'v1');
+      return [pulled, performance.now() - started];
+    };
+    proxy.setFault({ kind: 'hang' }, { match: /\/manifests\//, methods: ['GET', 'HEAD'] });
+    try {
+      const [stale, waited] = await timed(first.name);
+      expect([stale.stale, waited]).toEqual([true, expect.toSatisfy((ms: number) => ms >= 2900)]);
+      const [next, suspected] = await timed(second.name);
+      expect([next.stale, suspected]).toEqual([true, expect.toSatisfy((ms: number) => ms < 2500)]);
+    } finally {
+      proxy.setFault({ kind: 'none' });
+    }
+    expect(await httpPull(cache.url, first.name, 'v1')).toMatchObject({ status: 200, digest: first.digest, stale: false });
+    expect(cache.cache.upstreamState('docker.io')?.timedOutAt).toBe(0);
   }, 30_000);
 
   it('a 429 without Retry-After on manifest GETs holds back only manifest GETs', async () => {

@@ -54,6 +54,8 @@ export interface UpstreamState {
   rateLimitLimit?: number;
   /** After a 429: no request goes upstream before this time (ms since the epoch). */
   rateLimitedUntil: number;
+  /** When a request to the upstream last timed out with no answer (ms since the epoch); 0 once it answers again. */
+  timedOutAt: number;
   /** Blob requests to an http:// upstream sent on a new connection, and on a kept-alive one (plain-connections.ts). */
   connections: { new: number; reused: number };
 }
@@ -104,7 +106,7 @@ function createDispatcher(config: UpstreamConfig): Dispatcher {
 
 export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
   const dispatcher = createDispatcher(config);
-  const state: UpstreamState = { rateLimitedUntil: 0, connections: { new: 0, reused: 0 } };
+  const state: UpstreamState = { rateLimitedUntil: 0, timedOutAt: 0, connections: { new: 0, reused: 0 } };
   const connections = createPlainConnections({ onAcquire: (reused) => void (reused ? state.connections.reused++ : state.connections.new++) });
   const auth = createUpstreamAuth({ upstream: config.name, credentials: config, dispatcher, timeoutMs: config.timeouts.headers });
   const origin = new URL(config.url).origin;
@@ -121,16 +123,22 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
           if (error instanceof PlainGetUnsupportedError) return undefined;
           throw error;
         });
-        if (plain !== undefined) return plain;
+        if (plain !== undefined) return answered(url, plain);
       }
       const res = await request(url, { method: req.method, headers, signal: req.signal, dispatcher });
-      return { statusCode: res.statusCode, headers: res.headers, body: res.body };
+      return answered(url, { statusCode: res.statusCode, headers: res.headers, body: res.body });
     } catch (cause) {
       if (req.signal?.aborted) throw cause;
       const code = (cause as { code?: string }).code ?? '';
       const timeout = TIMEOUT_CODES.has(code) || cause instanceof PlainGetTimeoutError;
+      if (timeout && url.origin === origin) state.timedOutAt = Date.now();
       throw new UpstreamUnavailableError(config.name, timeout ? 'timeout' : 'unreachable', undefined, { cause });
     }
+  }
+
+  function answered(url: URL, res: Exchanged): Exchanged {
+    if (url.origin === origin) state.timedOutAt = 0;
+    return res;
   }
 
   /** One exchange with redirects followed; Authorization only goes to the upstream's own origin. */
