@@ -196,6 +196,12 @@ export interface OciErrorInfo {
   message: string;
   detail?: unknown;
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Whose failure the answer reports, for the counters (`stats`' upstreamErrors and storeErrors):
+   * the upstream's (unreachable, 5xx, 429, content that did not verify) or the cache's own store.
+   * None for everything else: a client's mistake, a refusal, the cache shutting down.
+   */
+  fault?: 'upstream' | 'store';
 }
 
 const REFUSAL_CODES: Readonly<Record<RouteKind, ErrorCode>> = {
@@ -226,16 +232,16 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
   if (error instanceof ReferrersUnavailableError) return { code: 'MANIFEST_UNKNOWN', message: error.message };
   if (error instanceof UpstreamRateLimitedError) {
     const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
-    return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': seconds } };
+    return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': seconds }, fault: 'upstream' };
   }
   if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
-    return { code: 'UNAVAILABLE', message: error.message };
+    return { code: 'UNAVAILABLE', message: error.message, fault: 'upstream' };
   }
   if (error instanceof BlobNotFoundError) return { code: route === 'manifest' ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', message: error.message };
   if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) {
-    return { code: 'UNAVAILABLE', message: 'upstream content did not match its digest or size' };
+    return { code: 'UNAVAILABLE', message: 'upstream content did not match its digest or size', fault: 'upstream' };
   }
-  if (error instanceof BlobStoreError || levelErrorCode(error) !== undefined) return { code: 'UNAVAILABLE', message: 'the cache store failed' };
+  if (error instanceof BlobStoreError || levelErrorCode(error) !== undefined) return { code: 'UNAVAILABLE', message: 'the cache store failed', fault: 'store' };
   return { code: 'UNKNOWN', message: 'internal error' };
 }
 

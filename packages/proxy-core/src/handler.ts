@@ -85,15 +85,25 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
       const info = toOciError(error, kind);
       if (state) state.cache = 'error';
       if (info.code === 'UNKNOWN') parts.logger.error({ err: error, path: safePath(req) }, 'unexpected error');
-      if (info.code === 'UNAVAILABLE' && state) {
-        parts.stats.add('upstreamErrors', state.upstream.config.name);
-        state.error = describeError(error);
-      }
+      if (info.fault !== undefined && state) countFault(parts, state, info.fault, error);
       sendError(res, info, head);
     } finally {
       settle();
     }
   };
+}
+
+/**
+ * A failed answer, counted against whose failure it was (errors.ts: `fault`): the upstream's, or
+ * the store's (disk, index). Not while the cache is shutting down: a store being closed or fills
+ * being stopped under a request are the shutdown's doing, not a failure of either.
+ */
+function countFault(parts: CacheParts, state: RequestState, fault: 'upstream' | 'store', error: unknown): void {
+  state.error = describeError(error);
+  if (parts.closed()) return;
+  // The store is one for all upstreams: its errors are counted in total only, as diskErrors are.
+  if (fault === 'store') parts.stats.add('storeErrors', undefined);
+  else parts.stats.add('upstreamErrors', state.upstream.config.name);
 }
 
 async function dispatch(parts: CacheParts, state: RequestState, route: Route): Promise<void> {

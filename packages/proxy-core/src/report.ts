@@ -39,6 +39,12 @@ export interface StatsReport extends UpstreamStats {
   /** Manifests and blobs that upstreams' mirrors answered (upstream/mirrors.ts). */
   mirrorFetches: number;
   diskErrors: number;
+  /**
+   * Requests answered UNAVAILABLE because the store (its files or its index) failed: the cache's
+   * own failures, kept apart from `upstreamErrors`. (A write the disk refused while the answer
+   * still went out is a `diskErrors`.)
+   */
+  storeErrors: number;
   upstreams: Record<string, UpstreamStats>;
   /** The repositories that served the most bytes, most first. */
   topRepositories: RepositoryTraffic[];
@@ -106,6 +112,7 @@ export async function collectStats(store: BlobStore, ctx: StatsContext = {}): Pr
     prefetches: counters.prefetches ?? 0,
     mirrorFetches: counters.mirrorFetches ?? 0,
     diskErrors: counters.diskErrors ?? 0,
+    storeErrors: counters.storeErrors ?? 0,
     upstreams,
     topRepositories: topRepositories(counters),
   };

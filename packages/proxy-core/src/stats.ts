@@ -17,6 +17,7 @@ export type StatName =
   | 'bytesFromCache'
   | 'bytesFromUpstream'
   | 'upstreamErrors'
+  | 'storeErrors'
   | 'fillFailures'
   | 'prefetches'
   | 'mirrorFetches'

@@ -35,6 +35,7 @@ export function formatStats(report: StatsReport): string {
       ['prefetched blobs', String(report.prefetches)],
       ['from mirrors', String(report.mirrorFetches)],
       ['disk errors', String(report.diskErrors)],
+      ['store errors', String(report.storeErrors)],
     ],
   );
   const rows = Object.entries(report.upstreams).map(([name, s]) => upstreamRow(name, s));
