@@ -70,6 +70,7 @@ export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Ups
     handOff: res.handOff,
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
+    upstream: upstream.config.name,
     distrust: mirror === undefined ? undefined : () => distrust(mirror, digest),
   };
 }

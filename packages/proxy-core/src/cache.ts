@@ -8,6 +8,7 @@ import { createBlobStore, DigestMismatchError, SizeMismatchError, type BlobStore
 import { defaultUpstream, type RegcacheConfig, type UpstreamConfig } from './config.js';
 import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
+import { UpstreamUnavailableError } from './errors.js';
 import { createMemo } from './memo.js';
 import { createManifestHeads } from './headers.js';
 import { createHotAnswerFeed, type HotAnswerFeed } from './hot-feed.js';
@@ -104,6 +105,11 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       if (outcome.ok || outcome.stopped) return;
       stats.add('fillFailures', undefined);
       if (outcome.error instanceof DigestMismatchError || outcome.error instanceof SizeMismatchError) stats.add('upstreamErrors', undefined);
+      // A body that stalled mid-blob (fill/stall.ts): the upstream's timeout, counted as one.
+      if (outcome.error instanceof UpstreamUnavailableError) {
+        stats.add('upstreamErrors', outcome.error.upstream);
+        maintenance.metrics.upstreamError(outcome.error.upstream, outcome.error);
+      }
     },
     onDiskError: (fill, error) => {
       stats.add('diskErrors', undefined);

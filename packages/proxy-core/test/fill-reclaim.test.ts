@@ -41,7 +41,7 @@ describe('reclaimMemory in the fill engine', () => {
   const fillFrom = async (blob: { bytes: Buffer; digest: string }, pauseMs: number): Promise<void> => {
     const engine = createFillEngine({ store, logger: silentLogger, continueWhenClientsGone: true, detachedMaxSize: 1 << 30, idleTimeoutMs: 10_000, reclaim: () => void calls++ });
     const body = Object.assign(ownBuffers(blob.bytes, pauseMs), { dump: async () => undefined });
-    const { fill } = engine.start(blob.digest as Digest, async () => ({ body, size: blob.bytes.length, mediaType: 'application/octet-stream' }));
+    const { fill } = engine.start(blob.digest as Digest, async () => ({ body, size: blob.bytes.length, mediaType: 'application/octet-stream', upstream: 'test' }));
     await expect((await fill).done).resolves.toMatchObject({ size: blob.bytes.length });
   };
 

@@ -3,7 +3,8 @@
  * with its own lifetime (its own AbortController; a client that leaves does not stop it).
  * Clients follow it through `attach()`; `wait()` wakes them as bytes arrive.
  *
- * It stops by itself when it receives nothing for `idleTimeoutMs`, and when its last client
+ * It fails as the upstream's timeout when the body stalls (stall.ts: the smaller of the
+ * upstream's `timeouts.body` and the engine's `idleTimeoutMs`), and stops when its last client
  * leaves while the blob is larger than `detachedMaxSize` (or detached fills are off). When the
  * disk fails it falls back to pass-through (passthrough.ts) for the clients it already has;
  * when the disk refuses only the commit, the verified bytes are released to them all the same.
@@ -13,15 +14,13 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Digest } from '@regcache/registry-protocol';
 import { DigestMismatchError, SizeMismatchError, StoreWriteError, type BlobMeta, type BlobWriter } from '@regcache/blob-store';
-import { NativeDiskError, NativeReceiveError, nativeReceiveAvailable, receiveNatively } from './native-receive.js';
+import { NativeDiskError, nativeReceiveAvailable, receiveNatively } from './native-receive.js';
 import { startPassthrough, type Passthrough } from './passthrough.js';
+import { describeError } from '../errors.js';
 import { sendfileAvailable } from '../send-file.js';
 import { createRecentBytes, RECENT_BYTES } from './recent.js';
+import { createStallClock, failureOf } from './stall.js';
 import type { Fill, FillEngineOptions, FillReader, FillSource, FillStatus } from './types.js';
-
-export class FillIdleError extends Error {
-  override readonly name = 'FillIdleError';
-}
 
 /** Why a fill was stopped on purpose (no client wants it any more; shutdown): not a failure. */
 export class FillStoppedError extends Error {
@@ -72,12 +71,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     }
   };
 
-  let idle: NodeJS.Timeout | undefined;
-  const resetIdle = (): void => {
-    clearTimeout(idle);
-    idle = setTimeout(() => controller.abort(new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`)), engine.idleTimeoutMs);
-    idle.unref();
-  };
+  const stall = createStallClock(engine.idleTimeoutMs, (error) => controller.abort(error));
 
   const total = (): number => (pass ? pass.diskBytes + pass.memBytes() : writer.written);
   const complete = (): boolean => status === 'committed' || status === 'passed';
@@ -109,7 +103,6 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   }
 
   async function store(chunks: Buffer[]): Promise<void> {
-    resetIdle();
     let through = pass;
     if (through === undefined) {
       try {
@@ -134,7 +127,9 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   const sink = new Writable({
     highWaterMark: 1024 * 1024,
     writev(entries, callback) {
+      stall.writing();
       accept(entries.map((entry) => entry.chunk as Buffer)).then(() => {
+        stall.written();
         notify();
         callback();
       }, callback);
@@ -181,7 +176,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   /** The body through the stream path: chunks hashed and written by the writer (see `store`). */
   function streamBody(): Promise<void> {
     source.handOff?.decline();
-    resetIdle();
+    stall.start();
     return pipeline(source.body, sink, { signal: controller.signal });
   }
 
@@ -200,9 +195,10 @@ export function createRunningFill(args: RunningFillArgs): Fill {
       return streamBody();
     }
     try {
-      await receiveNatively({ handed, external, idleMs: engine.idleTimeoutMs, signal: controller.signal, grew: notify }).finally(freeSlot);
+      // The loop keeps both stall limits (stall.ts): its ETIMEDOUT is the upstream's timeout.
+      const idleMs = Math.min(handed.idleMs, engine.idleTimeoutMs);
+      await receiveNatively({ handed, external, idleMs, signal: controller.signal, grew: notify }).finally(freeSlot);
     } catch (error) {
-      if (error instanceof NativeReceiveError && error.code === 'ETIMEDOUT') throw new FillIdleError(`no bytes from the upstream for ${engine.idleTimeoutMs} ms`);
       if (!(error instanceof NativeDiskError)) throw error;
       const through = await passThrough(new StoreWriteError(writer.tempPath, error));
       if (error.unwritten.length > 0) await through.push(error.unwritten);
@@ -216,7 +212,8 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     .then(finish)
     .then(
       (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),
-      async (error: unknown) => {
+      async (thrown: unknown) => {
+        const error = failureOf(thrown, controller.signal.reason, source.upstream);
         if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) source.distrust?.();
         await writer.abort().catch(() => undefined);
         settle('failed', error, undefined);
@@ -226,7 +223,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
   done.catch(() => undefined);
 
   function settle(next: FillStatus, error: unknown, meta: BlobMeta | undefined): BlobMeta | undefined {
-    clearTimeout(idle);
+    stall.stop();
     void args.temp.close().catch(() => undefined);
     status = next;
     failure = error;
@@ -234,7 +231,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     // The stop, not the AbortError that the pipeline rejects with when it is cut.
     const stopped = error !== undefined && controller.signal.reason instanceof FillStoppedError;
     if (stopped) engine.logger.info({ digest, reason: (controller.signal.reason as Error).message }, 'fill stopped');
-    else if (error !== undefined) engine.logger.warn({ digest, err: String(error) }, 'fill failed');
+    else if (error !== undefined) engine.logger.warn({ digest, err: describeError(error) }, 'fill failed');
     engine.onSettled?.(fill, { ok: error === undefined, stopped, error, durationMs: Date.now() - started, bytes: total() });
     return meta;
   }

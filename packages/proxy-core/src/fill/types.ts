@@ -13,6 +13,8 @@ export interface FillSource {
   handOff?: BodyHandOff;
   size: number | undefined;
   mediaType: string;
+  /** The configured upstream the body comes from (or through a mirror of): a stalled body fails as its timeout (stall.ts). */
+  upstream: string;
   /** The bytes did not match the digest or size (the fill failed for it): the source is told, once. */
   distrust?: () => void;
 }
@@ -76,7 +78,10 @@ export interface FillEngineOptions {
   /** Keep filling when every client has gone (default true), up to this many bytes. */
   continueWhenClientsGone: boolean;
   detachedMaxSize: number;
-  /** A fill that receives nothing for this long is stopped. */
+  /**
+   * fill.idleTimeout: a fill that receives nothing for this long fails as its upstream's
+   * timeout — or sooner, when that upstream's own `timeouts.body` is shorter (stall.ts).
+   */
   idleTimeoutMs: number;
   onSettled?: (fill: Fill, outcome: FillOutcome) => void;
   /** Called when the disk fails mid-fill and the fill falls back to pass-through. */

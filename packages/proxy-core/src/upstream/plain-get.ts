@@ -73,6 +73,11 @@ export interface HandedBody {
   prefix: Buffer;
   /** Body bytes still in the socket. */
   remaining: number;
+  /**
+   * The upstream's `timeouts.body`: the longest the rest may stall. The reader outside Node
+   * keeps this clock now — Node's (the socket's idle timeout) stopped with the hand-over.
+   */
+  idleMs: number;
   takeBack(consumed: number): void;
   /** The reader took all `remaining` bytes: the body is complete, and its connection may serve another request. */
   finished(): void;
@@ -165,7 +170,7 @@ function exchange({ signal, timeouts }: PlainGetOptions, request: string, conn: 
             reader.unpark();
             return undefined;
           }
-          return { fd, ...handed, takeBack: reader.takeBack, finished: () => reader.takeBack(handed.remaining), close: () => conn.destroy() };
+          return { fd, ...handed, idleMs: timeouts.body, takeBack: reader.takeBack, finished: () => reader.takeBack(handed.remaining), close: () => conn.destroy() };
         },
         decline: reader.unpark,
       };
