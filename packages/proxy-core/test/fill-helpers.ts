@@ -1,5 +1,6 @@
 /** Clients for fill tests: stream a blob through regcache, hashing it, and report what arrived; read an upstream body as a fill does. */
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
 import { complete, hashedGet, type Hashed } from '@regcache/testkit';
 import type { PlainResponse } from '../src/upstream/plain-get.js';
 
@@ -27,4 +28,11 @@ export async function drain(res: PlainResponse): Promise<Buffer> {
     res.release?.(chunk as Buffer);
   }
   return Buffer.concat(chunks);
+}
+
+/** Threads named regcache-fill in this process: native receive loops running (fill/native-receive.ts). */
+export async function fillThreads(): Promise<number> {
+  const tasks = await readdir('/proc/self/task');
+  const names = await Promise.all(tasks.map((task) => readFile(`/proc/self/task/${task}/comm`, 'utf8').then((n) => n.trim(), () => '')));
+  return names.filter((name) => name === 'regcache-fill').length;
 }

@@ -5,21 +5,14 @@
  * is committed. A body that came whole with its head stays on the stream path (no thread). No
  * more than RECEIVE_LOOPS loops run at once: the fills past them take the stream path.
  */
-import { readdir, readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pushBlob, startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
 import type { Digest } from '@regcache/registry-protocol';
 import { RECEIVE_LOOPS } from '../src/fill/engine.js';
 import { startCache, type RunningCache } from './helpers.js';
-import { getBlob, randomBlob } from './fill-helpers.js';
+import { fillThreads, getBlob, randomBlob } from './fill-helpers.js';
 
 const KiB = 1024;
-
-async function fillThreads(): Promise<number> {
-  const tasks = await readdir('/proc/self/task');
-  const names = await Promise.all(tasks.map((task) => readFile(`/proc/self/task/${task}/comm`, 'utf8').then((n) => n.trim(), () => '')));
-  return names.filter((name) => name === 'regcache-fill').length;
-}
 
 describe('the native receive loop in a fill', () => {
   let upstream: RunningRegistry;

@@ -97,6 +97,8 @@ describe('plain-http blob bodies from a real registry', () => {
     expect(handed.prefix.length + handed.remaining).toBe(blob.length);
     expect(handed.prefix.equals(blob.subarray(0, handed.prefix.length))).toBe(true);
     expect(handOff.take()).toBeUndefined();
+    // The reader that takes the socket keeps the upstream's body stall limit (Node's clock stopped).
+    expect(handed.idleMs).toBe(TIMEOUTS.body);
     // Nobody took bytes off the socket in the meantime: Node reads the rest, after the prefix.
     handed.takeBack(0);
     const rest = await drain(res);
