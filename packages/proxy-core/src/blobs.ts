@@ -10,10 +10,10 @@
 import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { contentRange, parseRange, rangeStillApplies, type Digest, type RepositoryName } from '@regcache/registry-protocol';
-import { BlobNotFoundError, StoreWriteError, type BlobMeta, type BlobStore, type OpenBlob } from '@regcache/blob-store';
+import { BlobNotFoundError, StoreWriteError, type BlobMeta, type OpenBlob } from '@regcache/blob-store';
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
-import { RangeNotSatisfiableError, unlessDiskError } from './errors.js';
+import { RangeNotSatisfiableError, unlessDiskError, UpstreamContentError } from './errors.js';
 import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
@@ -21,7 +21,7 @@ import { followFill } from './fill/follow.js';
 import { answerNotModified, contentLength, headerValue, setBlobHeaders } from './headers.js';
 import { fileBodySender, type BodySender } from './send-file.js';
 import { relayBlob } from './relay.js';
-import { distrust, fromSources } from './upstream/mirrors.js';
+import { distrust, fromSources, type Mirror } from './upstream/mirrors.js';
 
 const OCTET_STREAM = 'application/octet-stream';
 
@@ -42,28 +42,31 @@ export async function handleBlob(parts: CacheParts, rs: RequestState, digest: Di
     if (await serveStored(parts, rs, meta)) return;
   }
   if (rs.head) return headUpstream(rs, digest);
-  const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal));
+  const { fill, joined } = parts.fills.start(digest, (signal) => openUpstream(parts, rs.upstream, rs.repo, digest, signal));
   const started = await fill.catch((error: unknown) => {
     if (error instanceof StoreWriteError) return error;
     throw error;
   });
   // The store cannot open a temp file (read-only, out of inodes): the client gets the bytes all the same.
   if (started instanceof StoreWriteError) {
-    return relayBlob(parts, rs, digest, (signal) => openUpstream(parts.store, rs.upstream, rs.repo, digest, signal, false), started);
+    return relayBlob(parts, rs, digest, (signal) => openUpstream(parts, rs.upstream, rs.repo, digest, signal, false), started);
   }
   if (joined) await ensureLinked(parts, rs, digest, 'blobs');
   return serveFill(parts, rs, started, joined ? 'coalesced' : 'miss');
 }
 
-/** The upstream's body of a blob, for a fill (a client's, or a prefetch). */
-export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal, lend = true): Promise<FillSource> {
+/** What opening an upstream's blob needs: the store to link it, the counters for a body that does not verify. */
+export type BlobSourceParts = Pick<CacheParts, 'store' | 'stats' | 'metrics'>;
+
+/** The upstream's body of a blob, for a fill (a client's, or a prefetch) or a relay. */
+export async function openUpstream(parts: BlobSourceParts, upstream: Upstream, repo: RepositoryName, digest: Digest, signal: AbortSignal, lend = true): Promise<FillSource> {
   // A mirror first, when the upstream has any (upstream/mirrors.ts); the fill verifies the bytes either way.
   const { res, mirror } = await fromSources(upstream, digest, async (client, from) => ({
     res: await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/blobs/${digest}`, signal, lend }),
     mirror: from,
   }));
   // Served through this name (by the upstream, or a mirror of it): the repository is linked to the blob.
-  await store.link(upstream.config.name, repo, digest).catch(unlessDiskError);
+  await parts.store.link(upstream.config.name, repo, digest).catch(unlessDiskError);
   return {
     body: res.body,
     release: res.release,
@@ -71,8 +74,21 @@ export async function openUpstream(store: Pick<BlobStore, 'link'>, upstream: Ups
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
     upstream: upstream.config.name,
-    distrust: mirror === undefined ? undefined : () => distrust(mirror, digest),
+    distrust: () => mismatched(parts, upstream, mirror, digest),
   };
+}
+
+/**
+ * The bytes of `digest` did not match it or their size — the fill (or the relay) says so once,
+ * however many clients waited: the sender's content error, in `stats` for the upstream (mirrors
+ * included) and in the metric under the host that sent them (`content`, as for a manifest); a
+ * mirror is not asked for that digest again.
+ */
+function mismatched(parts: BlobSourceParts, upstream: Upstream, mirror: Mirror | undefined, digest: Digest): void {
+  if (mirror !== undefined) distrust(mirror, digest);
+  const from = mirror?.name ?? upstream.config.name;
+  parts.stats.add('upstreamErrors', upstream.config.name);
+  parts.metrics.upstreamError(from, new UpstreamContentError(from, `blob ${digest} did not match its digest or size`));
 }
 
 async function headUpstream(rs: RequestState, digest: Digest): Promise<void> {

@@ -4,7 +4,7 @@
  * the admin handler, and `close()`. All state — the in-flight fills, token caches, counters —
  * belongs to this instance.
  */
-import { createBlobStore, DigestMismatchError, SizeMismatchError, type BlobStore } from '@regcache/blob-store';
+import { createBlobStore, type BlobStore } from '@regcache/blob-store';
 import { defaultUpstream, type RegcacheConfig, type UpstreamConfig } from './config.js';
 import { parseAccept } from '@regcache/registry-protocol';
 import type { CacheParts, Upstream } from './context.js';
@@ -104,7 +104,6 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       maintenance.fillSettled(outcome);
       if (outcome.ok || outcome.stopped) return;
       stats.add('fillFailures', undefined);
-      if (outcome.error instanceof DigestMismatchError || outcome.error instanceof SizeMismatchError) stats.add('upstreamErrors', undefined);
       // A body that stalled mid-blob (fill/stall.ts): the upstream's timeout, counted as one.
       if (outcome.error instanceof UpstreamUnavailableError) {
         stats.add('upstreamErrors', outcome.error.upstream);
@@ -120,7 +119,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
     fills,
     // peek, not stat: a stat pins the digest for a read that a prefetch never makes.
     cached: async (digest) => (await store.peek(digest)) !== undefined,
-    open: (upstream, repo, digest, signal) => openUpstream(store, upstream, repo, digest, signal),
+    open: (upstream, repo, digest, signal) => openUpstream({ store, stats, metrics: maintenance.metrics }, upstream, repo, digest, signal),
     concurrency: config.fill.continueWhenClientsGone ? config.fill.prefetch : 0,
     maxSize: config.fill.detachedMaxSize,
     logger,

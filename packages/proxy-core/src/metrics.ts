@@ -15,8 +15,10 @@
  *   regcache_upstream_errors_total{upstream,status}    upstream failures, the kinds `stats` counts as upstream
  *                                                      errors: a 5xx or 429 status, our credentials refused
  *                                                      (401), unreachable / timeout / redirects, content (a
- *                                                      manifest that fails verification) — never a refusal
- *                                                      (404, 401/403 to a repository): that is an answer
+ *                                                      manifest that fails verification, a blob whose bytes
+ *                                                      do not match its digest or size: once per fill, under
+ *                                                      the host that sent it) — never a refusal (404, 401/403
+ *                                                      to a repository): that is an answer
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
  *   regcache_upstream_blob_connections_total{upstream,connection}   blob requests to an http://
  *                                                      upstream on a new or a reused (kept-alive) connection

@@ -68,8 +68,8 @@ export async function relayBlob(parts: CacheParts, rs: RequestState, digest: Dig
     await pipeline(source.body, verify, rs.res, { signal: controller.signal }).catch((error: unknown) => {
       rs.res.destroy();
       if (!(error instanceof DigestMismatchError || error instanceof SizeMismatchError)) return;
+      // distrust counts it: the sender's content error (blobs.ts, mismatched).
       source.distrust?.();
-      parts.stats.add('upstreamErrors', undefined);
       parts.logger.warn({ digest, err: String(error) }, 'relay failed');
     });
     parts.stats.add('bytesFromUpstream', rs.upstream.config.name, rs.bytes);

@@ -42,8 +42,8 @@ export function faultCases(): FaultCase[] {
   return [
     { name: 'connection reset mid-blob', subject: 'blob', fault: () => ({ kind: 'reset' }), outcome: 'fails', fillFails: true },
     { name: 'blob truncated with a correct Content-Length', subject: 'blob', fault: () => ({ kind: 'truncate' }), outcome: 'fails', fillFails: true },
-    { name: 'one byte flipped mid-blob', subject: 'blob', fault: () => ({ kind: 'corrupt' }), outcome: 'fails', fillFails: true },
-    { name: 'the last byte flipped', subject: 'blob', fault: (_env, s) => ({ kind: 'corrupt', at: s.size - 1 }), outcome: 'fails', fillFails: true },
+    { name: 'one byte flipped mid-blob', subject: 'blob', fault: () => ({ kind: 'corrupt' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'content' },
+    { name: 'the last byte flipped', subject: 'blob', fault: (_env, s) => ({ kind: 'corrupt', at: s.size - 1 }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'content' },
     { name: 'stall mid-blob longer than the timeouts', subject: 'blob', fault: () => ({ kind: 'stall' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'timeout' },
     { name: 'no answer before the headers timeout', subject: 'blob', fault: () => ({ kind: 'hang' }), outcome: 'fails', status: 503, upstreamErrorLabel: 'timeout' },
     { name: 'slow trickle at 1 KiB/s', subject: 'blob', fault: () => ({ kind: 'trickle', bytesPerSecond: KiB }), outcome: 'serves', check: streamedWhileTrickling },
