@@ -86,6 +86,24 @@ export class UpstreamContentError extends Error {
   }
 }
 
+/**
+ * The upstream's manifest is one regcache will not cache or pass on: a Docker schema 1
+ * manifest (signed, its digest is not that of the bytes served, and no current client pulls
+ * it), or one over the 4 MiB every registry caps manifests at. Not an outage — asking again
+ * gets the same answer — so MANIFEST_INVALID (400), as distribution answers a pull of a
+ * schema 1 manifest ("Schema 1 manifest not supported") and a manifest PUT over 4 MiB.
+ */
+export class UnsupportedManifestError extends Error {
+  override readonly name = 'UnsupportedManifestError';
+  constructor(
+    readonly upstream: string,
+    readonly reason: 'schema1' | 'too-large',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** A request after the embedder's `close()`: nothing is answered from a cache being shut down, not even from memory. */
 export class CacheClosedError extends Error {
   override readonly name = 'CacheClosedError';
@@ -234,6 +252,7 @@ export function toOciError(error: unknown, route: RouteKind): OciErrorInfo {
     const seconds = String(Math.max(1, Math.ceil(error.retryAfterMs / 1000)));
     return { code: 'TOOMANYREQUESTS', message: error.message, headers: { 'retry-after': seconds }, fault: 'upstream' };
   }
+  if (error instanceof UnsupportedManifestError) return { code: 'MANIFEST_INVALID', message: error.message };
   if (error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError) {
     return { code: 'UNAVAILABLE', message: error.message, fault: 'upstream' };
   }
