@@ -3,6 +3,7 @@
  * reset, or trickled. Bytes before the point of damage pass unchanged.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 
 export type BodyFault =
   | { kind: 'truncate'; at?: number }
@@ -68,4 +69,12 @@ function trickle(bytesPerSecond: number): Transform {
       callback(error);
     },
   });
+}
+
+/** `bytes` in a content coding: gzip, deflate (zlib-wrapped, as HTTP means it) or br; any other name leaves them as they are. */
+export function encodeBody(encoding: string, bytes: Buffer): Buffer {
+  if (encoding === 'gzip') return gzipSync(bytes);
+  if (encoding === 'deflate') return deflateSync(bytes);
+  if (encoding === 'br') return brotliCompressSync(bytes);
+  return bytes;
 }

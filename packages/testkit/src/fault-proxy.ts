@@ -3,14 +3,14 @@
  * are, and responses to matching requests are damaged on the way back the way real networks
  * and registries damage them — cut short with a correct Content-Length, one byte flipped,
  * stalled, reset mid-stream, trickled, never answered, replaced by an error status, given wrong headers or a
- * wrong body, or redirected (to itself in a loop, or to another host). A fault can be limited
+ * wrong body, compressed whatever the request's Accept-Encoding (as some CDNs do), or redirected (to itself in a loop, or to another host). A fault can be limited
  * to the next N matching requests (a burst). It records every request with its headers, so a
  * test can assert how often regcache asked and what it sent.
  */
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { damage, type BodyFault, type CutKind } from './fault-damage.js';
+import { damage, encodeBody, type BodyFault, type CutKind } from './fault-damage.js';
 import { httpListener } from './http-listener.js';
 import { sendOn } from './relay.js';
 
@@ -23,8 +23,17 @@ export type Fault =
   | { kind: 'status'; status: number; headers?: Record<string, string>; body?: string }
   /** Forward, then override these response headers (e.g. a wrong `docker-content-digest`). */
   | { kind: 'headers'; headers: Record<string, string> }
-  /** Forward status and headers, replace the body; Docker-Content-Digest is recomputed to match it. */
-  | { kind: 'body'; body: string | Buffer }
+  /**
+   * Forward status and headers, replace the body; Docker-Content-Digest is recomputed to match
+   * it, then `headers` override (e.g. a Content-Type, or a digest that is not the body's).
+   */
+  | { kind: 'body'; body: string | Buffer; headers?: Record<string, string> }
+  /**
+   * Forward, then send the body (or `body` instead, its Docker-Content-Digest recomputed) encoded
+   * with `encoding` and labelled so — gzip, deflate (zlib) or br; any other name labels the
+   * bytes unchanged — however the request asked (Accept-Encoding).
+   */
+  | { kind: 'encode'; encoding: string; body?: string | Buffer }
   /** Answer a redirect to `location` (a URL, or made from the request path) instead of forwarding. */
   | { kind: 'redirect'; location: string | ((path: string) => string); status?: number };
 
@@ -90,7 +99,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       await pipeline(upstreamRes, res).catch(() => undefined);
       return;
     }
-    if (active.kind === 'headers' || active.kind === 'body') return rewrite(upstreamRes, res, active);
+    if (active.kind === 'headers' || active.kind === 'body' || active.kind === 'encode') return rewrite(upstreamRes, res, active);
     res.writeHead(200, upstreamRes.headers);
     const length = Number(upstreamRes.headers['content-length'] ?? 0);
     const cut = (how: CutKind) => {
@@ -134,17 +143,22 @@ function answer(req: IncomingMessage, res: ServerResponse, fault: Extract<Fault,
   res.end(fault.body ?? JSON.stringify({ errors: [{ code: fault.status === 429 ? 'TOOMANYREQUESTS' : 'UNKNOWN', message: 'injected fault' }] }));
 }
 
-/** The upstream's answer with headers overridden, or its body replaced. */
-async function rewrite(upstreamRes: IncomingMessage, res: ServerResponse, fault: Extract<Fault, { kind: 'headers' | 'body' }>): Promise<void> {
+/** The upstream's answer with headers overridden, or its body replaced or encoded. */
+async function rewrite(upstreamRes: IncomingMessage, res: ServerResponse, fault: Extract<Fault, { kind: 'headers' | 'body' | 'encode' }>): Promise<void> {
   if (fault.kind === 'headers') {
     res.writeHead(200, { ...upstreamRes.headers, ...fault.headers });
     await pipeline(upstreamRes, res).catch(() => undefined);
     return;
   }
-  upstreamRes.resume();
-  const body = Buffer.from(fault.body);
-  const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+  const replaced = fault.body === undefined ? undefined : Buffer.from(fault.body);
+  const chunks: Buffer[] = [];
+  if (replaced === undefined) for await (const chunk of upstreamRes) chunks.push(chunk as Buffer);
+  else upstreamRes.resume();
+  const decoded = replaced ?? Buffer.concat(chunks);
+  const body = fault.kind === 'encode' ? encodeBody(fault.encoding, decoded) : decoded;
   const { 'transfer-encoding': _chunked, ...headers } = upstreamRes.headers;
-  res.writeHead(200, { ...headers, 'content-length': String(body.length), 'docker-content-digest': digest });
+  if (replaced !== undefined) headers['docker-content-digest'] = `sha256:${createHash('sha256').update(replaced).digest('hex')}`;
+  const extra = fault.kind === 'encode' ? { 'content-encoding': fault.encoding } : fault.headers;
+  res.writeHead(200, { ...headers, 'content-length': String(body.length), ...extra });
   res.end(body);
 }
