@@ -7,6 +7,7 @@
  * to it and to everything it references. When the disk cannot take it (full, read-only,
  * failing) the verified manifest is still answered — like a blob passed through — and the
  * failure reported once; nothing half-written is kept (the store's writer guarantees that).
+ * The body is decoded first if the upstream compressed it anyway (manifest-body.ts).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -29,12 +30,11 @@ import { isDiskError, UpstreamContentError } from './errors.js';
 import { servesStale } from './freshness.js';
 import { headerValue } from './headers.js';
 import type { UpstreamClient } from './upstream/client.js';
+import { IDENTITY_ENCODING, readManifestBody } from './manifest-body.js';
 import { createNotFoundMemo } from './not-found.js';
 import { fromSources } from './upstream/mirrors.js';
-import { readBodyCapped } from './upstream/responses.js';
 
-/** distribution refuses manifests over 4 MiB; so does regcache. */
-export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+export { MAX_MANIFEST_BYTES } from './manifest-body.js';
 
 /** The Accept that asks for every current manifest type: what a tag names, and the only one whose 404 is remembered. */
 export const EVERY_MANIFEST_TYPE = CURRENT_MANIFEST_MEDIA_TYPES.join(', ');
@@ -162,27 +162,21 @@ async function tagAtMirror(upstream: Upstream, repo: RepositoryName, reference: 
 
 /** The manifest's digest upstream by HEAD (free under Docker Hub's pull limit); undefined if not said. */
 export async function headDigest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<Digest | undefined> {
-  const res = await client.requestOk({ method: 'HEAD', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept } });
+  const res = await client.requestOk({ method: 'HEAD', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept, ...IDENTITY_ENCODING } });
   await res.body.dump();
   const header = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');
   return header.ok ? header.value : undefined;
 }
 
-/** One GET from one source: the body read with a cap, its digest checked, its JSON validated. */
+/** One GET from one source: the body read with a cap (and decoded), its digest checked, its JSON validated. */
 async function getManifest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
-  const res = await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept } });
-  const bytes = await readCapped(res.body, client.name);
+  const res = await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept, ...IDENTITY_ENCODING } });
+  const bytes = await readManifestBody(res, client.name);
   const digest = verifyDigest(client.name, bytes, reference, headerValue(res.headers['docker-content-digest']));
   const contentType = headerValue(res.headers['content-type'])?.split(';')[0]?.trim();
   const parsed = parseManifest(bytes.toString('utf8'), contentType);
   if (!parsed.ok) throw new UpstreamContentError(client.name, `upstream sent an invalid manifest: ${parsed.error.message}`);
   return { digest, bytes, manifest: parsed.value };
-}
-
-async function readCapped(body: AsyncIterable<unknown> & { dump(): Promise<void> }, upstream: string): Promise<Buffer> {
-  const bytes = await readBodyCapped(body, MAX_MANIFEST_BYTES, upstream);
-  if (bytes === undefined) throw new UpstreamContentError(upstream, `upstream manifest is larger than ${MAX_MANIFEST_BYTES} bytes`);
-  return bytes;
 }
 
 function hashOf(algorithm: DigestAlgorithm, bytes: Buffer): Digest | undefined {
