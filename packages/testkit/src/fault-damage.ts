@@ -40,6 +40,12 @@ export function damage(fault: BodyFault, length: number, onCut: (how: CutKind) =
       onCut(fault.kind === 'truncate' ? 'end' : fault.kind);
       callback();
     },
+    // Past the cut the body never ends: an ended response would leave the connection alive and
+    // idle (the client waiting for the rest until the server's keep-alive timeout closes it,
+    // 5 s later) instead of cut the way the fault says — or, for a stall, held open.
+    flush(callback: TransformCallback) {
+      if (!cut) callback();
+    },
   });
 }
 
