@@ -14,6 +14,7 @@
  */
 import { UpstreamUnavailableError } from '../errors.js';
 import { PlainGetTimeoutError } from '../upstream/plain-body.js';
+import { PlainGetProtocolError } from '../upstream/plain-head.js';
 import { NativeReceiveError } from './native-receive.js';
 
 /** The fill's own limit (fill.idleTimeout) ran out: the cause of the upstream timeout it fails with. */
@@ -81,11 +82,23 @@ export function isStall(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT';
 }
 
+/** Transport codes of a body the upstream's connection lost: reset, closed early, or cut against its Content-Length. */
+const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
+/** A body the upstream's connection lost mid-blob, on any reader: the native loop's, plain-get's, or undici's. */
+export function isLost(error: unknown): boolean {
+  if (error instanceof NativeReceiveError || error instanceof PlainGetProtocolError) return true;
+  return typeof error === 'object' && error !== null && LOST_CODES.has(String((error as { code?: unknown }).code));
+}
+
 /**
  * What a fill failed of: a stall (`error`, or the fill's stop `reason` — a stopped pipeline
- * rejects with an AbortError that only wraps it) is `upstream`'s timeout; the rest as it is.
+ * rejects with an AbortError that only wraps it) is `upstream`'s timeout; a body its
+ * connection lost is the upstream unreachable (as a small body lost is, upstream/responses.ts);
+ * the rest — the store's errors, a digest mismatch — as it is.
  */
 export function failureOf(error: unknown, reason: unknown, upstream: string): unknown {
   const stall = reason instanceof FillIdleError ? reason : error;
-  return isStall(stall) ? new UpstreamUnavailableError(upstream, 'timeout', undefined, { cause: stall }) : error;
+  if (isStall(stall)) return new UpstreamUnavailableError(upstream, 'timeout', undefined, { cause: stall });
+  return isLost(error) ? new UpstreamUnavailableError(upstream, 'unreachable', undefined, { cause: error }) : error;
 }

@@ -40,8 +40,8 @@ const INVALID_MANIFEST = '{"schemaVersion": 2, "mediaType": "application/vnd.oci
 
 export function faultCases(): FaultCase[] {
   return [
-    { name: 'connection reset mid-blob', subject: 'blob', fault: () => ({ kind: 'reset' }), outcome: 'fails', fillFails: true },
-    { name: 'blob truncated with a correct Content-Length', subject: 'blob', fault: () => ({ kind: 'truncate' }), outcome: 'fails', fillFails: true },
+    { name: 'connection reset mid-blob', subject: 'blob', fault: () => ({ kind: 'reset' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'unreachable' },
+    { name: 'blob truncated with a correct Content-Length', subject: 'blob', fault: () => ({ kind: 'truncate' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'unreachable' },
     { name: 'one byte flipped mid-blob', subject: 'blob', fault: () => ({ kind: 'corrupt' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'content' },
     { name: 'the last byte flipped', subject: 'blob', fault: (_env, s) => ({ kind: 'corrupt', at: s.size - 1 }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'content' },
     { name: 'stall mid-blob longer than the timeouts', subject: 'blob', fault: () => ({ kind: 'stall' }), outcome: 'fails', fillFails: true, upstreamErrorLabel: 'timeout' },
