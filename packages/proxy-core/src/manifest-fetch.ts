@@ -7,7 +7,9 @@
  * to it and to everything it references. When the disk cannot take it (full, read-only,
  * failing) the verified manifest is still answered — like a blob passed through — and the
  * failure reported once; nothing half-written is kept (the store's writer guarantees that).
- * The body is decoded first if the upstream compressed it anyway (manifest-body.ts).
+ * The body is decoded first if the upstream compressed it anyway (manifest-body.ts); a manifest
+ * of a type regcache cannot read is kept and served as it came, with nothing linked or
+ * prefetched for it (manifest-kind.ts).
  */
 import { createHash } from 'node:crypto';
 import {
@@ -15,12 +17,10 @@ import {
   digestAlgorithm,
   makeDigest,
   parseDigest,
-  parseManifest,
   referenceString,
   type Descriptor,
   type Digest,
   type DigestAlgorithm,
-  type ParsedManifest,
   type Reference,
   type RepositoryName,
 } from '@regcache/registry-protocol';
@@ -31,6 +31,7 @@ import { servesStale } from './freshness.js';
 import { headerValue } from './headers.js';
 import type { UpstreamClient } from './upstream/client.js';
 import { IDENTITY_ENCODING, readManifestBody } from './manifest-body.js';
+import { manifestKind, type ManifestKind } from './manifest-kind.js';
 import { createNotFoundMemo } from './not-found.js';
 import { fromSources } from './upstream/mirrors.js';
 
@@ -103,13 +104,13 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
 
 async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest> {
   const name = upstream.config.name;
-  const { digest, bytes, manifest, resolvedAtMirror } = await fetchVerified(upstream, repo, reference, accept).catch((error: unknown) => {
+  const { digest, bytes, kind, resolvedAtMirror } = await fetchVerified(upstream, repo, reference, accept).catch((error: unknown) => {
     if (error instanceof UpstreamContentError) events.onContentError?.(error);
     throw error;
   });
-  const mediaType = manifest.mediaType;
-  const blobs = [manifest.config, ...manifest.layers].flatMap((d) => (d ? [d] : []));
-  const references = [...blobs, ...manifest.manifests].map((d) => d.digest);
+  const { mediaType, parsed } = kind;
+  const blobs = parsed === undefined ? [] : [parsed.config, ...parsed.layers].flatMap((d) => (d ? [d] : []));
+  const references = [...blobs, ...(parsed?.manifests ?? [])].map((d) => d.digest);
   try {
     await store.putBytes(digest, bytes, { mediaType });
     await Promise.all([digest, ...references].map((d) => store.link(name, repo, d)));
@@ -126,7 +127,7 @@ async function fetchAndStore(store: BlobStore, events: ManifestFetcherEvents, up
 interface VerifiedManifest {
   digest: Digest;
   bytes: Buffer;
-  manifest: ParsedManifest;
+  kind: ManifestKind;
   resolvedAtMirror?: boolean;
 }
 
@@ -168,15 +169,16 @@ export async function headDigest(client: UpstreamClient, repo: RepositoryName, r
   return header.ok ? header.value : undefined;
 }
 
-/** One GET from one source: the body read with a cap (and decoded), its digest checked, its JSON validated. */
+/**
+ * One GET from one source: the body read with a cap (and decoded), its kind told — schema 1
+ * refused before its digest is checked, as a signed one never matches — then its digest checked.
+ */
 async function getManifest(client: UpstreamClient, repo: RepositoryName, reference: Reference, accept: string): Promise<VerifiedManifest> {
   const res = await client.requestOk({ method: 'GET', repo, path: `/v2/${repo}/manifests/${referenceString(reference)}`, headers: { accept, ...IDENTITY_ENCODING } });
   const bytes = await readManifestBody(res, client.name);
+  const kind = manifestKind(client.name, bytes, headerValue(res.headers['content-type']));
   const digest = verifyDigest(client.name, bytes, reference, headerValue(res.headers['docker-content-digest']));
-  const contentType = headerValue(res.headers['content-type'])?.split(';')[0]?.trim();
-  const parsed = parseManifest(bytes.toString('utf8'), contentType);
-  if (!parsed.ok) throw new UpstreamContentError(client.name, `upstream sent an invalid manifest: ${parsed.error.message}`);
-  return { digest, bytes, manifest: parsed.value };
+  return { digest, bytes, kind };
 }
 
 function hashOf(algorithm: DigestAlgorithm, bytes: Buffer): Digest | undefined {

@@ -9,16 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { errorUnder } from './fault-answers.js';
 import { expectStored, useProxiedCache } from './helpers.js';
 import { httpPull, pushTinyImage } from './images.js';
 
 const MANIFESTS = /\/manifests\//;
 const sha256 = (bytes: Buffer): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-async function errorOf(res: Response): Promise<{ status: number; code?: string; message?: string }> {
-  const body = (await res.json()) as { errors?: Array<{ code: string; message: string }> };
-  return { status: res.status, code: body.errors?.[0]?.code, message: body.errors?.[0]?.message };
-}
 
 describe('manifests in a content coding', () => {
   const parts = useProxiedCache({ upstreams: [{ name: 'docker.io', url: '', tagTtl: '1h' }] });
@@ -56,28 +52,18 @@ describe('manifests in a content coding', () => {
   it('a coding regcache cannot decode: 503 naming it, not a 500', async () => {
     const { upstream, proxy, cache } = parts();
     const image = await pushTinyImage(upstream, 'enc-zstd/app', 'v1');
-    proxy.setFault({ kind: 'encode', encoding: 'zstd' }, { match: MANIFESTS });
-    try {
-      const answer = await errorOf(await fetch(`${cache.url}/v2/${image.name}/manifests/v1`));
-      expect(answer).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
-      expect(answer.message).toContain('zstd');
-    } finally {
-      proxy.setFault({ kind: 'none' });
-    }
+    const answer = await errorUnder(proxy, { kind: 'encode', encoding: 'zstd' }, { match: MANIFESTS }, `${cache.url}/v2/${image.name}/manifests/v1`);
+    expect(answer).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
+    expect(answer.message).toContain('zstd');
     expect(await httpPull(cache.url, image.name, 'v1')).toMatchObject({ status: 200, digest: image.digest });
   });
 
   it('a body labelled gzip that is not gzip: 503, the upstream sent bad content', async () => {
     const { upstream, proxy, cache } = parts();
     const image = await pushTinyImage(upstream, 'enc-liar/app', 'v1');
-    proxy.setFault({ kind: 'headers', headers: { 'content-encoding': 'gzip' } }, { match: MANIFESTS });
-    try {
-      const answer = await errorOf(await fetch(`${cache.url}/v2/${image.name}/manifests/v1`));
-      expect(answer).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
-      expect(answer.message).toContain('gzip');
-    } finally {
-      proxy.setFault({ kind: 'none' });
-    }
+    const answer = await errorUnder(proxy, { kind: 'headers', headers: { 'content-encoding': 'gzip' } }, { match: MANIFESTS }, `${cache.url}/v2/${image.name}/manifests/v1`);
+    expect(answer).toMatchObject({ status: 503, code: 'UNAVAILABLE' });
+    expect(answer.message).toContain('gzip');
   });
 
   it('a gzip bomb: decoding stops at the 4 MiB cap, answered as a manifest too large (400)', async () => {
@@ -85,13 +71,8 @@ describe('manifests in a content coding', () => {
     const image = await pushTinyImage(upstream, 'enc-bomb/app', 'v1');
     // 64 MiB of JSON whitespace: well under 100 KiB as gzip.
     const inflated = Buffer.concat([Buffer.from('{"schemaVersion":2,"pad":"'), Buffer.alloc(64 * 1024 * 1024, 0x20), Buffer.from('"}')]);
-    proxy.setFault({ kind: 'encode', encoding: 'gzip', body: inflated }, { match: MANIFESTS });
-    try {
-      const answer = await errorOf(await fetch(`${cache.url}/v2/${image.name}/manifests/v1`));
-      expect(answer).toMatchObject({ status: 400, code: 'MANIFEST_INVALID' });
-      expect(answer.message).toContain('4 MiB');
-    } finally {
-      proxy.setFault({ kind: 'none' });
-    }
+    const answer = await errorUnder(proxy, { kind: 'encode', encoding: 'gzip', body: inflated }, { match: MANIFESTS }, `${cache.url}/v2/${image.name}/manifests/v1`);
+    expect(answer).toMatchObject({ status: 400, code: 'MANIFEST_INVALID' });
+    expect(answer.message).toContain('4 MiB');
   }, 30_000);
 });
