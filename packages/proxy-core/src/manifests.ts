@@ -35,6 +35,7 @@ import { tagKey, type HotAnswer } from './hot-responses.js';
 import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import { EVERY_MANIFEST_TYPE, headDigest, type FetchedManifest } from './manifest-fetch.js';
+import { IDENTITY_ENCODING } from './manifest-body.js';
 
 /**
  * The client's Accept entries for a manifest; a single header (the usual case) through the
@@ -186,7 +187,7 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: read
     method: 'HEAD',
     repo: rs.repo,
     path: `/v2/${rs.repo}/manifests/${ref}`,
-    headers: { accept: upstreamManifestAccept(accept) },
+    headers: { accept: upstreamManifestAccept(accept), ...IDENTITY_ENCODING },
   });
   await res.body.dump();
   const digest = parseDigest(headerValue(res.headers['docker-content-digest'])?.trim() ?? '');

@@ -21,6 +21,7 @@ import { markStale, servesStale, type ReferrersPage } from './freshness.js';
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
+import { IDENTITY_ENCODING } from './manifest-body.js';
 
 /** As for manifests: an index is a manifest, and distribution refuses those over 4 MiB. */
 const MAX_REFERRERS_BYTES = 4 * 1024 * 1024;
@@ -74,7 +75,7 @@ async function fetchReferrers(rs: RequestState, digest: Digest): Promise<Referre
     method: 'GET',
     repo: rs.repo,
     path: `/v2/${rs.repo}/referrers/${digest}${search}`,
-    headers: { accept: MEDIA_TYPES.ociIndex },
+    headers: { accept: MEDIA_TYPES.ociIndex, ...IDENTITY_ENCODING },
   });
   const bytes = await readBodyCapped(res.body, MAX_REFERRERS_BYTES, name);
   if (bytes === undefined) throw new UpstreamContentError(name, 'upstream referrers list is too large');

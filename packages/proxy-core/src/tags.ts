@@ -14,6 +14,7 @@ import { boundedWhileSuspect, markStale, servesStale, type TagListPage } from '.
 import { headerValue } from './headers.js';
 import { API_VERSION, API_VERSION_HEADER } from './respond.js';
 import { readBodyCapped } from './upstream/responses.js';
+import { IDENTITY_ENCODING } from './manifest-body.js';
 
 const MAX_TAGS_BYTES = 8 * 1024 * 1024;
 /** distribution's page size when a Link names none. */
@@ -46,7 +47,7 @@ async function fetchPage(rs: RequestState): Promise<TagListPage> {
   if (rs.query.n !== undefined) params.set('n', String(rs.query.n));
   if (rs.query.last !== undefined) params.set('last', rs.query.last);
   const search = params.size > 0 ? `?${params.toString()}` : '';
-  const res = await rs.upstream.client.requestOk({ method: 'GET', repo: rs.repo, path: `/v2/${rs.repo}/tags/list${search}` });
+  const res = await rs.upstream.client.requestOk({ method: 'GET', repo: rs.repo, path: `/v2/${rs.repo}/tags/list${search}`, headers: IDENTITY_ENCODING });
   const body = await readAll(res.body, rs.upstream.config.name);
   const parsed = parseTagsList(body.toString('utf8'));
   if (!parsed.ok) throw new UpstreamContentError(rs.upstream.config.name, 'upstream sent an invalid tags list');
