@@ -28,6 +28,17 @@ describe('manifests in a content coding', () => {
     for (const request of asked) expect(request.headers['accept-encoding'], `${request.method} ${request.url}`).toBe('identity');
   });
 
+  it('asks for tag lists, and manifests passed through by HEAD, with Accept-Encoding: identity too', async () => {
+    const { upstream, proxy, cache } = parts();
+    const image = await pushTinyImage(upstream, 'identity/more', 'v1');
+    expect((await fetch(`${cache.url}/v2/${image.name}/tags/list`)).status).toBe(200);
+    // A client that takes no image type at all: the upstream picks for it, and the HEAD goes through.
+    await fetch(`${cache.url}/v2/${image.name}/manifests/v1`, { method: 'HEAD', headers: { accept: 'application/vnd.example.none+json' } });
+    const asked = proxy.requests().filter((r) => /^\/v2\/identity\/more\/(tags|manifests)\//.test(r.url));
+    expect(asked.map((r) => `${r.method} ${r.url.replace(/\?.*/, '')}`)).toEqual(expect.arrayContaining(['GET /v2/identity/more/tags/list']));
+    for (const request of asked) expect(request.headers['accept-encoding'], `${request.method} ${request.url}`).toBe('identity');
+  });
+
   it.each(['gzip', 'deflate', 'br'])('%s from the upstream: decoded, verified, stored and served plain', async (encoding) => {
     const { upstream, proxy, cache } = parts();
     const image = await pushTinyImage(upstream, `enc-${encoding}/app`, 'v1');
