@@ -20,6 +20,7 @@ import { CacheClosedError, describeError, MethodNotAllowedError, toOciError, typ
 import { countReplay } from './hot-feed.js';
 import { writeReplay, type HotAnswer } from './hot-responses.js';
 import { loggedPath } from './logged-path.js';
+import { failedUpstream } from './metrics.js';
 import { handleManifest } from './manifests.js';
 import { handleReferrers } from './referrers.js';
 import { sendError, sendJson } from './respond.js';
@@ -96,14 +97,17 @@ function createAnswer(parts: CacheParts, router: Router, clientAuth: ClientAuth)
 /**
  * A failed answer, counted against whose failure it was (errors.ts: `fault`): the upstream's, or
  * the store's (disk, index). Not while the cache is shutting down: a store being closed or fills
- * being stopped under a request are the shutdown's doing, not a failure of either.
+ * being stopped under a request are the shutdown's doing, not a failure of either. An upstream's
+ * failure goes to the metric too, which counts each failure once (a body cut or stalled after
+ * its head reaches no one else; one the upstream client or a fill counted is not counted again).
  */
 function countFault(parts: CacheParts, state: RequestState, fault: 'upstream' | 'store', error: unknown): void {
   state.error = describeError(error);
   if (parts.closed()) return;
   // The store is one for all upstreams: its errors are counted in total only, as diskErrors are.
-  if (fault === 'store') parts.stats.add('storeErrors', undefined);
-  else parts.stats.add('upstreamErrors', state.upstream.config.name);
+  if (fault === 'store') return parts.stats.add('storeErrors', undefined);
+  parts.stats.add('upstreamErrors', state.upstream.config.name);
+  parts.metrics.upstreamError(failedUpstream(error) ?? state.upstream.config.name, error);
 }
 
 async function dispatch(parts: CacheParts, state: RequestState, route: Route): Promise<void> {

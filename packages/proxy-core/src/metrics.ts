@@ -17,8 +17,11 @@
  *                                                      (401), unreachable / timeout / redirects, content (a
  *                                                      manifest that fails verification, a blob whose bytes
  *                                                      do not match its digest or size: once per fill, under
- *                                                      the host that sent it) — never a refusal (404, 401/403
- *                                                      to a repository): that is an answer
+ *                                                      the host that sent it), a body cut or stalled after its
+ *                                                      head (a manifest's, a tag list's: as the answer it
+ *                                                      failed) — never a refusal (404, 401/403 to a
+ *                                                      repository): that is an answer. Each failure once,
+ *                                                      however many places see it (upstreamError)
  *   regcache_upstream_ratelimit_remaining{upstream}    Docker Hub's ratelimit-remaining, when sent
  *   regcache_upstream_blob_connections_total{upstream,connection}   blob requests to an http://
  *                                                      upstream on a new or a reused (kept-alive) connection
@@ -48,7 +51,11 @@ export interface CacheMetrics {
   /** A prefetch stored a blob of `bytes` from `upstream`. */
   prefetched(upstream: string, bytes: number): void;
   evicted(reason: string, bytes: number): void;
-  /** Counts an upstream failure (upstreamStatus); anything else, a refusal included, is ignored. */
+  /**
+   * Counts an upstream failure (upstreamStatus); anything else, a refusal included, is ignored.
+   * Once per error: the upstream client, the fill, the manifest fetch and the handler answering
+   * with it may each report the same error (one failure, however many clients waited for it).
+   */
   upstreamError(upstream: string, error: unknown): void;
   /** A mirror of `upstream` was asked for something by digest (upstream/mirrors.ts), with this result. */
   mirrorFetch(upstream: string, mirror: string, result: string): void;
@@ -69,6 +76,12 @@ function upstreamStatus(error: unknown): string | undefined {
   if (error instanceof UpstreamUnavailableError) return error.status === undefined ? error.reason : String(error.status);
   if (error instanceof UpstreamContentError) return 'content';
   return undefined;
+}
+
+/** The host an upstream failure is from (a mirror's own name for a mirror's), or undefined for another error. */
+export function failedUpstream(error: unknown): string | undefined {
+  const failure = error instanceof UpstreamRateLimitedError || error instanceof UpstreamUnavailableError || error instanceof UpstreamContentError;
+  return failure ? error.upstream : undefined;
 }
 
 function gauges(registers: Registry[], sources: MetricsSources): void {
@@ -129,6 +142,7 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
   const mirrorFetches = new Counter({ name: 'regcache_mirror_fetches_total', help: 'Requests by digest to upstreams\' mirrors, by result (ok, missing, unavailable, mismatch)', labelNames: ['upstream', 'mirror', 'result'], registers });
   const upstreamErrors = new Counter({ name: 'regcache_upstream_errors_total', help: 'Upstream failures: 5xx, 429, unreachable, timeout, redirects, credentials, bad content (not 404s or other refusals)', labelNames: ['upstream', 'status'], registers });
   gauges(registers, sources);
+  const counted = new WeakSet<object>();
   return {
     registry,
     contentType: registry.contentType,
@@ -149,7 +163,9 @@ export function createCacheMetrics(sources: MetricsSources): CacheMetrics {
     },
     upstreamError(upstream, error) {
       const status = upstreamStatus(error);
-      if (status !== undefined) upstreamErrors.inc({ upstream, status });
+      if (status === undefined || !(error instanceof Error) || counted.has(error)) return;
+      counted.add(error);
+      upstreamErrors.inc({ upstream, status });
     },
     mirrorFetch: (upstream, mirror, result) => mirrorFetches.inc({ upstream, mirror, result }),
     render: () => registry.metrics(),
