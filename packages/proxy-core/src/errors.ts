@@ -39,6 +39,8 @@ export class UpstreamRateLimitedError extends Error {
   constructor(
     readonly upstream: string,
     readonly retryAfterMs: number,
+    /** Not asked: held back by regcache inside an earlier 429's Retry-After (not a 429 of the upstream's own). */
+    readonly held = false,
   ) {
     super(`upstream ${upstream} is rate-limiting; retry in ${Math.ceil(retryAfterMs / 1000)}s`);
   }

@@ -72,7 +72,8 @@ const DURATION_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 3
  * upstream.
  */
 function upstreamStatus(error: unknown): string | undefined {
-  if (error instanceof UpstreamRateLimitedError) return '429';
+  // One held back inside a 429's Retry-After was never asked: the 429 it follows was counted.
+  if (error instanceof UpstreamRateLimitedError) return error.held ? undefined : '429';
   if (error instanceof UpstreamUnavailableError) return error.status === undefined ? error.reason : String(error.status);
   if (error instanceof UpstreamContentError) return 'content';
   return undefined;

@@ -170,6 +170,9 @@ describe('small bodies lost on the way, 429s without Retry-After, and blob stora
     const held = await pushTinyImage(upstream, 'noretry/held', 'v1');
     const limited = await pushTinyImage(upstream, 'noretry/limited', 'v1');
     expect(await httpPull(cache.url, held.name, 'v1')).toMatchObject({ status: 200 });
+    const limits = async (): Promise<number> =>
+      valueOf(parsePrometheusText(await cache.cache.metrics.render()), 'regcache_upstream_errors_total', { upstream: 'docker.io', status: '429' });
+    const limitsBefore = await limits();
     proxy.setFault({ kind: 'status', status: 429 }, { match: /\/manifests\//, methods: ['GET'] });
     try {
       expect(await errorOf(await fetch(`${cache.url}/v2/${limited.name}/manifests/${limited.digest}`))).toMatchObject({ status: 429, retryAfter: '60' });
@@ -182,6 +185,8 @@ describe('small bodies lost on the way, 429s without Retry-After, and blob stora
       // The manifest GET itself is not sent again within the minute.
       expect((await fetch(`${cache.url}/v2/${limited.name}/manifests/${limited.digest}`)).status).toBe(429);
       expect(proxy.seen().length).toBe(asked + 2);
+      // The upstream's one 429 is counted once; the answer regcache held back was never asked.
+      expect(await limits()).toBe(limitsBefore + 1);
     } finally {
       proxy.setFault({ kind: 'none' });
     }

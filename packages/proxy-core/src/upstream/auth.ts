@@ -94,7 +94,7 @@ export function createUpstreamAuth(opts: {
     const key = scope ?? '';
     const cached = tokens.get(key);
     if (cached && cached.expiresAt > Date.now()) return cached.token;
-    if (limitedUntil > Date.now()) throw new UpstreamRateLimitedError(opts.upstream, limitedUntil - Date.now());
+    if (limitedUntil > Date.now()) throw new UpstreamRateLimitedError(opts.upstream, limitedUntil - Date.now(), true);
     let pending = inflight.get(key);
     if (!pending) {
       const asked = challenge;

@@ -176,7 +176,7 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
 
   async function doRequest(req: UpstreamRequest): Promise<UpstreamResponse> {
     const waitMs = limits.waitMs(req);
-    if (waitMs > 0) throw new UpstreamRateLimitedError(config.name, waitMs);
+    if (waitMs > 0) throw new UpstreamRateLimitedError(config.name, waitMs, true);
     const scope = req.repo === undefined ? undefined : pullScope(req.repo);
     let res = await exchange(req, await auth.authorization(scope, req.signal));
     if (res.statusCode === 401 && auth.challenged(res.headers['www-authenticate'], scope)) {
