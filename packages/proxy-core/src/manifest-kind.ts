@@ -7,11 +7,12 @@
  *    its payload without the signatures, not of the bytes served, and no current client pulls
  *    it (docker, containerd 2 and distribution 3 dropped it);
  *  - any other well-formed JSON manifest — the withdrawn OCI artifact manifest, a vendor's
- *    type: kept and served verbatim under the upstream's Content-Type once its bytes match
- *    the digest, like any manifest. What it references regcache cannot read, so nothing is
- *    linked or prefetched for it; a client fetches those blobs like any other miss.
+ *    type: kept and served verbatim under its mediaType (the upstream's Content-Type when the
+ *    body names none) once its bytes match the digest, like any manifest, and to any Accept
+ *    (servesToAccept). What it references regcache cannot read, so nothing is linked or
+ *    prefetched for it; a client fetches those blobs like any other miss.
  */
-import { CURRENT_MANIFEST_MEDIA_TYPES, essenceOf, MEDIA_TYPES, parseManifest, type ParsedManifest } from '@regcache/registry-protocol';
+import { acceptsMediaType, CURRENT_MANIFEST_MEDIA_TYPES, essenceOf, MEDIA_TYPES, parseManifest, type AcceptEntry, type ParsedManifest } from '@regcache/registry-protocol';
 import { UnsupportedManifestError, UpstreamContentError } from './errors.js';
 
 export interface ManifestKind {
@@ -41,9 +42,20 @@ export function manifestKind(upstream: string, bytes: Buffer, contentType: strin
     if (!parsed.ok) throw new UpstreamContentError(upstream, `upstream sent an invalid manifest: ${parsed.error.message}`);
     return { mediaType: parsed.value.mediaType, parsed: parsed.value };
   }
-  const mediaType = served ?? declared;
-  if (!MEDIA_TYPE.test(mediaType)) throw new UpstreamContentError(upstream, `upstream sent an invalid manifest: mediaType is not a media type`);
-  return { mediaType };
+  // Kept under the body's own mediaType (its digest covers it) over a Content-Type that
+  // disagrees: one naming a current type would file bytes regcache cannot read as one it reads.
+  if (!MEDIA_TYPE.test(declared)) throw new UpstreamContentError(upstream, `upstream sent an invalid manifest: mediaType is not a media type`);
+  return { mediaType: declared };
+}
+
+/**
+ * Whether a client with this Accept is given a manifest of `mediaType` as the tag names it.
+ * One of a type regcache cannot read leaves nothing for the upstream to pick instead: asked
+ * with only the current types, it sent this one all the same. So it is served from the cache
+ * (offline too) whatever the Accept, as the upstream would, not passed through on every pull.
+ */
+export function servesToAccept(accept: readonly AcceptEntry[], mediaType: string): boolean {
+  return acceptsMediaType(accept, mediaType) || !CURRENT_MANIFEST_MEDIA_TYPES.includes(essenceOf(mediaType));
 }
 
 /** The body's mediaType, else the Content-Type; undefined (strict parsing decides) for a mediaType that is not a string. */

@@ -16,7 +16,6 @@
  * is gone, and it is forgotten. Concurrent revalidations of one tag share one HEAD.
  */
 import {
-  acceptsMediaType,
   manifestAcceptEntries,
   parseAccept,
   parseDigest,
@@ -36,6 +35,7 @@ import { dropDamaged } from './damaged.js';
 import { ensureLinked } from './links.js';
 import { EVERY_MANIFEST_TYPE, headDigest, type FetchedManifest } from './manifest-fetch.js';
 import { IDENTITY_ENCODING } from './manifest-body.js';
+import { servesToAccept } from './manifest-kind.js';
 
 /**
  * The client's Accept entries for a manifest; a single header (the usual case) through the
@@ -70,7 +70,7 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: read
   const cached = await parts.store.getTag(name, rs.repo, tag);
   const fresh = cached !== undefined && Date.now() - cached.fetchedAt < rs.upstream.config.tagTtl;
   // What the tag names, this client cannot take: the upstream picks for it (resolved afresh first once past the TTL).
-  if (cached !== undefined && !acceptsMediaType(accept, cached.mediaType)) return fresh ? pickUpstream(parts, rs, tag, accept) : fetchTag(parts, rs, tag, accept);
+  if (cached !== undefined && !servesToAccept(accept, cached.mediaType)) return fresh ? pickUpstream(parts, rs, tag, accept) : fetchTag(parts, rs, tag, accept);
   const usable = cached !== undefined && (await parts.store.stat(cached.digest)) !== undefined;
   if (usable && fresh) {
     if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt))) return;
@@ -93,7 +93,7 @@ async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: r
   if (fetched === undefined) return;
   // A use of the manifest, stored now or long ago (a new tag for a cached image): gc's least recently used goes by it.
   parts.store.touch(fetched.digest);
-  const acceptable = acceptsMediaType(accept, fetched.mediaType);
+  const acceptable = servesToAccept(accept, fetched.mediaType);
   if (acceptable) parts.stats.add('misses', rs.upstream.config.name);
   if (fetched.resolvedAtMirror === true) return sendMirrorTag(parts, rs, tag, fetched, acceptable ? undefined : accept);
   const record: TagRecord = { digest: fetched.digest, mediaType: fetched.mediaType, size: fetched.bytes.length, fetchedAt: Date.now() };
@@ -163,7 +163,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.
   const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
-  if (stored !== undefined && stored.digest === current && acceptsMediaType(accept, stored.mediaType)) {
+  if (stored !== undefined && stored.digest === current && servesToAccept(accept, stored.mediaType)) {
     if (await serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt))) return;
   }
   return fetchTag(parts, rs, tag, accept, cached);
