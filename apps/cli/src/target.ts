@@ -37,7 +37,8 @@ async function openDirect(config: RegcacheConfig, where: string): Promise<Awaite
     return await createRegistryCache(config, { recover: false, autoEvict: false });
   } catch (error) {
     if (!(error instanceof StoreLockedError)) throw error;
-    throw new CliError(`the store at ${resolve(config.storage.path)} is held by another process, but no regcache server answers at ${where} (is the server running with another admin.listen? pass its --config)`);
+    const portZero = /:0$/.test(where) ? ': admin.listen has port 0, so the server took a port the kernel picked (its log says which); give admin.listen a fixed port to reach it' : ' (is the server running with another admin.listen? pass its --config)';
+    throw new CliError(`the store at ${resolve(config.storage.path)} is held by another process, but no regcache server answers at ${where}${portZero}`);
   }
 }
 

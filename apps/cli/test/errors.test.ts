@@ -5,6 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBlobStore } from '@regcache/blob-store';
@@ -153,6 +154,20 @@ describe('a server that is there but does not answer properly exits 1 with the r
       const result = await runCli(['verify', '--data', data]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('is held by another process, but no regcache server answers at unix:');
+    } finally {
+      await holder.close();
+    }
+  });
+
+  it('a server whose admin.listen has port 0: says the kernel picked the port, and how to reach it', async () => {
+    const data = await emptyStore();
+    const config = join(data, '..', 'port-zero.yaml');
+    await writeFile(config, `storage:\n  path: ${data}\nadmin:\n  listen: 127.0.0.1:0\n`);
+    const holder = await createBlobStore({ root: data });
+    try {
+      const result = await runCli(['stats', '--config', config]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('no regcache server answers at 127.0.0.1:0: admin.listen has port 0, so the server took a port the kernel picked (its log says which); give admin.listen a fixed port to reach it');
     } finally {
       await holder.close();
     }

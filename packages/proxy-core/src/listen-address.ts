@@ -21,7 +21,10 @@ const tooLong = (path: string): boolean => Buffer.byteLength(path) > UNIX_PATH_M
 
 export function parseListen(value: string, key: string): ListenAddress {
   if (value.startsWith('unix:') || value.startsWith('/') || value.startsWith('./')) {
-    const path = resolve(value.replace(/^unix:/, ''));
+    const given = value.replace(/^unix:/, '');
+    // resolve('') is the working directory: `unix:` alone would bind (or look for) a socket there.
+    if (given === '') throw new ConfigError([{ path: key, message: 'unix: needs a socket path, e.g. unix:/run/regcache/admin.sock' }]);
+    const path = resolve(given);
     if (tooLong(path)) {
       throw new ConfigError([{ path: key, message: `the socket path ${path} is ${Buffer.byteLength(path)} bytes; a unix socket path holds at most ${UNIX_PATH_MAX}` }]);
     }
@@ -57,9 +60,10 @@ export function adminEndpoint(config: RegcacheConfig): ListenAddress {
   return address;
 }
 
-/** Why an address cannot be the admin endpoint (one that is not a unix socket or loopback), or undefined. */
+/** Why an address cannot be the admin endpoint (one that is not a unix socket or a loopback address: 127.0.0.0/8, localhost, ::1), or undefined. */
 export function adminAddressProblem(address: ListenAddress): string | undefined {
-  const loopback = address.kind === 'unix' || ['127.0.0.1', 'localhost', '::1'].includes(address.host);
+  if (address.kind === 'unix') return undefined;
+  const loopback = ['localhost', '::1'].includes(address.host.toLowerCase()) || (isIP(address.host) === 4 && address.host.startsWith('127.'));
   return loopback ? undefined : 'the admin API listens only on a unix socket or a loopback address';
 }
 

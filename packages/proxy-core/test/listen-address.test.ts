@@ -28,6 +28,19 @@ describe('parseListen', () => {
     expect((error as ConfigError).message).toContain(`admin.listen: the socket path ${longest}b is ${UNIX_PATH_MAX + 1} bytes`);
   });
 
+  it('refuses unix: without a path (it would be the working directory), naming the key', () => {
+    expect(() => parseListen('unix:', 'admin.listen')).toThrow('admin.listen: unix: needs a socket path, e.g. unix:/run/regcache/admin.sock');
+  });
+
+  it('takes any 127.0.0.0/8 address, localhost and ::1 for the admin API, and refuses others', () => {
+    for (const listen of ['127.0.0.2:5001', '127.1.2.3:5001', 'localhost:5001', 'LOCALHOST:5001', '[::1]:5001']) {
+      expect(adminEndpoint(parseConfig({ admin: { listen } })).kind, listen).toBe('tcp');
+    }
+    for (const listen of ['0.0.0.0:5001', '10.0.0.1:5001', '[::]:5001', '127.example.com:5001']) {
+      expect(() => adminEndpoint(parseConfig({ admin: { listen } })), listen).toThrow('only on a unix socket or a loopback address');
+    }
+  });
+
   it('says how to fix a default admin socket that the data directory makes too long', () => {
     const config = parseConfig({ storage: { path: `/${'d'.repeat(120)}` } });
     expect(() => adminEndpoint(config)).toThrow('set admin.listen, e.g. unix:/run/regcache/admin.sock');
