@@ -21,27 +21,34 @@ export interface ExpireResult {
   notFound: string[];
   /** The `upstream/repository:tag` names now expired. */
   tagsExpired: string[];
+  /**
+   * Images named whose repository had a 404 remembered (notFoundTtl), now forgotten: an image
+   * pushed upstream after a pull found nothing — not cached, but the next pull asks again.
+   */
+  notFoundForgotten: string[];
 }
 
 export interface ExpireDeps extends NameScope {
   /** The upstream's `tagTtl` in ms. */
   tagTtl(upstream: string): number;
   /** Forgets the 404s remembered for a repository (`notFoundTtl`), cached or not. */
-  forgetNotFound?(upstream: string, repo: string): void;
+  forgetNotFound?(upstream: string, repo: string): boolean;
   now?(): number;
 }
 
 export async function expireImages(deps: ExpireDeps, opts: ExpireOptions): Promise<ExpireResult> {
   const { images, notFound, named } = await nameTags(deps, opts.images, { allTags: opts.allTags });
   // A tag pushed upstream after a remembered 404 (notFoundTtl) is seen now too. Upstream names hold no '/'.
+  const forgotten = new Set<string>();
   for (const { repository } of images) {
     const slash = repository.indexOf('/');
-    deps.forgetNotFound?.(repository.slice(0, slash), repository.slice(slash + 1));
+    if (deps.forgetNotFound?.(repository.slice(0, slash), repository.slice(slash + 1)) === true) forgotten.add(repository);
   }
   // Recorded as fetched one TTL (and a millisecond) ago: past it, and — unlike a fixed "expired"
   // value — never equal to an earlier record's fetchedAt, which keys the revalidation a request
   // may share (manifests.ts): a second expire must not reuse the first one's HEAD.
   const fetchedAt = (deps.now?.() ?? Date.now()) - 1;
   for (const t of named.values()) await deps.store.putTag(t.upstream, t.repo, t.tag, { ...t.record, fetchedAt: Math.max(0, fetchedAt - deps.tagTtl(t.upstream)) });
-  return { images, notFound, tagsExpired: [...named.keys()].sort() };
+  const notFoundForgotten = images.filter((i) => forgotten.has(i.repository)).map((i) => i.image);
+  return { images, notFound, tagsExpired: [...named.keys()].sort(), notFoundForgotten };
 }

@@ -90,7 +90,7 @@ export function createMaintenance(opts: MaintenanceOptions): Maintenance {
       attached.observers.push(metrics.observe, servedBytesObserver(attached.stats));
       const inFlight = (): readonly Digest[] => attached.fills.inFlightDigests();
       const checks = (): Promise<UpstreamCheck[]> => checkUpstreams([...attached.upstreams.values()]);
-      const forgetNotFound = (upstream: string, repo: string): void => attached.manifests.forgetNotFound(upstream, repo);
+      const forgetNotFound = (upstream: string, repo: string): boolean => attached.manifests.forgetNotFound(upstream, repo);
       const ops = createOperations({ store, config, inFlight, size, metrics, rateLimitRemaining, openLoopback: () => openLoopback(makeHandler), checkUpstreams: checks, forgetNotFound });
       operations = ops;
       eviction = startEviction(opts, size, ops);

@@ -59,8 +59,8 @@ export interface FetchedManifest {
 
 export interface ManifestFetcher {
   fetch(upstream: Upstream, repo: RepositoryName, reference: Reference, accept: string): Promise<FetchedManifest>;
-  /** Forgets the 404s remembered (not-found.ts) for every reference of a repository. */
-  forgetNotFound(upstream: string, repo: string): void;
+  /** Forgets the 404s remembered (not-found.ts) for every reference of a repository; true when there was one. */
+  forgetNotFound(upstream: string, repo: string): boolean;
 }
 
 export interface ManifestFetcherEvents {
@@ -97,7 +97,7 @@ export function createManifestFetcher(store: BlobStore, events: ManifestFetcherE
       return pending;
     },
     forgetNotFound(upstream, repo) {
-      notFound.forget(`${upstream}\u0000${repo}\u0000`);
+      return notFound.forget(`${upstream}\u0000${repo}\u0000`);
     },
   };
 }

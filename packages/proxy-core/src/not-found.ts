@@ -18,7 +18,8 @@ export interface NotFoundMemo {
   /** Remembers `error` for `key` if it is a 404 and `ttlMs` > 0. */
   remember(key: string, error: unknown, ttlMs: number): void;
   /** Forgets every entry whose key starts with `prefix`. */
-  forget(prefix: string): void;
+  /** Forgets every entry under `prefix`; true when there was one. */
+  forget(prefix: string): boolean;
 }
 
 export function createNotFoundMemo(now: () => number = Date.now): NotFoundMemo {
@@ -38,7 +39,9 @@ export function createNotFoundMemo(now: () => number = Date.now): NotFoundMemo {
       if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value ?? key);
     },
     forget(prefix) {
-      for (const key of entries.keys()) if (key.startsWith(prefix)) entries.delete(key);
+      let forgot = false;
+      for (const key of entries.keys()) if (key.startsWith(prefix)) forgot = entries.delete(key) || forgot;
+      return forgot;
     },
   };
 }

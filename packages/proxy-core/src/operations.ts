@@ -53,7 +53,7 @@ export interface OperationsDeps {
   /** The upstreams' clients, checked; absent where there are none. */
   checkUpstreams?(): Promise<UpstreamCheck[]>;
   /** Forgets the remembered 404s of a repository (not-found.ts); absent where there are none. */
-  forgetNotFound?(upstream: string, repo: string): void;
+  forgetNotFound?(upstream: string, repo: string): boolean;
 }
 
 export interface InstanceOperations extends AdminOperations {

@@ -55,7 +55,9 @@ describe('remembered 404s', () => {
     const pushed = await pushSmallImage(registry, 'nf/app', '1');
     expect(await manifest(remembering, 'nf/app', '1')).toEqual(missing);
     expect(await asked('/v2/nf/app/manifests/1')).toBe(1);
-    expect((await remembering.cache.operations.expire({ images: ['nf/app:1'] })).notFound).toEqual(['docker.io/nf/app:1']);
+    expect(await remembering.cache.operations.expire({ images: ['nf/app:1'] })).toMatchObject({ notFound: ['docker.io/nf/app:1'], notFoundForgotten: ['docker.io/nf/app:1'] });
+    // Nothing left to forget: a second expire says so.
+    expect((await remembering.cache.operations.expire({ images: ['nf/app:1'] })).notFoundForgotten).toEqual([]);
     const res = await fetch(`${remembering.url}/v2/nf/app/manifests/1`, { headers: { accept: MediaTypes.ociManifest } });
     await res.arrayBuffer();
     expect(res.status).toBe(200);

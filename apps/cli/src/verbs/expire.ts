@@ -3,7 +3,7 @@
  * pull of each revalidates with the upstream (a HEAD) and gets the new manifest if the tag moved
  * — e.g. from a CI job right after it pushed a new `latest` upstream; if the upstream cannot
  * answer, the cached manifest is still served. `--all-tags` takes repositories and expires every
- * cached tag of each. Exits 1 if an image named is not in the cache.
+ * cached tag of each. Exits 1 if an image named is not in the cache (and no 404 was remembered for it).
  */
 import type { Command } from 'commander';
 import type { ExpireResult } from '@regcache/proxy-core';
@@ -16,7 +16,8 @@ export function formatExpire(r: ExpireResult): string {
   const lines = [namedImagesTable(r.images), ''];
   const names = r.tagsExpired.length === 0 ? '' : `: ${r.tagsExpired.join(', ')}`;
   lines.push(`expire: ${plural(r.tagsExpired.length, 'tag')} expired${names}; the next pull of each asks the upstream`);
-  for (const image of r.notFound) lines.push(`not cached: ${image}`);
+  const forgotten = new Set(r.notFoundForgotten);
+  for (const image of r.notFound) lines.push(forgotten.has(image) ? `not cached: ${image}; the 404 remembered for it is forgotten, the next pull asks the upstream` : `not cached: ${image}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -27,6 +28,8 @@ export function registerExpire(program: Command): void {
       const result = await withTarget(flags, ({ ops }) => ops.expire({ images, allTags: flags.allTags === true }));
       if (flags.json) printJson(result);
       else process.stdout.write(formatExpire(result));
-      if (result.notFound.length > 0) process.exitCode = 1;
+      // An image the cache never held but whose remembered 404 was just forgotten is what a CI job
+      // expires right after pushing it upstream: done, not an error.
+      if (result.notFound.some((image) => !result.notFoundForgotten.includes(image))) process.exitCode = 1;
     });
 }
