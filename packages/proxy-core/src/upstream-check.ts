@@ -69,6 +69,8 @@ async function checkOne(about: About, config: UpstreamConfig, client: UpstreamCl
   } catch (error) {
     // Without credentials, a token realm refusing an anonymous token says the same as a 401.
     if (error instanceof UpstreamRefusedError && anonymous) return { ...about, ok: true, status: error.status, ms: elapsed(), detail: ANONYMOUS };
-    return { ...about, ok: false, ...(error instanceof UpstreamRefusedError ? { status: error.status } : {}), ms: elapsed(), detail: describeError(error) };
+    // The check's own deadline: the client passes an abort on as it is (DOMException TimeoutError).
+    const detail = (error as { name?: unknown }).name === 'TimeoutError' ? `upstream ${config.name} unavailable (timeout): no answer within ${timeoutMs / 1000}s` : describeError(error);
+    return { ...about, ok: false, ...(error instanceof UpstreamRefusedError ? { status: error.status } : {}), ms: elapsed(), detail };
   }
 }
