@@ -122,5 +122,8 @@ describe('regcache-admin through the server and directly', () => {
     await upstream.settle();
     expect(blobGets(warm.docker) + blobGets(warm.multiArch)).toBe(warm.docker.blobs.length + (arm64?.blobs.length ?? 0));
     expect(await cli(['ls', 'docker.io/warm'])).toContain('docker.io/warm/multiarch  v1');
+    // A platform the index lacks: named once, with what it has.
+    const s390x = await runCli(['warm', 'warm/multiarch:v1', '--platform', 'linux/s390x', '--config', config]);
+    expect([s390x.code, s390x.stdout]).toEqual([1, expect.stringContaining('failed: docker.io/warm/multiarch:v1: no linux/s390x manifest in the index (it has linux/amd64, linux/arm64)\n')]);
   }, 120_000);
 });

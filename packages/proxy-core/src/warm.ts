@@ -70,7 +70,7 @@ function platformMatches(want: Platform, have: Platform | undefined): boolean {
 
 function parseOrThrow(ref: ImageRef, bytes: Buffer, mediaType: string) {
   const parsed = parseManifest(bytes.toString('utf8'), mediaType);
-  if (!parsed.ok) throw new WarmFetchError(`${ref.display}: ${parsed.error.message}`);
+  if (!parsed.ok) throw new WarmFetchError(parsed.error.message);
   return parsed.value;
 }
 
@@ -83,7 +83,7 @@ async function resolveBlobs(deps: WarmDeps, ref: ImageRef, want: Platform | unde
     const chosen = manifest.manifests.filter((m) => want === undefined || platformMatches(want, m.platform));
     if (chosen.length === 0) {
       const available = manifest.manifests.map((m) => platformName(m.platform)).join(', ');
-      throw new WarmFetchError(`${ref.display}: no ${platformName(want)} manifest in the index (it has ${available})`);
+      throw new WarmFetchError(`no ${platformName(want)} manifest in the index (it has ${available})`);
     }
     images = [];
     for (const child of chosen) {
@@ -109,7 +109,7 @@ async function warmOne(deps: WarmDeps, ref: ImageRef, want: Platform | undefined
     for (let d = queue.shift(); d !== undefined; d = queue.shift()) {
       const cached = (await deps.store.peek(d.digest)) !== undefined;
       const received = await deps.client.blob(ref.upstream, ref.name, d.digest);
-      if (received !== d.size) throw new WarmFetchError(`${ref.display}: blob ${d.digest} came with ${received} of ${d.size} bytes`);
+      if (received !== d.size) throw new WarmFetchError(`blob ${d.digest} came with ${received} of ${d.size} bytes`);
       if (cached) cachedBlobs++;
       else fetchedBytes += d.size;
       done++;
