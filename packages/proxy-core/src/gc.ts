@@ -4,16 +4,19 @@
  *   1. consistency: orphaned temp files (not a write in progress in this process), index
  *      entries whose file is gone, files with no entry (re-indexed when they verify) — the
  *      store's own check, repaired unless this is a dry run;
- *   2. choose (gc-plan.ts): expired by `maxAge`, unlinked, then least recently used until
- *      the store fits in `maxSize` — never a blob being filled or read;
- *   3. remove, one blob at a time, each re-checked for use at the moment it goes;
+ *   2. choose (gc-plan.ts): unlinked, images expired by `maxAge`, then least recently used
+ *      images, whole, until the store fits in `maxSize` — never a blob being filled or read;
+ *   3. remove, one blob at a time, each re-checked for use at the moment it goes — layers and
+ *      configs first, then manifests, each only if nothing it references was found in use
+ *      (an image being pulled keeps its manifest, so it stays whole and listed);
  *   4. drop tags whose manifest is no longer stored.
  *
  * A dry run does steps 1–2 and 4 without changing anything and reports what would go.
  */
 import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta } from '@regcache/blob-store';
-import { planGc, type GcItem } from './gc-plan.js';
+import { planGc, type GcItem, type GcPlan } from './gc-plan.js';
+import { readReferences } from './gc-refs.js';
 import type { GuardedStore } from './guarded-store.js';
 
 export interface GcOptions {
@@ -111,6 +114,23 @@ async function dropDanglingTags(store: GuardedStore, gone: ReadonlySet<Digest>, 
   return count;
 }
 
+/**
+ * A real run: the blobs, then the manifests whose referenced victims all went — one found in
+ * use keeps the manifests naming it (counted as in use), as rm --purge does.
+ */
+async function removePlan(deps: GcDeps, plan: GcPlan, onProgress?: (p: GcProgress) => void): Promise<{ removed: GcItem[]; inUse: number }> {
+  const blobs = plan.victims.filter((v) => !plan.needs.has(v.digest));
+  const manifests = plan.victims.filter((v) => plan.needs.has(v.digest));
+  const total = plan.victims.length;
+  const first = await removeBlobs(deps, blobs, deps.onRemoved, (p) => onProgress?.({ ...p, total }));
+  const busy = new Set(first.inUse.map((v) => v.digest));
+  const free = manifests.filter((m) => !(plan.needs.get(m.digest) ?? []).some((d) => busy.has(d)));
+  const freed = first.removed.reduce((sum, v) => sum + v.size, 0);
+  const report = (p: GcProgress): void => onProgress?.({ done: blobs.length + p.done, total, bytes: freed + p.bytes });
+  const second = await removeBlobs(deps, free, deps.onRemoved, report);
+  return { removed: [...first.removed, ...second.removed], inUse: first.inUse.length + second.inUse.length + manifests.length - free.length };
+}
+
 export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcProgress) => void): Promise<GcResult> {
   const dryRun = opts.dryRun === true;
   const { store } = deps;
@@ -120,13 +140,14 @@ export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcPr
   const plan = planGc({
     metas,
     links: await collectLinks(store),
+    refs: await readReferences(store, metas),
     busy: (digest) => inFlight.has(digest) || store.usage.inUse(digest),
     now: deps.now?.() ?? Date.now(),
     maxSize: opts.maxSize,
     maxAge: opts.maxAge,
     unlinkedGraceMs: deps.unlinkedGraceMs ?? DEFAULT_UNLINKED_GRACE_MS,
   });
-  const done = dryRun ? { removed: plan.victims, inUse: [] } : await removeBlobs(deps, plan.victims, deps.onRemoved, onProgress);
+  const done = dryRun ? { removed: plan.victims, inUse: 0 } : await removePlan(deps, plan, onProgress);
   const gone = new Set(done.removed.map((victim) => victim.digest));
   const freedBytes = done.removed.reduce((sum, victim) => sum + victim.size, 0);
   return {
@@ -137,7 +158,7 @@ export async function runGc(deps: GcDeps, opts: GcOptions, onProgress?: (p: GcPr
     sizeAfter: plan.sizeBefore - freedBytes,
     freedBytes,
     removed: done.removed,
-    skippedInUse: plan.skippedInUse + done.inUse.length,
+    skippedInUse: plan.skippedInUse + done.inUse,
     tagsRemoved: await dropDanglingTags(store, gone, dryRun),
     tempFiles: report.tempFiles,
     danglingEntries: report.missingFiles.length,
