@@ -9,7 +9,7 @@ import type { IndexDb } from './index-db.js';
 import { decodeTag, LINK_RANGE, linkKey, parseLinkKey, parseTagKey, reverseLinkKey, tagKey, TAG_RANGE } from './keys.js';
 import type { BlobStore, LinkEntry, TagEntry } from './types.js';
 
-export type RefMethods = Pick<BlobStore, 'link' | 'isLinked' | 'putTag' | 'getTag' | 'deleteTag' | 'tags' | 'links'>;
+export type RefMethods = Pick<BlobStore, 'link' | 'isLinked' | 'unlink' | 'putTag' | 'getTag' | 'deleteTag' | 'tags' | 'links'>;
 
 async function* tagEntries(db: IndexDb): AsyncGenerator<TagEntry> {
   for await (const [key, value] of db.iterator(TAG_RANGE)) {
@@ -46,6 +46,16 @@ export function refMethods(db: IndexDb, hot: HotCache): RefMethods {
       const linked = (await db.get(key)) !== undefined;
       if (linked) hot.links.fill(key, true, since);
       return linked;
+    },
+    async unlink(upstream, repo, digest) {
+      const key = linkKey(upstream, repo, digest);
+      hot.links.delete(key);
+      await db.batch([
+        { type: 'del', key },
+        { type: 'del', key: reverseLinkKey(digest, upstream, repo) },
+      ]);
+      // Again after the write, as deleteTag does: a read begun before it may have put the link back.
+      hot.links.delete(key);
     },
     async putTag(upstream, repo, tag, rec) {
       const key = tagKey(upstream, repo, tag);

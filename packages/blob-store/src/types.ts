@@ -148,6 +148,8 @@ export interface BlobStore {
   putBytes(digest: Digest, bytes: Uint8Array, opts?: { mediaType?: string }): Promise<BlobMeta>;
   link(upstream: string, repo: string, digest: Digest): Promise<void>;
   isLinked(upstream: string, repo: string, digest: Digest): Promise<boolean>;
+  /** Drops one repository's link, the blob and other links staying (rm: links to blobs not stored). */
+  unlink(upstream: string, repo: string, digest: Digest): Promise<void>;
   putTag(upstream: string, repo: string, tag: string, rec: TagRecord): Promise<void>;
   getTag(upstream: string, repo: string, tag: string): Promise<TagRecord | undefined>;
   deleteTag(upstream: string, repo: string, tag: string): Promise<void>;
