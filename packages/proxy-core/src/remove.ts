@@ -10,8 +10,15 @@
  *           (a shared base layer) and what is in use now (a fill, a read): those are counted,
  *           not removed. Blobs go first, manifests last; an image with a blob in use keeps its
  *           manifests, so that `rm --purge upstream/repo@digest` (listed in `retry`) can finish
- *           it later — without them nothing would name that blob again. A tag anywhere that
- *           named a deleted manifest is forgotten with it.
+ *           it later — without them nothing would name that blob again. A manifest that a
+ *           repository not being purged still tags or links (another repository, or upstream,
+ *           holding the same image) is kept with all it references: blobs are shared by digest,
+ *           tags and links are not. A tag of the purged repositories that named a deleted
+ *           manifest is forgotten with it.
+ *   links   a purged repository's links to the content it kept for others go (it is not served
+ *           that image again); with purge or allTags a named repository left with no tag loses
+ *           its links to blobs not stored too (an index links platform manifests never
+ *           pulled), which alone kept it listed (remove-links.ts).
  * The hot answers (this thread's and the fronts') go with the tag or blob, through the
  * store's listeners. A dry run reports the same choice and changes nothing.
  */
@@ -21,6 +28,7 @@ import { removeBlobs, type GcProgress } from './gc.js';
 import type { GuardedStore } from './guarded-store.js';
 import { nameTags, tagName, type NamedImage, type NameScope } from './image-tags.js';
 import { addClosure, collectStoredMetas, isManifest, type StoredMetas } from './manifest-closure.js';
+import { dropDanglingLinks, dropPurgedLinks } from './remove-links.js';
 
 export interface RemoveOptions {
   images: string[];
@@ -55,6 +63,8 @@ export interface RemoveResult {
   skippedInUse: number;
   /** purge: `upstream/repository@digest` of the images kept because of those; rm --purge them again later. */
   retry: string[];
+  /** Links of the named repositories dropped (would be): to content a purge kept for others, and (purge or allTags) to blobs not stored. */
+  linksDropped: number;
 }
 
 /** Blobs deleted so far (a purge), as gc reports them. */
@@ -79,8 +89,33 @@ interface PurgePlan {
   filling: Digest[];
 }
 
-/** What purging `roots` deletes: their closures less the closure of every manifest kept. */
-async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[], inFlight: ReadonlySet<Digest>): Promise<PurgePlan> {
+/**
+ * `upstream/repository` of every link and cached tag, by digest: who may still need a manifest.
+ * The repositories being purged are among them; usedElsewhere() looks past those.
+ */
+async function usersByDigest(store: GuardedStore, tags: readonly TagEntry[]): Promise<Map<Digest, Set<string>>> {
+  const users = new Map<Digest, Set<string>>();
+  const add = (digest: Digest, repository: string): void => {
+    const known = users.get(digest);
+    if (known === undefined) users.set(digest, new Set([repository]));
+    else known.add(repository);
+  };
+  for await (const link of store.links()) add(link.digest, `${link.upstream}/${link.repo}`);
+  for (const t of tags) add(t.record.digest, `${t.upstream}/${t.repo}`);
+  return users;
+}
+
+/** True when a repository other than `purging` tags or links `digest`: its image is still cached there. */
+function usedElsewhere(users: ReadonlyMap<Digest, ReadonlySet<string>>, purging: ReadonlySet<string>): (digest: Digest) => boolean {
+  return (digest) => [...(users.get(digest) ?? [])].some((repository) => !purging.has(repository));
+}
+
+/**
+ * What purging `roots` deletes: their closures less the closure of every manifest kept — one
+ * outside them, or one of them that `keep` says another repository still uses (the same image
+ * cached under another name: its manifest must stay along with every blob it references).
+ */
+async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonly Digest[], inFlight: ReadonlySet<Digest>, keep: (digest: Digest) => boolean): Promise<PurgePlan> {
   const closures = new Map<Digest, Set<Digest>>();
   for (const root of roots) {
     const closure = new Set<Digest>();
@@ -89,7 +124,7 @@ async function planPurge(store: GuardedStore, metas: StoredMetas, roots: readonl
   }
   const purged = new Set([...closures.values()].flatMap((c) => [...c]));
   const kept = new Set<Digest>();
-  for (const [digest, meta] of metas) if (isManifest(meta) && !purged.has(digest)) await addClosure(store, metas, digest, kept, inFlight);
+  for (const [digest, meta] of metas) if (isManifest(meta) && (!purged.has(digest) || keep(digest))) await addClosure(store, metas, digest, kept, inFlight);
   const unkept = [...purged].filter((d) => !kept.has(d));
   const victims = unkept.flatMap((d) => metas.get(d) ?? []);
   const filling = unkept.filter((d) => !metas.has(d));
@@ -150,19 +185,41 @@ export async function removeImages(deps: RemoveDeps, opts: RemoveOptions, onProg
   const purge = opts.purge === true;
   const { images, notFound, named, all } = await nameTags(deps, opts.images, { allTags: opts.allTags });
   const forgotten = new Map(named);
-  const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0, retry: [] };
+  const result: RemoveResult = { dryRun, purge, images, notFound, tagsForgotten: [], removed: [], freedBytes: 0, keptShared: 0, skippedInUse: 0, retry: [], linksDropped: 0 };
   // The named tags go first: a pull by one of them during the purge asks the upstream.
   await forget(deps.store, [...forgotten.values()], dryRun);
   if (purge) await forget(deps.store, await purgeImages(deps, result, all, forgotten, onProgress), dryRun);
   result.tagsForgotten = [...forgotten.keys()].sort();
+  if (purge || opts.allTags === true) result.linksDropped += await dropDanglingLinks(deps, emptied(images, all, forgotten), dryRun);
   return result;
+}
+
+/** What each purged repository's images kept (a deleted blob's links went with it), by `upstream/repository`. */
+function keptByRepository(images: readonly RemovedImage[], closures: ReadonlyMap<Digest, ReadonlySet<Digest>>, gone: ReadonlySet<Digest>): Map<string, Set<Digest>> {
+  const kept = new Map<string, Set<Digest>>();
+  for (const image of images) {
+    const closure = image.digest === null ? undefined : closures.get(image.digest);
+    if (closure === undefined) continue;
+    const into = kept.get(image.repository) ?? new Set<Digest>();
+    for (const d of closure) if (!gone.has(d)) into.add(d);
+    kept.set(image.repository, into);
+  }
+  return kept;
+}
+
+/** The named images' repositories that no tag is left in. */
+function emptied(images: readonly RemovedImage[], tags: readonly TagEntry[], forgotten: ReadonlyMap<string, TagEntry>): Set<string> {
+  const tagged = new Set(tags.filter((t) => !forgotten.has(tagName(t))).map((t) => `${t.upstream}/${t.repo}`));
+  return new Set(images.map((i) => i.repository).filter((r) => !tagged.has(r)));
 }
 
 /** Plans and (unless a dry run) deletes the images' content; resolves the other tags that named a deleted manifest (added to `forgotten`). */
 async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonly TagEntry[], forgotten: Map<string, TagEntry>, onProgress?: (p: RemoveProgress) => void): Promise<TagEntry[]> {
   const metas = await collectStoredMetas(deps.store);
   const roots = result.images.flatMap((i) => (i.digest === null ? [] : [i.digest]));
-  const plan = await planPurge(deps.store, metas, roots, new Set(deps.inFlight()));
+  const purging = new Set(result.images.flatMap((i) => (i.digest === null ? [] : [i.repository])));
+  const keep = usedElsewhere(await usersByDigest(deps.store, tags), purging);
+  const plan = await planPurge(deps.store, metas, roots, new Set(deps.inFlight()), keep);
   const removeBatch: RemoveBatch = result.dryRun ? wouldRemove(deps) : (batch, report) => removeBlobs(deps, batch, deps.onRemoved, report);
   const done = await deletePlan(plan, removeBatch, result.dryRun ? undefined : onProgress);
   const gone = new Set(done.removed.map((b) => b.digest));
@@ -173,5 +230,7 @@ async function purgeImages(deps: RemoveDeps, result: RemoveResult, tags: readonl
   result.retry = result.images.flatMap((i) => (i.digest !== null && done.kept.includes(i.digest) ? [`${i.repository}@${i.digest}`] : []));
   const dangling = tags.filter((t) => gone.has(t.record.digest) && !forgotten.has(tagName(t)));
   for (const t of dangling) forgotten.set(tagName(t), t);
+  const remaining = tags.filter((t) => !forgotten.has(tagName(t)));
+  result.linksDropped = await dropPurgedLinks(deps, metas, keptByRepository(result.images, plan.closures, gone), remaining, result.dryRun);
   return dangling;
 }
