@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { skopeoPull, type TestImage } from '@regcache/testkit';
 import type { GcResult } from '../src/index.js';
 import type { RunningCache } from './helpers.js';
-import { imageBytes, imageDigests, pinsLapse, useSeededCache } from './ops-helpers.js';
+import { imageBytes, imageDigests, pinsLapse, useSeededCache, type SeededCache } from './ops-helpers.js';
 
 async function pull(cache: RunningCache, image: TestImage): Promise<void> {
   const pulled = await skopeoPull(`${cache.host}/${image.name}:${image.tag}`, { all: image.children !== undefined });
@@ -23,27 +23,32 @@ async function recheck(cache: RunningCache, image: TestImage): Promise<void> {
   await res.arrayBuffer();
 }
 
+/**
+ * Pulls `pulled`, waits past the commit pins (and past a 1 s maxAge for every blob), then
+ * re-checks only the manifests of oci and multiArch: the images in daily use.
+ */
+async function pullThenRecheck(fx: SeededCache, pulled: readonly TestImage[]): Promise<void> {
+  for (const image of pulled) await pull(fx.cache, image);
+  await pinsLapse();
+  for (const image of [fx.images.oci, fx.images.multiArch]) await recheck(fx.cache, image);
+}
+
 const removedDigests = (result: GcResult): string[] => result.removed.map((r) => r.digest).sort();
 
 describe('gc of images in use by their manifest only', () => {
   const fx = useSeededCache('gc-images');
 
   it('--max-age keeps every blob an image re-checked since references, an index through its platforms', async () => {
-    const { cache, admin, images } = fx;
-    for (const image of [images.oci, images.multiArch]) await pull(cache, image);
-    // Past the commit pins, and past maxAge for every blob; then only the manifests are used.
-    await pinsLapse();
-    for (const image of [images.oci, images.multiArch]) await recheck(cache, image);
+    const { admin, images } = fx;
+    await pullThenRecheck(fx, [images.oci, images.multiArch]);
     const { result } = await admin.run<GcResult>('/gc', { maxAge: 1000 });
     expect(result.removed).toEqual([]);
     expect(result).toMatchObject({ tagsRemoved: 0, skippedInUse: 0 });
   }, 120_000);
 
   it('--max-age takes an image nobody used whole: manifest, blobs and tag', async () => {
-    const { cache, admin, images } = fx;
-    await pull(cache, images.docker);
-    await pinsLapse();
-    for (const image of [images.oci, images.multiArch]) await recheck(cache, image);
+    const { admin, images } = fx;
+    await pullThenRecheck(fx, [images.docker]);
     const { result: dry } = await admin.run<GcResult>('/gc', { maxAge: 1000, dryRun: true });
     const { result } = await admin.run<GcResult>('/gc', { maxAge: 1000 });
     expect(removedDigests(result)).toEqual(imageDigests(images.docker).sort());
@@ -56,11 +61,9 @@ describe('gc of images in use by their manifest only', () => {
   }, 120_000);
 
   it('under a size budget evicts the image not used, not the layers of the one re-checked', async () => {
-    const { cache, admin, images } = fx;
+    const { admin, images } = fx;
     // oci and multiArch are stored; docker is pulled now, after them, so its blobs are newest.
-    await pull(cache, images.docker);
-    await pinsLapse();
-    for (const image of [images.oci, images.multiArch]) await recheck(cache, image);
+    await pullThenRecheck(fx, [images.docker]);
     const total = imageBytes(images.docker) + imageBytes(images.oci) + imageBytes(images.multiArch);
     const { result } = await admin.run<GcResult>('/gc', { maxSize: total - imageBytes(images.docker) });
     expect(removedDigests(result)).toEqual(imageDigests(images.docker).sort());
