@@ -164,6 +164,7 @@ describe('regcache-admin rm', () => {
       ],
       notFound: [`docker.io/${oci.name}:${oci.tag}`],
       tagsExpired: [name],
+      notFoundForgotten: [],
     });
     upstream.resetRequests();
     await pull(docker);
