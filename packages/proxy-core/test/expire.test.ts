@@ -29,7 +29,7 @@ describe('regcache-admin expire', () => {
     // Not moved: one HEAD, no GET, still a hit — and fresh again afterwards.
     let before = proxy.seen().length;
     const result = await cache.cache.operations.expire({ images: ['exp/app:v1'] });
-    expect(result).toEqual({ images: [{ image: 'docker.io/exp/app:v1', repository: 'docker.io/exp/app', digest: first.digest, tags: ['docker.io/exp/app:v1'] }], notFound: [], tagsExpired: ['docker.io/exp/app:v1'] });
+    expect(result).toEqual({ images: [{ image: 'docker.io/exp/app:v1', repository: 'docker.io/exp/app', digest: first.digest, tags: ['docker.io/exp/app:v1'] }], notFound: [], tagsExpired: ['docker.io/exp/app:v1'], notFoundForgotten: [] });
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'hit' });
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'hit' });
     expect(manifestRequests(proxy.seen().slice(before))).toEqual(['HEAD /v2/exp/app/manifests/v1']);
@@ -56,7 +56,7 @@ describe('regcache-admin expire', () => {
   it('reports images it does not hold and changes nothing for them', async () => {
     const { cache } = fx();
     const result = await cache.cache.operations.expire({ images: ['exp/none:v1'] });
-    expect(result).toEqual({ images: [{ image: 'docker.io/exp/none:v1', repository: 'docker.io/exp/none', digest: null, tags: [] }], notFound: ['docker.io/exp/none:v1'], tagsExpired: [] });
+    expect(result).toEqual({ images: [{ image: 'docker.io/exp/none:v1', repository: 'docker.io/exp/none', digest: null, tags: [] }], notFound: ['docker.io/exp/none:v1'], tagsExpired: [], notFoundForgotten: [] });
     await expect(cache.cache.operations.expire({ images: ['exp/BAD:v1'] })).rejects.toThrow(/invalid repository name/);
   });
 });
