@@ -104,7 +104,7 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       maintenance.fillSettled(outcome);
       if (outcome.ok || outcome.stopped) return;
       stats.add('fillFailures', undefined);
-      // A body that stalled mid-blob (fill/stall.ts): the upstream's timeout, counted as one.
+      // A body that stalled or was lost mid-blob (fill/stall.ts): the upstream's timeout or unreachable, counted once.
       if (outcome.error instanceof UpstreamUnavailableError) {
         stats.add('upstreamErrors', outcome.error.upstream);
         maintenance.metrics.upstreamError(outcome.error.upstream, outcome.error);

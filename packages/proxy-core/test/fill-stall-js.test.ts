@@ -5,9 +5,9 @@
  * stall fails the fill within the smaller of `timeouts.body` (the socket's idle timeout) and
  * `fill.idleTimeout` (the fill's stall clock), as the upstream's timeout.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { nativeReceiveAvailable } from '../src/fill/native-receive.js';
+import { useProxiedRegistry } from './helpers.js';
 import { describeStallCases, type StallCase } from './stall-helpers.js';
 
 // Before the imports above are evaluated (vi.hoisted runs first); undone after the file.
@@ -19,23 +19,14 @@ const CASES: StallCase[] = [
 ];
 
 describe('a blob body stalled mid-fill, read by the JavaScript plain-get path', () => {
-  let registry: RunningRegistry;
-  let proxy: FaultProxy;
-
-  beforeAll(async () => {
-    registry = await startRegistry();
-    proxy = await startFaultProxy(registry.url);
-  }, 60_000);
-
-  afterAll(async () => {
+  const fx = useProxiedRegistry();
+  afterAll(() => {
     vi.unstubAllEnvs();
-    await proxy?.stop();
-    await registry?.stop();
   });
 
   it('runs with the native receive loop off', () => {
     expect(nativeReceiveAvailable()).toBe(false);
   });
 
-  describeStallCases(CASES, () => ({ registry, proxy }), 'stall-js');
+  describeStallCases(CASES, () => ({ registry: fx().upstream, proxy: fx().proxy }), 'stall-js');
 });

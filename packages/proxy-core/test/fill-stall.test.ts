@@ -7,8 +7,9 @@
  * is fill-stall-js.test.ts (native receive off for its whole file).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, startRegistry, startTlsFront, type FaultProxy, type RunningRegistry, type TlsFront } from '@regcache/testkit';
+import { startTlsFront, type TlsFront } from '@regcache/testkit';
 import { nativeReceiveAvailable } from '../src/fill/native-receive.js';
+import { useProxiedRegistry } from './helpers.js';
 import { describeStallCases, type StallCase } from './stall-helpers.js';
 
 const CASES: StallCase[] = [
@@ -19,25 +20,20 @@ const CASES: StallCase[] = [
 ];
 
 describe('a blob body stalled mid-fill', () => {
-  let registry: RunningRegistry;
-  let proxy: FaultProxy;
+  const fx = useProxiedRegistry();
   let front: TlsFront;
 
   beforeAll(async () => {
-    registry = await startRegistry();
-    proxy = await startFaultProxy(registry.url);
-    front = await startTlsFront(proxy.url);
+    front = await startTlsFront(fx().proxy.url);
   }, 60_000);
 
   afterAll(async () => {
     await front?.stop();
-    await proxy?.stop();
-    await registry?.stop();
   });
 
   it('has the native receive loop to test', () => {
     expect(nativeReceiveAvailable()).toBe(true);
   });
 
-  describeStallCases(CASES, () => ({ registry, proxy, front }), 'stall');
+  describeStallCases(CASES, () => ({ registry: fx().upstream, proxy: fx().proxy, front }), 'stall');
 });

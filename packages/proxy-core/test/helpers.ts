@@ -81,36 +81,54 @@ export function useCache(): () => PlainCache {
   };
 }
 
-export interface ProxiedCache {
+export interface ProxiedRegistry {
   readonly upstream: RunningRegistry;
   readonly proxy: FaultProxy;
+}
+
+export interface ProxiedCache extends ProxiedRegistry {
   readonly cache: RunningCache;
 }
 
-/**
- * The common fixture of the fill tests: a real registry, a fault proxy in front of it, and
- * regcache in front of the proxy — started before the file's tests, stopped after them.
- */
-export function useProxiedCache(config: Partial<RegcacheConfigInput> = {}): () => ProxiedCache {
-  let parts: ProxiedCache | undefined;
+/** A real registry and a fault proxy in front of it — started before the file's tests, stopped after them. */
+export function useProxiedRegistry(): () => ProxiedRegistry {
+  let parts: ProxiedRegistry | undefined;
   beforeAll(async () => {
     const upstream = await startRegistry();
-    const proxy = await startFaultProxy(upstream.url);
-    const { upstreams, ...rest } = config;
-    const cache = await startCache({
-      ...rest,
-      upstreams: (upstreams ?? [{ name: 'docker.io', url: '' }]).map((u) => ({ ...u, url: proxy.url })),
-    });
-    parts = { upstream, proxy, cache };
+    parts = { upstream, proxy: await startFaultProxy(upstream.url) };
   }, 60_000);
   afterAll(async () => {
-    await parts?.cache.close();
     await parts?.proxy.stop();
     await parts?.upstream.stop();
   });
   return () => {
     if (parts === undefined) throw new Error('fixture not started');
     return parts;
+  };
+}
+
+/**
+ * The common fixture of the fill tests: a real registry, a fault proxy in front of it, and
+ * regcache in front of the proxy — started before the file's tests, stopped after them (the
+ * cache first: vitest runs after-hooks in reverse).
+ */
+export function useProxiedCache(config: Partial<RegcacheConfigInput> = {}): () => ProxiedCache {
+  const registry = useProxiedRegistry();
+  let cache: RunningCache | undefined;
+  beforeAll(async () => {
+    const { upstreams, ...rest } = config;
+    const { proxy } = registry();
+    cache = await startCache({
+      ...rest,
+      upstreams: (upstreams ?? [{ name: 'docker.io', url: '' }]).map((u) => ({ ...u, url: proxy.url })),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await cache?.close();
+  });
+  return () => {
+    if (cache === undefined) throw new Error('fixture not started');
+    return { ...registry(), cache };
   };
 }
 

@@ -4,25 +4,17 @@
  * unavailable (timeout) within the check's own deadline, in the words the README uses — not the
  * AbortSignal's "The operation was aborted due to timeout".
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFaultProxy, startRegistry, type FaultProxy, type RunningRegistry } from '@regcache/testkit';
+import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/index.js';
 import { createUpstreamClient } from '../src/upstream/client.js';
 import { checkUpstreams } from '../src/upstream-check.js';
+import { useProxiedRegistry } from './helpers.js';
 
 describe('the upstream check', () => {
-  let registry: RunningRegistry;
-  let proxy: FaultProxy;
-  beforeAll(async () => {
-    registry = await startRegistry();
-    proxy = await startFaultProxy(registry.url);
-  }, 60_000);
-  afterAll(async () => {
-    await proxy?.stop();
-    await registry?.stop();
-  });
+  const fx = useProxiedRegistry();
 
   it('says an upstream that never answers is unavailable (timeout), within its deadline', async () => {
+    const { proxy } = fx();
     const [config] = parseConfig({ upstreams: [{ name: 'silent.internal', url: proxy.url }] }).upstreams;
     if (config === undefined) throw new Error('no upstream');
     const client = createUpstreamClient(config);
