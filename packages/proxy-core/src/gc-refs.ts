@@ -5,22 +5,17 @@
  * stored is listed. A manifest that cannot be read or parsed references nothing: it is
  * weighed alone, as every blob was before.
  */
-import { isIndexMediaType, parseManifest, type Digest } from '@regcache/registry-protocol';
+import type { Digest } from '@regcache/registry-protocol';
 import type { BlobMeta, BlobStore } from '@regcache/blob-store';
-import { isManifest } from './manifest-closure.js';
+import { directReferences, isManifest } from './manifest-closure.js';
 
 /** manifest digest → the stored digests it references directly. */
 export type References = ReadonlyMap<Digest, readonly Digest[]>;
 
 async function referencesOf(store: Pick<BlobStore, 'readBytes'>, meta: BlobMeta, stored: ReadonlySet<Digest>): Promise<Digest[]> {
-  const bytes = await store.readBytes(meta.digest).catch(() => undefined);
-  const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
-  if (parsed === undefined || !parsed.ok) return [];
-  const { config, layers, manifests } = parsed.value;
-  const children = isIndexMediaType(parsed.value.mediaType) ? manifests : [];
-  const all = [config, ...layers, ...children].flatMap((d) => (d ? [d.digest] : []));
+  const { blobs, manifests } = await directReferences(store, meta);
   // A digest listed twice (the same layer at two positions) is one reference.
-  return [...new Set(all)].filter((d) => d !== meta.digest && stored.has(d));
+  return [...new Set([...blobs, ...manifests])].filter((d) => d !== meta.digest && stored.has(d));
 }
 
 export async function readReferences(store: Pick<BlobStore, 'readBytes'>, metas: readonly BlobMeta[]): Promise<Map<Digest, Digest[]>> {

@@ -24,12 +24,25 @@ export async function addClosure(store: Pick<BlobStore, 'readBytes'>, metas: Sto
   if (meta === undefined || into.has(digest)) return;
   into.add(digest);
   if (!isManifest(meta)) return;
-  const bytes = await store.readBytes(digest).catch(() => undefined);
+  const { blobs, manifests } = await directReferences(store, meta);
+  for (const d of blobs) if (metas.has(d) || filling?.has(d)) into.add(d);
+  for (const child of manifests) await addClosure(store, metas, child, into, filling);
+}
+
+/**
+ * What a stored manifest references directly: an image manifest its config and layers
+ * (`blobs`), an index its platform manifests (`manifests`). Nothing when it cannot be read or
+ * parsed.
+ */
+export async function directReferences(store: Pick<BlobStore, 'readBytes'>, meta: BlobMeta): Promise<{ blobs: Digest[]; manifests: Digest[] }> {
+  const bytes = await store.readBytes(meta.digest).catch(() => undefined);
   const parsed = bytes === undefined ? undefined : parseManifest(bytes.toString('utf8'), meta.mediaType);
-  if (parsed === undefined || !parsed.ok) return;
+  if (parsed === undefined || !parsed.ok) return { blobs: [], manifests: [] };
   const { config, layers, manifests } = parsed.value;
-  for (const d of [config, ...layers].flatMap((x) => (x ? [x.digest] : []))) if (metas.has(d) || filling?.has(d)) into.add(d);
-  if (isIndexMediaType(parsed.value.mediaType)) for (const child of manifests) await addClosure(store, metas, child.digest, into, filling);
+  return {
+    blobs: [config, ...layers].flatMap((x) => (x ? [x.digest] : [])),
+    manifests: isIndexMediaType(parsed.value.mediaType) ? manifests.map((m) => m.digest) : [],
+  };
 }
 
 /** Every indexed blob's metadata. */
