@@ -23,7 +23,9 @@ export function sizeArg(value: string): number {
 export function ageArg(value: string): number {
   if (lacksUnit(value)) throw new InvalidArgumentError('give a unit (e.g. 30d, 12h): a bare number would be read as seconds');
   const ms = parseDurationMs(value);
-  if (ms === undefined || ms <= 0) throw new InvalidArgumentError('not a duration (use e.g. 30d, 12h)');
+  if (ms === undefined) throw new InvalidArgumentError('not a duration (use e.g. 30d, 12h)');
+  // "Unused for 0s" would be everything: an age is no way to empty the store (a budget of 0B is).
+  if (ms <= 0) throw new InvalidArgumentError('must be longer than 0 (use e.g. 30d, 12h; to evict everything not in use, --max-size 0B)');
   return ms;
 }
 

@@ -4,6 +4,7 @@
  * server's admin API when one is running and opens the store directly when none is, and
  * exits non-zero with a clear message on bad arguments (2) or failures (1).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, OperationInputError } from '@regcache/proxy-core';
 import { CliError } from './errors.js';
@@ -16,8 +17,12 @@ import { registerUpstreams } from './verbs/upstreams.js';
 import { registerVerify } from './verbs/verify.js';
 import { registerWarm } from './verbs/warm.js';
 
+/** This package's version (dist/main.js → ../package.json, shipped with every install). */
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('regcache-admin')
   .description('Administer a regcache store: through the running server, or directly when none runs')
+  .version(version, '-V, --version', 'print the version and exit')
   .exitOverride()
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(`regcache-admin: ${text.replace(/^error: /, '')}`) });

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createBlobStore } from '@regcache/blob-store';
@@ -52,10 +52,20 @@ describe('regcache-admin --help', () => {
   });
 });
 
+describe('regcache-admin --version', () => {
+  it.each(['--version', '-V'])('%s prints the version of apps/cli/package.json and exits 0', async (flag) => {
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const result = await runCli([flag]);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(version);
+  });
+});
+
 describe('bad arguments exit 2 with the reason', () => {
   it.each([
     [['gc', '--max-size', 'lots'], 'not a size'],
     [['gc', '--max-age', 'forever'], 'not a duration'],
+    [['gc', '--max-age', '0s'], 'must be longer than 0'],
     // gc deletes by these: a bare number (30 meant as days, 50 as GiB) would empty the cache.
     [['gc', '--max-age', '30'], 'give a unit (e.g. 30d, 12h): a bare number would be read as seconds'],
     [['gc', '--max-size', '50'], 'give a unit (e.g. 50GiB, 512MB, 0B): a bare number would be read as bytes'],

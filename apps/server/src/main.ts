@@ -3,6 +3,7 @@
  * only place one is made), start, and shut down cleanly on SIGTERM, SIGINT or SIGHUP (a second
  * signal cuts the connections left at once; the store still closes cleanly, exit code 0).
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { pino } from 'pino';
 import { createLogDestination } from './log-destination.js';
@@ -10,8 +11,12 @@ import { ConfigError, loadConfig, sendfileAvailable, type ConfigFlags } from '@r
 import { startServer } from './server.js';
 import { frontThreadCount } from './front/front-threads.js';
 
+/** This package's version (dist/main.js → ../package.json, shipped with every install). */
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
 const program = new Command('regcache')
   .description('A pull-through cache for Docker/OCI container registries')
+  .version(version, '-V, --version', 'print the version and exit')
   .option('-c, --config <file>', 'config file (YAML or JSON)')
   .option('-l, --listen <host:port>', 'registry listen address (default 0.0.0.0:5000)')
   .option('-d, --data <dir>', 'data directory (default ./data)')
@@ -82,6 +87,7 @@ async function main(): Promise<void> {
   };
   logger.info(
     {
+      version,
       listen: server.address,
       admin: server.adminAddress,
       data: config.storage.path,

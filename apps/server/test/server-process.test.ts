@@ -9,6 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedImages, skopeoPull, startRegistry, tempDir, type RunningRegistry, type TestImage } from '@regcache/testkit';
 import { runServer, runToExit } from './spawn.js';
 
+/** The version in apps/server/package.json, which the bin reports. */
+async function ownVersion(): Promise<string> {
+  return (JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 describe('the regcache server process', () => {
   let upstream: RunningRegistry;
   let image: TestImage;
@@ -30,7 +35,10 @@ describe('the regcache server process', () => {
     const server = await runServer(args, env);
     try {
       // Linux, plain HTTP: blob bodies go out by sendfile (the addon npm ci builds must be there).
-      expect(server.lines.find((l) => l.msg === 'regcache listening')?.sendfile).toBe(process.platform === 'linux');
+      const ready = server.lines.find((l) => l.msg === 'regcache listening');
+      expect(ready?.sendfile).toBe(process.platform === 'linux');
+      // Which build is running shows in its log, as `--version` prints it.
+      expect(ready?.version).toBe(await ownVersion());
       const pulled = await skopeoPull(`${server.address}/${image.name}:${image.tag}`);
       expect(pulled.code, pulled.stderr).toBe(0);
       expect(pulled.manifestDigest).toBe(image.digest);
@@ -70,6 +78,16 @@ describe('the regcache server process', () => {
     const help = await runToExit(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--config <file>');
+    expect(help.stdout).toContain('--version');
+  });
+
+  it('prints its version for --version and -V, and exits 0 without starting', async () => {
+    for (const flag of ['--version', '-V']) {
+      const result = await runToExit([flag]);
+      expect(result.code, flag).toBe(0);
+      expect(result.stdout.trim(), flag).toBe(await ownVersion());
+      expect(result.stdout).not.toContain('regcache listening');
+    }
   });
 
   it('refuses a bad upstream URL naming its key', async () => {
