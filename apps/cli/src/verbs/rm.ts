@@ -39,6 +39,8 @@ export function formatRm(r: RemoveResult): string {
   const forgetVerb = r.dryRun ? 'would forget' : 'forgot';
   lines.push('', `rm${r.dryRun ? ' (dry run)' : ''}: ${forgetVerb} ${plural(r.tagsForgotten.length, 'tag')}${r.tagsForgotten.length === 0 ? '' : `: ${r.tagsForgotten.join(', ')}`}`);
   if (r.purge) lines.push(`  ${purgeLine(r)}`);
+  // The named repositories stop serving what they only linked to: content kept for other images, or never stored.
+  if (r.linksDropped > 0) lines.push(`  ${r.dryRun ? 'would drop' : 'dropped'} ${plural(r.linksDropped, 'link')} of these repositories to blobs kept for other images or not stored`);
   for (const image of r.notFound) lines.push(`not cached: ${image}`);
   return `${lines.join('\n')}\n`;
 }
