@@ -111,14 +111,18 @@ describe('regcache-admin through the server and directly', () => {
     expect(blobGets(warm.multiArch, arm64?.blobs)).toBe(arm64?.blobs.length);
     expect(blobGets(warm.multiArch, amd64?.blobs)).toBe(0);
 
-    const again = ['warm', 'warm/docker:v1', 'warm/multiarch:v1', '--platform', 'linux/arm64'];
+    // aarch64 is arm64. warm/docker is a linux/amd64 image (no index): its config says so, and it
+    // fails with both platforms named, exit 1, while the index beside it warms.
+    const again = ['warm', 'warm/docker:v1', 'warm/multiarch:v1', '--platform', 'linux/aarch64'];
     const viaServer = await runCli([...again, '--config', config]);
-    expect(viaServer.code, viaServer.stderr).toBe(0);
+    expect(viaServer.code, viaServer.stderr).toBe(1);
     expect(viaServer.stderr).toContain('warm  ');
+    expect(viaServer.stdout).toMatch(/^docker\.io\/warm\/multiarch:v1 +linux\/arm64 /m);
+    expect(viaServer.stdout).toContain('\nfailed: docker.io/warm/docker:v1: the image is linux/amd64, not linux/arm64\n');
     await server.stop();
     server = undefined;
     const directAgain = await runCli([...again, '--config', config]);
-    expect(directAgain.stdout).toBe(viaServer.stdout);
+    expect([directAgain.code, directAgain.stdout]).toEqual([1, viaServer.stdout]);
     await upstream.settle();
     expect(blobGets(warm.docker) + blobGets(warm.multiArch)).toBe(warm.docker.blobs.length + (arm64?.blobs.length ?? 0));
     expect(await cli(['ls', 'docker.io/warm'])).toContain('docker.io/warm/multiarch  v1');

@@ -34,7 +34,7 @@ export type { GcItem, GcReason } from './gc-plan.js';
 export type { GcOptions, GcProgress, GcResult } from './gc.js';
 export type { VerifyOptions, VerifyProgress, VerifyResult } from './verify.js';
 export type { Inventory, RepositoryInfo, TagInfo } from './inventory.js';
-export { parsePlatform } from './warm.js';
+export { parsePlatform } from './warm-platform.js';
 export type { WarmedImage, WarmOptions, WarmProgress, WarmResult } from './warm.js';
 export type { RemovedBlob, RemovedImage, RemoveOptions, RemoveProgress, RemoveResult } from './remove.js';
 export type { ExpireOptions, ExpireResult } from './expire.js';

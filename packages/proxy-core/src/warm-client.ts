@@ -23,6 +23,8 @@ export interface LoopbackClient {
   manifest(upstream: string, name: string, reference: string): Promise<FetchedManifestBytes>;
   /** GETs a blob and reads it to the end; resolves with the bytes received. */
   blob(upstream: string, name: string, digest: Digest): Promise<number>;
+  /** GETs a small blob (an image config) and keeps its bytes; WarmFetchError past `limit` bytes. */
+  blobBytes(upstream: string, name: string, digest: Digest, limit: number): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,21 @@ export async function openLoopback(makeHandler: (auth: ClientAuth) => RegistryHa
       let received = 0;
       for await (const chunk of res.body) received += (chunk as Buffer).length;
       return received;
+    },
+    async blobBytes(upstream, name, digest, limit) {
+      const res = await get(`/v2/${name}/blobs/${digest}`, upstream);
+      if (res.statusCode !== 200) throw failure(`blob ${digest}`, res.statusCode, await res.body.text());
+      const chunks: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of res.body) {
+        received += (chunk as Buffer).length;
+        if (received > limit) {
+          res.body.destroy();
+          throw new WarmFetchError(`blob ${digest} is larger than the ${limit} bytes warm reads`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
     },
     async close() {
       await agent.close();

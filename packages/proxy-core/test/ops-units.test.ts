@@ -64,6 +64,17 @@ describe('parsePlatform', () => {
     expect(parsePlatform('linux/arm/v7')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
     for (const bad of ['linux', 'linux/', 'a/b/c/d', '/amd64']) expect(() => parsePlatform(bad)).toThrow(OperationInputError);
   });
+
+  it('normalises as containerd does: aliases, case, and each architecture\'s default variant spelt one way', () => {
+    expect(parsePlatform('linux/aarch64')).toEqual({ os: 'linux', architecture: 'arm64' });
+    expect(parsePlatform('linux/arm64/v8')).toEqual({ os: 'linux', architecture: 'arm64' });
+    expect(parsePlatform('Linux/X86_64')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(parsePlatform('linux/x86-64/v1')).toEqual({ os: 'linux', architecture: 'amd64' });
+    expect(parsePlatform('linux/arm')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(parsePlatform('linux/armhf')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(parsePlatform('linux/arm/6')).toEqual({ os: 'linux', architecture: 'arm', variant: 'v6' });
+    for (const bad of ['linux/ arm64', 'linux/arm64/', 'linux/arm 64', 'linux/*']) expect(() => parsePlatform(bad)).toThrow(OperationInputError);
+  });
 });
 
 describe('admin request bodies', () => {
