@@ -5,13 +5,17 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RemoveResult } from '@regcache/proxy-core';
+import { parseDigest, type Digest } from '@regcache/registry-protocol';
 import { formatRm } from '../src/verbs/rm.js';
 
 const image = 'docker.io/team/api:1';
+const parsed = parseDigest(`sha256:${'a'.repeat(64)}`);
+if (!parsed.ok) throw new Error('a valid digest did not parse');
+const digest: Digest = parsed.value;
 const base: RemoveResult = {
   dryRun: false,
   purge: true,
-  images: [{ image, repository: 'docker.io/team/api', digest: `sha256:${'a'.repeat(64)}`, tags: [image] }],
+  images: [{ image, repository: 'docker.io/team/api', digest, tags: [image] }],
   notFound: [],
   tagsForgotten: [image],
   removed: [],
