@@ -45,7 +45,7 @@ export function formatWarm(r: WarmResult): string {
 
 export function registerWarm(program: Command): void {
   verb(program, 'warm <images...>', 'pre-pull images into the cache (e.g. docker.io/library/alpine:3.20)')
-    .option('--platform <os/arch>', 'only this platform of a multi-platform image, e.g. linux/arm64', platformArg)
+    .option('--platform <os/arch>', 'only this platform (of an index; a single-platform image must be it), e.g. linux/arm64', platformArg)
     .action(async (images: string[], flags: WarmFlags) => {
       const opts = { images, platform: flags.platform };
       const result = await withProgress('warm', (progress) => withTarget(flags, ({ ops }) => ops.warm(opts, (p) => progress.update(toUpdate(p))), { create: true }));
