@@ -76,6 +76,8 @@ async function fetchReferrers(rs: RequestState, digest: Digest): Promise<Referre
     repo: rs.repo,
     path: `/v2/${rs.repo}/referrers/${digest}${search}`,
     headers: { accept: MEDIA_TYPES.ociIndex, ...IDENTITY_ENCODING },
+    // An upstream without the API may say so with a 501: apiUnavailable() below, not an outage.
+    optionalApi: true,
   });
   const bytes = await readBodyCapped(res.body, MAX_REFERRERS_BYTES, name);
   if (bytes === undefined) throw new UpstreamContentError(name, 'upstream referrers list is too large');

@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { MediaTypes, pushBlob, pushManifest, pushSmallImage, sha256, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 import { useProxiedCache } from './helpers.js';
+import { parsePrometheusText, valueOf } from './prom-text.js';
 
 const SIG = 'application/vnd.example.signature.v1';
 
@@ -115,6 +116,25 @@ describe('the referrers API through regcache', () => {
     }
     const failed = cache.logs.find((l) => l.msg === 'request' && l.path === `/v2/ref/odd/referrers/${image.digest}` && typeof l.error === 'string' && /503/.test(l.error));
     expect(failed, JSON.stringify(cache.logs.slice(-4))).toBeDefined();
+  });
+
+  it('reads a 501 as no referrers API, as a 404: answered 404, not counted or logged as the upstream failing', async () => {
+    const { upstream, proxy, cache } = fx();
+    const image = await pushSmallImage(upstream, 'ref/none', 'v1');
+    const path = `/v2/ref/none/referrers/${image.digest}`;
+    const errors = async (): Promise<[number, number]> => [cache.cache.stats.snapshot().upstreamErrors ?? 0, valueOf(parsePrometheusText(await cache.cache.metrics.render()), 'regcache_upstream_errors_total', {})];
+    const before = await errors();
+    proxy.setFault({ kind: 'status', status: 501, body: 'not implemented' }, { match: /\/referrers\// });
+    try {
+      const answer = await get(`${cache.url}${path}`);
+      expect([answer.status, answer.code]).toEqual([404, 'MANIFEST_UNKNOWN']);
+    } finally {
+      proxy.setFault({ kind: 'none' });
+    }
+    const line = cache.logs.find((l) => l.msg === 'request' && l.path === path);
+    expect(line, JSON.stringify(cache.logs.slice(-4))).toBeDefined();
+    expect(line?.error).toBeUndefined();
+    expect(await errors()).toEqual(before);
   });
 });
 

@@ -34,6 +34,11 @@ export interface UpstreamRequest {
    * an http:// upstream the body is then read into a small reused pool (plain-get.ts).
    */
   lend?: boolean;
+  /**
+   * An API the upstream may lack (the referrers API): its 501 Not Implemented says so, as a 404
+   * would — an UpstreamRefusedError, not the upstream unavailable (not counted as its failure).
+   */
+  optionalApi?: boolean;
 }
 
 export interface UpstreamResponse {
@@ -205,6 +210,10 @@ export function createUpstreamClient(config: UpstreamConfig): UpstreamClient {
     if (res.status === 429) {
       await res.body.dump();
       throw new UpstreamRateLimitedError(config.name, limits.waitMs(req));
+    }
+    if (res.status === 501 && req.optionalApi === true) {
+      await res.body.dump();
+      throw new UpstreamRefusedError(config.name, 501, undefined, 'not implemented');
     }
     if (res.status >= 500 || res.status < 200 || (res.status >= 300 && res.status < 400)) {
       await res.body.dump();
