@@ -12,6 +12,7 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { CacheParts, RequestState } from './context.js';
 import { UpstreamContentError, UpstreamRateLimitedError, UpstreamUnavailableError } from './errors.js';
+import { failedUpstream } from './metrics.js';
 import type { UpstreamState } from './upstream/client.js';
 
 /** One page of a tag list as the upstream sent it; `next` is its `Link: rel="next"` target. */
@@ -83,11 +84,16 @@ export function boundedWhileSuspect<T>(revalidation: Promise<T>, upstream: { nam
   return Promise.race([revalidation, waited]).finally(() => clearTimeout(timer));
 }
 
-/** A cached answer about to go out stale: counted (stale, and the upstream's error) and marked for the client. */
-export function markStale(parts: Pick<CacheParts, 'stats'>, rs: RequestState): void {
+/**
+ * A cached answer about to go out stale: counted (stale, and the upstream's error) and marked
+ * for the client. The `cause` goes to the metric too: a failure after the head (a body cut or
+ * stalled) reaches it nowhere else; one the upstream client counted already is not counted twice.
+ */
+export function markStale(parts: Pick<CacheParts, 'stats' | 'metrics'>, rs: RequestState, cause?: unknown): void {
   const name = rs.upstream.config.name;
   parts.stats.add('stale', name);
   parts.stats.add('upstreamErrors', name);
+  if (cause !== undefined) parts.metrics.upstreamError(failedUpstream(cause) ?? name, cause);
   rs.res.setHeader('x-regcache-stale', 'true');
 }
 

@@ -55,7 +55,7 @@ async function byDigest(parts: CacheParts, rs: RequestState, digest: Digest): Pr
   const meta = await parts.store.stat(digest);
   if (meta) {
     await ensureLinked(parts, rs, digest, 'manifests');
-    if (await serveStored(parts, rs, digest, meta.mediaType ?? '', 'hit', FOREVER)) return;
+    if (await serveStored(parts, rs, digest, meta.mediaType ?? '', { result: 'hit', replay: FOREVER })) return;
   }
   // By digest there is nothing to pick: the content, whatever the Accept (as when it is stored).
   if (rs.head) return headUpstream(rs, { kind: 'digest', digest }, []);
@@ -73,7 +73,7 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: read
   if (cached !== undefined && !servesToAccept(accept, cached.mediaType)) return fresh ? pickUpstream(parts, rs, tag, accept) : fetchTag(parts, rs, tag, accept);
   const usable = cached !== undefined && (await parts.store.stat(cached.digest)) !== undefined;
   if (usable && fresh) {
-    if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', tagAnswer(rs, tag, cached.fetchedAt))) return;
+    if (await serveStored(parts, rs, cached.digest, cached.mediaType, { result: 'hit', replay: tagAnswer(rs, tag, cached.fetchedAt) })) return;
     return fetchTag(parts, rs, tag, accept);
   }
   if (usable) return revalidate(parts, rs, tag, cached, accept);
@@ -87,7 +87,7 @@ async function byTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: read
 async function fetchTag(parts: CacheParts, rs: RequestState, tag: Tag, accept: readonly AcceptEntry[], was?: TagRecord): Promise<void> {
   const fetched = await parts.manifests.fetch(rs.upstream, rs.repo, { kind: 'tag', tag }, EVERY_MANIFEST_TYPE).catch(async (error: unknown) => {
     // The tag moved upstream, and the new manifest could not be had: what it named before is served stale.
-    if (was !== undefined && servesStale(error) && (await serveStored(parts, rs, was.digest, was.mediaType, 'stale', undefined))) return undefined;
+    if (was !== undefined && servesStale(error) && (await serveStored(parts, rs, was.digest, was.mediaType, { result: 'stale', cause: error }))) return undefined;
     throw error;
   });
   if (fetched === undefined) return;
@@ -150,7 +150,7 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   } catch (error) {
     // A stored copy damaged outside regcache cannot stand in: the upstream's error is the answer
     // (and counted as such by the handler, not as a stale answer too).
-    if (servesStale(error) && (await serveStored(parts, rs, cached.digest, cached.mediaType, 'stale', undefined))) return;
+    if (servesStale(error) && (await serveStored(parts, rs, cached.digest, cached.mediaType, { result: 'stale', cause: error }))) return;
     // A reachable upstream that no longer has the tag: forget it rather than serve it forever.
     if (error instanceof UpstreamRefusedError && error.status === 404) await parts.store.deleteTag(name, rs.repo, tag);
     throw error;
@@ -158,13 +158,13 @@ async function revalidate(parts: CacheParts, rs: RequestState, tag: Tag, cached:
   if (current === cached.digest) {
     const fetchedAt = Date.now();
     const refreshed = await writeTag(parts, rs, tag, { ...cached, fetchedAt });
-    if (await serveStored(parts, rs, cached.digest, cached.mediaType, 'hit', refreshed ? tagAnswer(rs, tag, fetchedAt) : undefined)) return;
+    if (await serveStored(parts, rs, cached.digest, cached.mediaType, { result: 'hit', replay: refreshed ? tagAnswer(rs, tag, fetchedAt) : undefined })) return;
     return fetchTag(parts, rs, tag, accept);
   }
   // The tag moved; a client that shared this revalidation may already have stored the new manifest.
   const stored = current === undefined ? undefined : await parts.store.getTag(name, rs.repo, tag);
   if (stored !== undefined && stored.digest === current && servesToAccept(accept, stored.mediaType)) {
-    if (await serveStored(parts, rs, stored.digest, stored.mediaType, 'hit', tagAnswer(rs, tag, stored.fetchedAt))) return;
+    if (await serveStored(parts, rs, stored.digest, stored.mediaType, { result: 'hit', replay: tagAnswer(rs, tag, stored.fetchedAt) })) return;
   }
   return fetchTag(parts, rs, tag, accept, cached);
 }
@@ -206,7 +206,10 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: read
  * Sends a stored manifest; false, with nothing written, when its file was deleted or changed
  * outside regcache: it is dropped (the caller fetches it again, or answers with the upstream's error).
  */
-async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, result: CacheResult, replay: Replay | undefined): Promise<boolean> {
+/** How a stored manifest goes out: a hit (kept for replay, or not), or stale because of `cause`, the upstream's failure. */
+type ServedAs = { result: 'hit'; replay: Replay | undefined } | { result: 'stale'; cause: unknown };
+
+async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, as: ServedAs): Promise<boolean> {
   let bytes: Buffer;
   try {
     bytes = await parts.store.readBytes(digest);
@@ -216,9 +219,9 @@ async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, 
     return false;
   }
   parts.store.touch(digest);
-  if (result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
-  if (result === 'stale') markStale(parts, rs);
-  send(parts, rs, digest, mediaType, bytes, result, replay);
+  if (as.result === 'hit') parts.stats.add('hits', rs.upstream.config.name);
+  else markStale(parts, rs, as.cause);
+  send(parts, rs, digest, mediaType, bytes, as.result, as.result === 'hit' ? as.replay : undefined);
   return true;
 }
 

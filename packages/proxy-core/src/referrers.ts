@@ -37,7 +37,7 @@ export async function handleReferrers(parts: CacheParts, rs: RequestState, diges
     page = await fetchReferrers(rs, digest);
   } catch (error) {
     if (cached !== undefined && servesStale(error)) {
-      markStale(parts, rs);
+      markStale(parts, rs, error);
       return sendList(parts, rs, cached, 'stale');
     }
     if (!apiUnavailable(error)) throw error;

@@ -32,7 +32,7 @@ export async function handleTags(parts: CacheParts, rs: RequestState, clientName
     page = await (cached === undefined ? fetchPage(rs) : boundedWhileSuspect(fetchPage(rs), rs.upstream.client));
   } catch (error) {
     if (cached !== undefined && servesStale(error)) {
-      markStale(parts, rs);
+      markStale(parts, rs, error);
       return sendPage(parts, rs, clientName, cached, 'stale');
     }
     if (error instanceof UpstreamRefusedError && error.status === 404) parts.freshness.tagLists.delete(key);

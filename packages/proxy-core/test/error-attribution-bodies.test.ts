@@ -66,3 +66,45 @@ describe('upstream failures after the head', () => {
     expect([(await metric()) - total, statsErrors() - stats]).toEqual([asked, 3]);
   });
 });
+
+describe('stale answers after a failure after the head', () => {
+  const fx = useProxiedCache({ fill: { prefetch: 0 }, upstreams: [{ name: 'docker.io', url: '', tagTtl: '300ms', timeouts: { body: '1s' } }] });
+  const metric = async (status: string): Promise<number> => valueOf(parsePrometheusText(await fx().cache.cache.metrics.render()), 'regcache_upstream_errors_total', { upstream: 'docker.io', status });
+  const counted = async (status: string): Promise<[number, number, number]> => {
+    const stats = fx().cache.cache.stats.snapshot();
+    return [await metric(status), stats.upstreamErrors ?? 0, stats.stale ?? 0];
+  };
+  const later = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 400));
+
+  it('a tag list cut short once its TTL passed: served stale, counted once in stats and the metric', async () => {
+    const { upstream, proxy, cache } = fx();
+    const image = await pushSmallImage(upstream, 'bodies/stale-tags', 'v1');
+    const url = `${cache.url}/v2/${image.name}/tags/list`;
+    expect((await fetch(url).then((r) => r.json())) as unknown).toEqual({ name: image.name, tags: ['v1'] });
+    await later();
+    const before = await counted('unreachable');
+    proxy.setFault({ kind: 'truncate' }, { match: /\/tags\/list$/, times: 1 });
+    const res = await fetch(url);
+    expect([res.status, res.headers.get('x-regcache-stale')]).toEqual([200, 'true']);
+    expect((await res.json()) as unknown).toEqual({ name: image.name, tags: ['v1'] });
+    const after = await counted('unreachable');
+    expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([1, 1, 1]);
+  }, 20_000);
+
+  it("a moved tag whose new manifest is cut short: the old one served stale, counted once in stats and the metric", async () => {
+    const { upstream, proxy, cache } = fx();
+    const first = await pushSmallImage(upstream, 'bodies/stale-tag', 'v1');
+    const url = `${cache.url}/v2/${first.name}/manifests/v1`;
+    expect((await fetch(url, { headers: { accept: ACCEPT } })).headers.get('docker-content-digest')).toBe(first.digest);
+    const moved = await pushSmallImage(upstream, 'bodies/stale-tag', 'v1');
+    expect(moved.digest).not.toBe(first.digest);
+    await later();
+    const before = await counted('unreachable');
+    proxy.setFault({ kind: 'truncate' }, { match: /\/manifests\//, times: 1 });
+    const res = await fetch(url, { headers: { accept: ACCEPT } });
+    await res.arrayBuffer();
+    expect([res.status, res.headers.get('x-regcache-stale'), res.headers.get('docker-content-digest')]).toEqual([200, 'true', first.digest]);
+    const after = await counted('unreachable');
+    expect(after.map((n, i) => n - (before[i] ?? 0))).toEqual([1, 1, 1]);
+  }, 20_000);
+});
