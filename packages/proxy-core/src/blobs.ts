@@ -74,6 +74,7 @@ export async function openUpstream(parts: BlobSourceParts, upstream: Upstream, r
     size: contentLength(res.headers['content-length']),
     mediaType: headerValue(res.headers['content-type']) ?? OCTET_STREAM,
     upstream: upstream.config.name,
+    sender: mirror?.name,
     distrust: () => mismatched(parts, upstream, mirror, digest),
   };
 }

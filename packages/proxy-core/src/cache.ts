@@ -104,9 +104,10 @@ export async function createRegistryCache(config: RegcacheConfig, options: Regis
       maintenance.fillSettled(outcome);
       if (outcome.ok || outcome.stopped) return;
       stats.add('fillFailures', undefined);
-      // A body that stalled or was lost mid-blob (fill/stall.ts): the upstream's timeout or unreachable, counted once.
+      // A body that stalled or was lost mid-blob (fill/stall.ts): the sender's timeout or unreachable, counted once —
+      // in stats for the configured upstream, in the metric under the host that sent it (a mirror's own name for a mirror's).
       if (outcome.error instanceof UpstreamUnavailableError) {
-        stats.add('upstreamErrors', outcome.error.upstream);
+        stats.add('upstreamErrors', outcome.upstream);
         maintenance.metrics.upstreamError(outcome.error.upstream, outcome.error);
       }
     },

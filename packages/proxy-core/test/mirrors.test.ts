@@ -22,6 +22,7 @@ import {
   type RunningRegistry,
 } from '@regcache/testkit';
 import { startCache, type RunningCache } from './helpers.js';
+import { parsePrometheusText, valueOf } from './prom-text.js';
 import { httpPull } from './images.js';
 
 interface Pushed {
@@ -115,6 +116,25 @@ describe('mirrors', () => {
     expect(second.blobs).toContain(layer);
     expect((await upstreamSaw()).filter((line) => line.includes('/blobs/'))).toEqual([`GET /v2/bad/app/blobs/${layer}`]);
     expect(await cache.cache.metrics.render()).toMatch(/regcache_mirror_fetches_total\{[^}]*result="mismatch"\} 1/);
+  }, 60_000);
+
+  it("counts a mirror's body lost mid-blob as the mirror's failure in the metric, the upstream's in stats", async () => {
+    const image = await pushTo([upstream, mirror], 'cut/app', '1');
+    const layer = image.blobs[1] ?? '';
+    const unreachable = async (host: string): Promise<number> =>
+      valueOf(parsePrometheusText(await cache.cache.metrics.render()), 'regcache_upstream_errors_total', { upstream: host, status: 'unreachable' });
+    const before = { mirror: await unreachable(proxy.host), upstream: await unreachable('docker.io'), stats: cache.cache.stats.snapshot()['upstreamErrors@docker.io'] ?? 0 };
+    proxy.setFault({ kind: 'truncate' }, { match: new RegExp(layer), times: 1 });
+    const cut = await fetch(`${cache.url}/v2/cut/app/blobs/${layer}`).then(
+      async (res) => res.status === 200 && (await res.arrayBuffer().then(() => true, () => false)),
+      () => false,
+    );
+    expect(cut).toBe(false);
+    // The fill settles (and is counted) after the client has its answer.
+    for (let i = 0; i < 50 && (await unreachable(proxy.host)) === before.mirror; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await unreachable(proxy.host)).toBe(before.mirror + 1);
+    expect(await unreachable('docker.io')).toBe(before.upstream);
+    expect(cache.cache.stats.snapshot()['upstreamErrors@docker.io'] ?? 0).toBeGreaterThan(before.stats);
   }, 60_000);
 
   it('leaves out a mirror that cannot answer: asked once, the pull served by the upstream', async () => {

@@ -213,7 +213,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     .then(
       (meta) => settle(pass === undefined && !refused ? 'committed' : 'passed', undefined, meta),
       async (thrown: unknown) => {
-        const error = failureOf(thrown, controller.signal.reason, source.upstream);
+        const error = failureOf(thrown, controller.signal.reason, source.sender ?? source.upstream);
         if (error instanceof DigestMismatchError || error instanceof SizeMismatchError) source.distrust?.();
         await writer.abort().catch(() => undefined);
         settle('failed', error, undefined);
@@ -232,7 +232,7 @@ export function createRunningFill(args: RunningFillArgs): Fill {
     const stopped = error !== undefined && controller.signal.reason instanceof FillStoppedError;
     if (stopped) engine.logger.info({ digest, reason: (controller.signal.reason as Error).message }, 'fill stopped');
     else if (error !== undefined) engine.logger.warn({ digest, err: describeError(error) }, 'fill failed');
-    engine.onSettled?.(fill, { ok: error === undefined, stopped, error, durationMs: Date.now() - started, bytes: total() });
+    engine.onSettled?.(fill, { ok: error === undefined, upstream: source.upstream, stopped, error, durationMs: Date.now() - started, bytes: total() });
     return meta;
   }
 

@@ -97,8 +97,8 @@ export function isLost(error: unknown): boolean {
  * connection lost is the upstream unreachable (as a small body lost is, upstream/responses.ts);
  * the rest — the store's errors, a digest mismatch — as it is.
  */
-export function failureOf(error: unknown, reason: unknown, upstream: string): unknown {
+export function failureOf(error: unknown, reason: unknown, sender: string): unknown {
   const stall = reason instanceof FillIdleError ? reason : error;
-  if (isStall(stall)) return new UpstreamUnavailableError(upstream, 'timeout', undefined, { cause: stall });
-  return isLost(error) ? new UpstreamUnavailableError(upstream, 'unreachable', undefined, { cause: error }) : error;
+  if (isStall(stall)) return new UpstreamUnavailableError(sender, 'timeout', undefined, { cause: stall });
+  return isLost(error) ? new UpstreamUnavailableError(sender, 'unreachable', undefined, { cause: error }) : error;
 }

@@ -13,8 +13,10 @@ export interface FillSource {
   handOff?: BodyHandOff;
   size: number | undefined;
   mediaType: string;
-  /** The configured upstream the body comes from (or through a mirror of): a stalled body fails as its timeout (stall.ts). */
+  /** The configured upstream the body comes from (or through a mirror of): its limits apply, its stats count a failure. */
   upstream: string;
+  /** A mirror's host when a mirror sends the body (else `upstream` does): a stalled or lost body fails as the sender's (stall.ts), as the metric names it. */
+  sender?: string;
   /** The bytes did not match the digest or size (the fill failed for it): the source is told, once. */
   distrust?: () => void;
 }
@@ -62,6 +64,8 @@ export interface Fill {
 
 export interface FillOutcome {
   ok: boolean;
+  /** The configured upstream of the fill's source (a failure is counted in its stats, whoever sent the body). */
+  upstream: string;
   /**
    * Not ok, but by intent rather than a fault: every client left a blob over the detached
    * limit, or the server is shutting down (FillStoppedError). Counted apart from failures.
