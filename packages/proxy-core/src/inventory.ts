@@ -17,7 +17,10 @@ export interface TagInfo {
   /** Stored bytes of the image (0 when its manifest is no longer stored). */
   sizeBytes: number;
   lastUsed: number | null;
+  /** When the upstream last confirmed the tag (moved back by `expire`, which marks it past its TTL). */
   fetchedAt: number;
+  /** Past its upstream's `tagTtl`, or expired: the next pull of it asks the upstream first. */
+  checkDue: boolean;
 }
 
 export interface RepositoryInfo {
@@ -52,7 +55,7 @@ function latest(a: number | null, b: number | undefined): number | null {
   return a === null ? b : Math.max(a, b);
 }
 
-async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, entry: TagEntry): Promise<TagInfo> {
+async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, entry: TagEntry, tagTtl: (upstream: string) => number): Promise<TagInfo> {
   const digests = new Set<Digest>();
   await addClosure(store, metas, entry.record.digest, digests);
   let sizeBytes = 0;
@@ -63,7 +66,7 @@ async function tagInfo(store: BlobStore, metas: ReadonlyMap<Digest, BlobMeta>, e
     if (isManifest(meta)) lastUsed = latest(lastUsed, meta?.lastAccess);
   }
   const { digest, mediaType, fetchedAt } = entry.record;
-  return { tag: entry.tag, digest, mediaType, sizeBytes, lastUsed, fetchedAt };
+  return { tag: entry.tag, digest, mediaType, sizeBytes, lastUsed, fetchedAt, checkDue: Date.now() - fetchedAt >= tagTtl(entry.upstream) };
 }
 
 function matches(info: RepositoryInfo, filter: string | undefined): boolean {
@@ -86,7 +89,8 @@ function checkFilter(filter: string): void {
   if (!FILTER.test(filter)) throw new OperationInputError(`not a repository name: "${filter}" ${usage}`);
 }
 
-export async function listInventory(store: BlobStore, filter?: string): Promise<Inventory> {
+/** `tagTtl`: each upstream's, by name (whether a tag is due for a check). */
+export async function listInventory(store: BlobStore, filter: string | undefined, tagTtl: (upstream: string) => number): Promise<Inventory> {
   if (filter !== undefined) checkFilter(filter);
   const wanted = filter?.replace(/\/+$/, '');
   const metas = await collectStoredMetas(store);
@@ -101,7 +105,7 @@ export async function listInventory(store: BlobStore, filter?: string): Promise<
   }
   for await (const entry of store.tags()) {
     const repo = repoEntry(repos, entry.upstream, entry.repo);
-    if (matches(repo, wanted)) repo.tags.push(await tagInfo(store, metas, entry));
+    if (matches(repo, wanted)) repo.tags.push(await tagInfo(store, metas, entry, tagTtl));
   }
   const repositories = [...repos.values()].filter((repo) => matches(repo, wanted)).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const repo of repositories) repo.tags.sort((a, b) => (a.tag < b.tag ? -1 : 1));

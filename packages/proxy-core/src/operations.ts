@@ -112,6 +112,8 @@ async function removeWith(deps: OperationsDeps, opts: RemoveOptions, onProgress?
 export function createOperations(deps: OperationsDeps): InstanceOperations {
   const { store, config } = deps;
   const exclusive = createExclusive();
+  /** An upstream's `tagTtl` (0 for one no longer configured: nothing of it is fresh). */
+  const tagTtl = (name: string): number => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0;
   const gc = (opts: GcOptions, onProgress?: (p: GcProgress) => void): Promise<GcResult> =>
     exclusive.run(async () => {
       const gcDeps = { store, inFlight: deps.inFlight, onRemoved: (item: GcItem) => deps.metrics?.evicted(item.reason, item.size) };
@@ -131,7 +133,7 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
       return gc(opts, onProgress);
     },
     verify: (opts, onProgress) => exclusive.run(() => verifyStore(store, opts, onProgress)),
-    inventory: (filter) => listInventory(store, filter),
+    inventory: (filter) => listInventory(store, filter, tagTtl),
     warm: async (opts, onProgress) => warmWith(deps, { ...opts, images: checkImageList(opts.images) }, onProgress),
     remove: async (opts, onProgress) => {
       checkImageList(opts.images);
@@ -139,7 +141,6 @@ export function createOperations(deps: OperationsDeps): InstanceOperations {
     },
     expire: async (opts) => {
       checkImageList(opts.images);
-      const tagTtl = (name: string): number => config.upstreams.find((u) => u.name === name)?.tagTtl ?? 0;
       return exclusive.run(() => expireImages({ ...nameScope(deps), forgetNotFound: deps.forgetNotFound, tagTtl }, opts));
     },
     upstreams: async () => {

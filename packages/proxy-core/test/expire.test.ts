@@ -26,11 +26,17 @@ describe('regcache-admin expire', () => {
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'miss' });
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'hit' });
 
+    // The inventory (regcache-admin ls) tells a tag due for a check from a fresh one.
+    const due = async (): Promise<boolean | undefined> => (await cache.cache.operations.inventory('docker.io/exp/app')).repositories[0]?.tags[0]?.checkDue;
+    expect(await due()).toBe(false);
+
     // Not moved: one HEAD, no GET, still a hit — and fresh again afterwards.
     let before = proxy.seen().length;
     const result = await cache.cache.operations.expire({ images: ['exp/app:v1'] });
     expect(result).toEqual({ images: [{ image: 'docker.io/exp/app:v1', repository: 'docker.io/exp/app', digest: first.digest, tags: ['docker.io/exp/app:v1'] }], notFound: [], tagsExpired: ['docker.io/exp/app:v1'], notFoundForgotten: [] });
+    expect(await due()).toBe(true);
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'hit' });
+    expect(await due()).toBe(false);
     expect(await getTag(cache, 'exp/app', 'v1')).toMatchObject({ status: 200, digest: first.digest, cache: 'hit' });
     expect(manifestRequests(proxy.seen().slice(before))).toEqual(['HEAD /v2/exp/app/manifests/v1']);
 

@@ -24,8 +24,9 @@ function tagsTable(inventory: Inventory): string {
   const rows = inventory.repositories.flatMap((r) =>
     r.tags.length === 0
       ? [[r.name, '-', '-', formatBytes(r.sizeBytes), formatTime(r.lastUsed), '-']]
-      : r.tags.map((t) => [r.name, t.tag, shortDigest(t.digest), formatBytes(t.sizeBytes), formatTime(t.lastUsed), formatTime(t.fetchedAt)]),
+      : r.tags.map((t) => [r.name, t.tag, shortDigest(t.digest), formatBytes(t.sizeBytes), formatTime(t.lastUsed), t.checkDue ? 'due' : formatTime(t.fetchedAt)]),
   );
+  // "due": past its tagTtl (or expired) — the next pull asks the upstream; the time is then no longer the point.
   return renderTable(['repository', 'tag', 'manifest', 'size', 'last used', 'tag checked'], rows, [3]);
 }
 
