@@ -56,7 +56,12 @@ export async function relayBlob(parts: CacheParts, rs: RequestState, digest: Dig
   const gone = (): void => controller.abort(new Error('client gone'));
   rs.res.once('close', gone);
   try {
-    const source = await open(controller.signal);
+    // A client gone before the upstream answered stopped its own relay: nothing to answer, no error.
+    const source = await open(controller.signal).catch((error: unknown) => {
+      if (controller.signal.aborted) return undefined;
+      throw error;
+    });
+    if (source === undefined) return;
     rs.cache = 'miss';
     parts.stats.add('misses', rs.upstream.config.name);
     if (answerNotModified(rs.req, rs.res, digest, 'blob', rs.cache)) return await source.body.dump();

@@ -117,4 +117,36 @@ describe('faults from the upstream and the disk', () => {
     expect((await getBlob(url(blobs[1]!.digest))).digest).toBe(blobs[1]!.digest);
     await expectStored(cache, blobs[1]!.digest);
   }, 60_000);
+
+  it('a client that leaves a relay before the upstream answers it is an aborted request, not a 500', async () => {
+    const { upstream, proxy, cache } = fx();
+    const tmp = join(cache.dataDir, 'tmp');
+    const blob = randomBlob(64 * 1024);
+    await pushBlob(upstream, 'faults/leave', blob.bytes);
+    const path = `/v2/faults/leave/blobs/${blob.digest}`;
+    await rm(tmp, { recursive: true });
+    await writeFile(tmp, '');
+    // The fill's GET is answered (then its temp file fails); the relay's own GET, the second, hangs.
+    proxy.setFault({ kind: 'hang' }, { match: /\/faults\/leave\//, skip: 1 });
+    try {
+      const leaving = new AbortController();
+      const asked = fetch(`${cache.url}${path}`, { signal: leaving.signal }).catch(() => undefined);
+      for (let i = 0; i < 100 && proxy.seen().filter((r) => r === `GET ${path}`).length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(proxy.seen().filter((r) => r === `GET ${path}`)).toHaveLength(2);
+      leaving.abort();
+      await asked;
+      let line: Record<string, unknown> | undefined;
+      for (let i = 0; i < 50 && line === undefined; i++) {
+        line = cache.logs.find((l) => l.msg === 'request' && l.path === path);
+        if (line === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(line, JSON.stringify(cache.logs.slice(-3))).toMatchObject({ aborted: true });
+      expect(line?.status).not.toBe(500);
+      expect(cache.logs.filter((l) => l.msg === 'unexpected error')).toEqual([]);
+    } finally {
+      proxy.setFault({ kind: 'none' });
+      await rm(tmp);
+      await mkdir(tmp);
+    }
+  }, 30_000);
 });

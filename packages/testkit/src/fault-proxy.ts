@@ -44,6 +44,8 @@ export interface FaultOptions {
   methods?: readonly string[];
   /** Damage only the next `times` matching requests, then forward unharmed. */
   times?: number;
+  /** Forward the first `skip` matching requests unharmed, then damage (a retry, a second fetch). */
+  skip?: number;
 }
 
 export interface ProxiedRequest {
@@ -74,7 +76,7 @@ const NONE: Fault = { kind: 'none' };
 export async function startFaultProxy(target: string): Promise<FaultProxy> {
   const upstream = new URL(target);
   let fault: Fault = NONE;
-  let options: Required<Omit<FaultOptions, 'times'>> & { times: number } = { match: BLOB_GET, methods: ['GET'], times: Infinity };
+  let options: Required<FaultOptions> = { match: BLOB_GET, methods: ['GET'], times: Infinity, skip: 0 };
   const log: ProxiedRequest[] = [];
   const connectionIds = new WeakMap<object, number>();
   let connections = 0;
@@ -82,6 +84,10 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
   function faultFor(req: IncomingMessage): Fault {
     if (fault.kind === 'none' || options.times <= 0) return NONE;
     if (!options.methods.includes(req.method ?? '') || !options.match.test(req.url ?? '')) return NONE;
+    if (options.skip > 0) {
+      options.skip -= 1;
+      return NONE;
+    }
     options.times -= 1;
     return fault;
   }
@@ -122,7 +128,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
     setFault(next, opts = {}) {
       const given = opts instanceof RegExp ? { match: opts } : opts;
       fault = next;
-      options = { match: given.match ?? BLOB_GET, methods: given.methods ?? ['GET'], times: given.times ?? Infinity };
+      options = { match: given.match ?? BLOB_GET, methods: given.methods ?? ['GET'], times: given.times ?? Infinity, skip: given.skip ?? 0 };
     },
     seen: () => log.map((r) => `${r.method} ${r.url}`),
     requests: () => [...log],
