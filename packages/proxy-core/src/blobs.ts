@@ -14,7 +14,7 @@ import { BlobNotFoundError, StoreWriteError, type BlobMeta, type OpenBlob } from
 import { SendfileError } from '@regcache/sendfile';
 import type { CacheParts, RequestState, Upstream } from './context.js';
 import { RangeNotSatisfiableError, unlessDiskError, UpstreamContentError } from './errors.js';
-import { dropDamaged } from './damaged.js';
+import { dropDamaged, isFsError, storedUnreadable } from './damaged.js';
 import { ensureLinked } from './links.js';
 import type { Fill, FillSource } from './fill/types.js';
 import { followFill } from './fill/follow.js';
@@ -168,13 +168,13 @@ function countHit(parts: CacheParts, rs: RequestState, digest: Digest): void {
 
 /** For the stream path: the file at the blob's path has the blob's size (else the blob is dropped). */
 async function pathHolds(parts: CacheParts, meta: BlobMeta): Promise<boolean> {
-  const size = await stat(parts.store.path(meta.digest)).then(
-    (found) => found.size,
-    (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
-      throw error;
-    },
-  );
+  let size: number | undefined;
+  try {
+    size = (await stat(parts.store.path(meta.digest))).size;
+  } catch (error) {
+    if (!isFsError(error)) throw error;
+    if (error.code !== 'ENOENT') return storedUnreadable(parts, meta.digest, 'blob', error);
+  }
   if (size === meta.size) return true;
   await dropDamaged(parts, meta.digest, 'blob', size === undefined ? 'no file' : `${size} bytes`);
   return false;
@@ -194,12 +194,17 @@ async function openStored(parts: CacheParts, meta: BlobMeta): Promise<OpenBlob |
     await blob.close();
     found = `${blob.size} bytes`;
   } catch (error) {
-    if (!(error instanceof BlobNotFoundError)) throw error;
+    if (!(error instanceof BlobNotFoundError)) {
+      if (!isFsError(error)) throw error;
+      storedUnreadable(parts, meta.digest, 'blob', error);
+      return undefined;
+    }
     found = 'no file';
   }
   await dropDamaged(parts, meta.digest, 'blob', found);
   return undefined;
 }
+
 
 /**
  * The body by sendfile; a short file or a client gone cuts the connection. A file that ends

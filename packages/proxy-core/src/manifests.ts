@@ -31,7 +31,7 @@ import { unlessDiskError, UpstreamRefusedError } from './errors.js';
 import { boundedWhileSuspect, markStale, servesStale } from './freshness.js';
 import { answerNotModified, contentLength, headerValue } from './headers.js';
 import { tagKey, type HotAnswer } from './hot-responses.js';
-import { dropDamaged } from './damaged.js';
+import { dropDamaged, isFsError, storedUnreadable } from './damaged.js';
 import { ensureLinked } from './links.js';
 import { EVERY_MANIFEST_TYPE, headDigest, type FetchedManifest } from './manifest-fetch.js';
 import { IDENTITY_ENCODING } from './manifest-body.js';
@@ -214,7 +214,11 @@ async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, 
   try {
     bytes = await parts.store.readBytes(digest);
   } catch (error) {
-    if (!(error instanceof BlobNotFoundError || error instanceof DigestMismatchError)) throw error;
+    if (!(error instanceof BlobNotFoundError || error instanceof DigestMismatchError)) {
+      // A file the disk cannot read (an errno, not a store or index error): fetched as a miss.
+      if (isFsError(error)) return storedUnreadable(parts, digest, 'manifest', error);
+      throw error;
+    }
     await dropDamaged(parts, digest, 'manifest', error.message);
     return false;
   }

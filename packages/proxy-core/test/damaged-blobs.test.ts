@@ -3,8 +3,10 @@
  * restore) is fetched again, not answered 404 or a cut 200 until a restart's repair: its entry
  * is dropped and the request becomes a miss. A file cut while regcache holds it open (the
  * open-file cache) cuts that one response — its head was sent — and the retry fetches it again.
+ * A file that cannot be read at all (a symbolic link to itself stands in for a failing disk's
+ * EIO) is a disk error: the request is answered from the upstream, never a 500.
  */
-import { rm, truncate } from 'node:fs/promises';
+import { lstat, rm, symlink, truncate } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { blobPath } from '@regcache/blob-store';
 import { ACCEPT_ALL_MANIFESTS, pushBlob, startRegistry } from '@regcache/testkit';
@@ -48,6 +50,24 @@ describe('blobs damaged outside regcache', () => {
     expect(fx().cache.logs.filter((l) => l.msg === 'stored blob damaged outside regcache: dropped, fetching it again').map((l) => l.found)).toEqual(['no file', '1000 bytes']);
   });
 
+  it('answers a blob whose file cannot be read (an I/O error) from the upstream, and stores it again', async () => {
+    const blob = await filled('damaged/unreadable');
+    // A symbolic link to itself: every open and stat of the path fails (ELOOP), as a failing disk's EIO does.
+    await rm(blob.file);
+    await symlink(blob.file, blob.file);
+    const before = fx().cache.cache.stats.snapshot().diskErrors ?? 0;
+    expect(await getBlob(blob.url)).toMatchObject({ status: 200, digest: blob.digest, broken: false, cache: 'miss' });
+    expect(fx().cache.logs.filter((l) => l.msg === 'unexpected error')).toEqual([]);
+    expect(fx().cache.cache.stats.snapshot().diskErrors ?? 0).toBe(before + 1);
+    // The fill replaces the unreadable path with the verified file (its index entry was kept meanwhile).
+    for (let i = 0; i < 40 && !(await lstat(blob.file)).isFile(); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    await expectStored(fx().cache, blob.digest);
+    let again = await getBlob(blob.url);
+    for (let i = 0; i < 20 && again.cache !== 'hit'; i++) again = await getBlob(blob.url);
+    expect(again).toMatchObject({ status: 200, digest: blob.digest, cache: 'hit' });
+    expect(await upstreamGets('damaged/unreadable', blob.digest)).toBe(2);
+  });
+
   it('cuts the one answer from a kept-open file that was cut meanwhile, and fetches it again for the retry', async () => {
     const blob = await filled('damaged/open');
     // A hit: the open-file cache now holds the file, with the size it had.
@@ -60,12 +80,17 @@ describe('blobs damaged outside regcache', () => {
 });
 
 describe('manifests damaged outside regcache', () => {
-  it('fetches again a stored manifest whose file was cut or deleted, by digest and by tag', async () => {
+  it('fetches again a stored manifest whose file was cut, deleted or cannot be read, by digest and by tag', async () => {
     const upstream = await startRegistry();
     try {
       for (const [name, damage] of [
         ['damaged/cut-manifest', (file: string) => truncate(file, 10)],
         ['damaged/gone-manifest', (file: string) => rm(file)],
+        // Unreadable (ELOOP, as a failing disk's EIO): fetched from the upstream, not a 500.
+        ['damaged/unreadable-manifest', async (file: string) => {
+          await rm(file, { force: true });
+          await symlink(file, file);
+        }],
       ] as const) {
         const image = await pushTinyImage(upstream, name, 'v1');
         const first = await startCache({ upstreamUrl: upstream.url });
