@@ -205,7 +205,6 @@ async function openStored(parts: CacheParts, meta: BlobMeta): Promise<OpenBlob |
   return undefined;
 }
 
-
 /**
  * The body by sendfile; a short file or a client gone cuts the connection. A file that ends
  * early was cut outside regcache after it was opened (a kept-open descriptor outlives the

@@ -7,7 +7,7 @@
  * hot answers (this thread's and the fronts') go with the tag write, through the store's
  * listeners.
  */
-import { nameTags, type NamedImage, type NameScope } from './image-tags.js';
+import { nameTags, splitRepository, type NamedImage, type NameScope } from './image-tags.js';
 
 export interface ExpireOptions {
   images: string[];
@@ -38,11 +38,11 @@ export interface ExpireDeps extends NameScope {
 
 export async function expireImages(deps: ExpireDeps, opts: ExpireOptions): Promise<ExpireResult> {
   const { images, notFound, named } = await nameTags(deps, opts.images, { allTags: opts.allTags });
-  // A tag pushed upstream after a remembered 404 (notFoundTtl) is seen now too. Upstream names hold no '/'.
+  // A tag pushed upstream after a remembered 404 (notFoundTtl) is seen now too.
   const forgotten = new Set<string>();
   for (const { repository } of images) {
-    const slash = repository.indexOf('/');
-    if (deps.forgetNotFound?.(repository.slice(0, slash), repository.slice(slash + 1)) === true) forgotten.add(repository);
+    const { upstream, repo } = splitRepository(repository);
+    if (deps.forgetNotFound?.(upstream, repo) === true) forgotten.add(repository);
   }
   // Recorded as fetched one TTL (and a millisecond) ago: past it, and — unlike a fixed "expired"
   // value — never equal to an earlier record's fetchedAt, which keys the revalidation a request

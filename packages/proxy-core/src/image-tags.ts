@@ -41,6 +41,12 @@ export interface NameScope {
 
 export const tagName = (e: Pick<TagEntry, 'upstream' | 'repo' | 'tag'>): string => `${e.upstream}/${e.repo}:${e.tag}`;
 
+/** `upstream/repository` split back (NamedImage.repository): upstream names hold no `/` (config-fields.ts). */
+export function splitRepository(repository: string): { upstream: string; repo: string } {
+  const slash = repository.indexOf('/');
+  return { upstream: repository.slice(0, slash), repo: repository.slice(slash + 1) };
+}
+
 /** The tags `ref` names and the manifest it means (null when the cache holds neither). */
 async function resolve(store: GuardedStore, all: readonly TagEntry[], ref: ImageRef): Promise<{ digest: Digest | null; tags: TagEntry[] }> {
   const inRepo = all.filter((t) => t.upstream === ref.upstream && t.repo === ref.repository);

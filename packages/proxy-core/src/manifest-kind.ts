@@ -14,6 +14,7 @@
  */
 import { acceptsMediaType, CURRENT_MANIFEST_MEDIA_TYPES, essenceOf, MEDIA_TYPES, parseManifest, type AcceptEntry, type ParsedManifest } from '@regcache/registry-protocol';
 import { UnsupportedManifestError, UpstreamContentError } from './errors.js';
+import { jsonObject } from './json-object.js';
 
 export interface ManifestKind {
   /** What it is served as (Content-Type) and stored under. */
@@ -68,13 +69,4 @@ function declaredType(body: Record<string, unknown>, served: string | undefined)
 function specificType(contentType: string): string | undefined {
   const essence = essenceOf(contentType);
   return essence === '' || GENERIC_TYPES.has(essence) ? undefined : essence;
-}
-
-function jsonObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
 }

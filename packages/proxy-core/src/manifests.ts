@@ -202,13 +202,14 @@ async function headUpstream(rs: RequestState, reference: Reference, accept: read
   rs.res.end();
 }
 
-/**
- * Sends a stored manifest; false, with nothing written, when its file was deleted or changed
- * outside regcache: it is dropped (the caller fetches it again, or answers with the upstream's error).
- */
 /** How a stored manifest goes out: a hit (kept for replay, or not), or stale because of `cause`, the upstream's failure. */
 type ServedAs = { result: 'hit'; replay: Replay | undefined } | { result: 'stale'; cause: unknown };
 
+/**
+ * Sends a stored manifest; false, with nothing written, when its file was deleted or changed
+ * outside regcache: it is dropped (the caller fetches it again, or answers with the upstream's
+ * error) — or, when the disk cannot read it, left in place and fetched as a miss.
+ */
 async function serveStored(parts: CacheParts, rs: RequestState, digest: Digest, mediaType: string, as: ServedAs): Promise<boolean> {
   let bytes: Buffer;
   try {

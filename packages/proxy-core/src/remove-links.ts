@@ -19,18 +19,13 @@
 import type { Digest } from '@regcache/registry-protocol';
 import type { TagEntry } from '@regcache/blob-store';
 import type { GuardedStore } from './guarded-store.js';
+import { splitRepository } from './image-tags.js';
 import { addClosure, type StoredMetas } from './manifest-closure.js';
 
 export interface RemoveLinkDeps {
   store: GuardedStore;
   /** Digests being filled right now. */
   inFlight(): readonly Digest[];
-}
-
-/** `upstream/repository` split back: upstream names have no `/` (config-fields.ts). */
-function splitRepository(repository: string): { upstream: string; repo: string } {
-  const slash = repository.indexOf('/');
-  return { upstream: repository.slice(0, slash), repo: repository.slice(slash + 1) };
 }
 
 /**

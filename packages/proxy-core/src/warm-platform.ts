@@ -10,6 +10,7 @@
  */
 import type { Platform } from '@regcache/registry-protocol';
 import { OperationInputError } from './operation-errors.js';
+import { jsonObject } from './json-object.js';
 import { WarmFetchError } from './warm-client.js';
 
 /** An alias and what it stands for; `variant` when the alias also fixes the variant. */
@@ -68,14 +69,9 @@ export function platformName(p: Platform | undefined): string {
 
 /** The platform an image config states (`os`, `architecture`, `variant`); undefined when it states none. */
 export function configPlatform(bytes: Buffer): Platform | undefined {
-  let config: unknown;
-  try {
-    config = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof config !== 'object' || config === null) return undefined;
-  const { os, architecture, variant } = config as Record<string, unknown>;
+  const config = jsonObject(bytes);
+  if (config === undefined) return undefined;
+  const { os, architecture, variant } = config;
   if (typeof os !== 'string' || os === '' || typeof architecture !== 'string' || architecture === '') return undefined;
   return typeof variant === 'string' && variant !== '' ? { os, architecture, variant } : { os, architecture };
 }

@@ -26,6 +26,7 @@ import { parseWwwAuthenticate, type Challenge } from '@regcache/registry-protoco
 import type { Secret } from '../secret.js';
 import { UpstreamRateLimitedError, UpstreamRefusedError, UpstreamUnavailableError } from '../errors.js';
 import { readBodyCapped, retryAfterMs } from './responses.js';
+import { jsonObject } from '../json-object.js';
 
 export interface UpstreamCredentials {
   username?: string;
@@ -182,15 +183,8 @@ export function createUpstreamAuth(opts: {
 
 /** A token server's 200 body: its token (`token`, or OAuth2's `access_token`) and lifetime, or undefined when it has none. */
 function parseTokenBody(bytes: Buffer | undefined): { token: string; ttlSeconds: number } | undefined {
-  if (bytes === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const body = parsed as { token?: unknown; access_token?: unknown; expires_in?: unknown };
+  const body = bytes === undefined ? undefined : jsonObject(bytes);
+  if (body === undefined) return undefined;
   const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
   if (token === undefined || token === '') return undefined;
   const ttlSeconds = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_TTL_S;
