@@ -6,13 +6,30 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { MediaTypes, pushSmallImage, type RunningRegistry, type SmallImage } from '@regcache/testkit';
+import { buildImage, MediaTypes, pushBlob, pushManifest, pushSmallImage, randomLayer, type RunningRegistry, type SmallImage } from '@regcache/testkit';
 
 export type TinyImage = SmallImage;
 
 /** One OCI image (config + one random 2 KiB layer) pushed under name:tag; a second call retags to a new digest. */
 export function pushTinyImage(registry: RunningRegistry, name: string, tag: string): Promise<TinyImage> {
   return pushSmallImage(registry, name, tag, 2048);
+}
+
+/**
+ * One image (manifest, config, a layer labelled `label`), built once and pushed as `name:tag` to
+ * each [registry, name] target: the same digests everywhere (a mirror's copy, another repository).
+ */
+export async function pushSameImage(targets: ReadonlyArray<readonly [RunningRegistry, string]>, tag: string, label: string): Promise<{ digest: string; blobs: string[] }> {
+  const built = buildImage({ layers: [await randomLayer(label)] });
+  const manifest = built[built.length - 1];
+  if (manifest === undefined) throw new Error('buildImage returned nothing');
+  const blobs = built.slice(0, -1);
+  let digest = '';
+  for (const [registry, name] of targets) {
+    for (const blob of blobs) await pushBlob(registry, name, blob.bytes);
+    digest = await pushManifest(registry, name, tag, manifest.bytes, MediaTypes.ociManifest);
+  }
+  return { digest, blobs: blobs.map((b) => b.digest) };
 }
 
 /** Requests the registry answered with a 2xx (a token-auth registry also logs each 401 challenge). */

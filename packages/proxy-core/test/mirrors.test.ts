@@ -10,11 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  buildImage,
   MediaTypes,
-  pushBlob,
-  pushManifest,
-  randomLayer,
   skopeoPull,
   startFaultProxy,
   startRegistry,
@@ -23,7 +19,7 @@ import {
 } from '@regcache/testkit';
 import { startCache, type RunningCache } from './helpers.js';
 import { parsePrometheusText, valueOf } from './prom-text.js';
-import { httpPull } from './images.js';
+import { httpPull, pushSameImage } from './images.js';
 
 interface Pushed {
   digest: string;
@@ -31,17 +27,8 @@ interface Pushed {
 }
 
 /** One image (built once) pushed as name:tag to each registry: the same bytes, the same digests. */
-async function pushTo(registries: RunningRegistry[], name: string, tag: string): Promise<Pushed> {
-  const built = buildImage({ layers: [await randomLayer(name)] });
-  const manifest = built[built.length - 1];
-  if (manifest === undefined) throw new Error('buildImage returned nothing');
-  const blobs = built.slice(0, -1);
-  let digest = '';
-  for (const registry of registries) {
-    for (const blob of blobs) await pushBlob(registry, name, blob.bytes);
-    digest = await pushManifest(registry, name, tag, manifest.bytes, MediaTypes.ociManifest);
-  }
-  return { digest, blobs: blobs.map((b) => b.digest) };
+function pushTo(registries: RunningRegistry[], name: string, tag: string): Promise<Pushed> {
+  return pushSameImage(registries.map((r) => [r, name] as const), tag, name);
 }
 
 describe('mirrors', () => {

@@ -11,23 +11,15 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildImage, MediaTypes, pushBlob, pushManifest, randomLayer, seedImages, skopeoPull, startRegistry, type RunningRegistry } from '@regcache/testkit';
+import { seedImages, skopeoPull, startRegistry, type RunningRegistry } from '@regcache/testkit';
 import type { RemoveResult } from '../src/index.js';
 import { startCache, type RunningCache } from './helpers.js';
 import { pinsLapse } from './ops-helpers.js';
+import { pushSameImage } from './images.js';
 
 /** One image (manifest, config, layer) pushed under each `name:1`: the same manifest digest in every repository. */
-async function pushShared(upstream: RunningRegistry, names: readonly string[]): Promise<{ digest: string; blobs: string[] }> {
-  const built = buildImage({ layers: [await randomLayer('shared')] });
-  const manifest = built[built.length - 1];
-  if (manifest === undefined) throw new Error('buildImage returned nothing');
-  const blobs = built.slice(0, -1);
-  let digest = '';
-  for (const name of names) {
-    for (const blob of blobs) await pushBlob(upstream, name, blob.bytes);
-    digest = await pushManifest(upstream, name, '1', manifest.bytes, MediaTypes.ociManifest);
-  }
-  return { digest, blobs: blobs.map((b) => b.digest) };
+function pushShared(upstream: RunningRegistry, names: readonly string[]): Promise<{ digest: string; blobs: string[] }> {
+  return pushSameImage(names.map((n) => [upstream, n] as const), '1', 'shared');
 }
 
 async function pull(cache: RunningCache, ref: string): Promise<void> {
